@@ -1,0 +1,98 @@
+package accesstoken
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Algorithm is the only signing algorithm a MedInsights access token may use.
+const Algorithm = "RS256"
+
+// TokenType is the JOSE "typ" header of an access token (RFC 9068 section 2.1).
+const TokenType = "at+jwt"
+
+// MaxTokenSize bounds the length of a token accepted for parsing, in bytes.
+const MaxTokenSize = 8 << 10
+
+// Claims are the claims of a MedInsights access token.
+//
+// The registered claims iss, sub, aud, exp, nbf, iat and jti come from
+// jwt.RegisteredClaims; sid names the session the token belongs to, so that
+// revoking the session revokes the token.
+type Claims struct {
+	jwt.RegisteredClaims
+	SessionID     string   `json:"sid"`
+	Roles         []string `json:"roles"`
+	Username      string   `json:"username"`
+	EmailVerified bool     `json:"email_verified"`
+}
+
+// claimNames lists every claim a token may carry. Any other name, including a
+// name that differs from one of these only in case, refuses the token:
+// encoding/json matches names case-insensitively, so "SUB" would otherwise
+// silently fill Subject.
+var claimNames = map[string]claimKind{
+	"iss":            kindString,
+	"sub":            kindString,
+	"aud":            kindAudience,
+	"exp":            kindNumber,
+	"nbf":            kindNumber,
+	"iat":            kindNumber,
+	"jti":            kindString,
+	"sid":            kindString,
+	"roles":          kindStringArray,
+	"username":       kindString,
+	"email_verified": kindBool,
+}
+
+// Validate checks what golang-jwt's validator does not: the claims this
+// project requires besides exp, iss and aud, and that every value which a
+// gateway copies into an upstream header is plain printable text. It runs
+// after the signature and the registered time claims have been checked.
+func (c Claims) Validate() error {
+	switch {
+	case c.Subject == "":
+		return fmt.Errorf("%w: sub is missing", ErrInvalidClaims)
+	case c.SessionID == "":
+		return fmt.Errorf("%w: sid is missing", ErrInvalidClaims)
+	case c.ID == "":
+		return fmt.Errorf("%w: jti is missing", ErrInvalidClaims)
+	case c.IssuedAt == nil:
+		return fmt.Errorf("%w: iat is missing", ErrInvalidClaims)
+	case c.NotBefore == nil:
+		return fmt.Errorf("%w: nbf is missing", ErrInvalidClaims)
+	case c.Username == "":
+		return fmt.Errorf("%w: username is missing", ErrInvalidClaims)
+	}
+	if !HeaderSafe(c.Subject) {
+		return fmt.Errorf("%w: sub is not header-safe text", ErrInvalidClaims)
+	}
+	if !HeaderSafe(c.Username) {
+		return fmt.Errorf("%w: username is not header-safe text", ErrInvalidClaims)
+	}
+	for _, r := range c.Roles {
+		if r == "" || !HeaderSafe(r) {
+			return fmt.Errorf("%w: a role is empty or not header-safe text", ErrInvalidClaims)
+		}
+	}
+	return nil
+}
+
+// HeaderSafe reports whether s may be copied into an HTTP header value that
+// holds a comma-separated list: valid UTF-8, printable, no control character
+// (so no CR or LF), no comma, and no leading or trailing space.
+func HeaderSafe(s string) bool {
+	if s == "" || !utf8.ValidString(s) || strings.TrimSpace(s) != s {
+		return false
+	}
+	for _, r := range s {
+		if r == ',' || !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,191 @@
+package accesstoken
+
+import (
+	"crypto/rsa"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Keys finds the public key a token names in its "kid" header.
+type Keys interface {
+	PublicKey(kid string) (*rsa.PublicKey, bool)
+}
+
+// KeySet is a fixed set of public keys by kid.
+type KeySet map[string]*rsa.PublicKey
+
+// PublicKey implements Keys.
+func (s KeySet) PublicKey(kid string) (*rsa.PublicKey, bool) {
+	k, ok := s[kid]
+	return k, ok
+}
+
+// Options configures a Parser. Issuer and at least one audience are required.
+type Options struct {
+	Issuer      string
+	Audiences   []string      // the token's aud must name at least one of these
+	Leeway      time.Duration // clock skew allowed on exp, nbf and iat
+	MaxLifetime time.Duration // longest exp - iat accepted; zero means no bound
+	Now         func() time.Time
+}
+
+// Parser verifies access tokens. It is safe for concurrent use.
+type Parser struct {
+	jwt         *jwt.Parser
+	maxLifetime time.Duration
+}
+
+// NewParser returns the one parser both binaries use: RS256 only, strict
+// base64url, iss, aud, exp, nbf and iat required, exp, nbf and iat checked
+// against the injected clock with the given leeway.
+func NewParser(o Options) (*Parser, error) {
+	if o.Issuer == "" {
+		return nil, errors.New("accesstoken: issuer is required")
+	}
+	if len(o.Audiences) == 0 {
+		return nil, errors.New("accesstoken: at least one audience is required")
+	}
+	opts := []jwt.ParserOption{
+		jwt.WithValidMethods([]string{Algorithm}),
+		jwt.WithStrictDecoding(),
+		jwt.WithIssuer(o.Issuer),
+		jwt.WithAudience(o.Audiences...),
+		jwt.WithExpirationRequired(),
+		jwt.WithNotBeforeRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithLeeway(o.Leeway),
+	}
+	if o.Now != nil {
+		opts = append(opts, jwt.WithTimeFunc(o.Now))
+	}
+	return &Parser{jwt: jwt.NewParser(opts...), maxLifetime: o.MaxLifetime}, nil
+}
+
+type header struct {
+	Alg string `json:"alg"`
+	Typ string `json:"typ"`
+	Kid string `json:"kid"`
+}
+
+// Parse verifies token against keys and returns its claims.
+//
+// Before golang-jwt sees the token, Parse refuses: more than MaxTokenSize
+// bytes; any character outside base64url and the two dots; non-canonical
+// base64url; a JOSE header other than alg, typ and kid (so crit, jku, x5u,
+// jwk and x5c are refused); alg other than RS256 (so "none" and the HMAC
+// algorithms are refused before a key is chosen); typ other than at+jwt; a
+// claim name that is unknown, duplicated or differs in case from a known one;
+// a claim value of the wrong JSON type (exp as a string); a control
+// character in any string. golang-jwt then checks the signature, iss, aud,
+// exp, nbf and iat, and Claims.Validate the rest.
+//
+// Every error wraps one of the sentinels in this package.
+func (p *Parser) Parse(token string, keys Keys) (*Claims, error) {
+	if err := precheck(token); err != nil {
+		return nil, err
+	}
+	h, err := decodeHeader(token[:strings.IndexByte(token, '.')])
+	if err != nil {
+		return nil, err
+	}
+	payload := token[strings.IndexByte(token, '.')+1 : strings.LastIndexByte(token, '.')]
+	raw, err := decodeSegment(payload)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkObject(raw, claimNames, ErrInvalidClaims); err != nil {
+		return nil, err
+	}
+	key, ok := keys.PublicKey(h.Kid)
+	if !ok {
+		return nil, fmt.Errorf("%w: kid %q", ErrUnknownKey, h.Kid)
+	}
+	claims := new(Claims)
+	_, err = p.jwt.ParseWithClaims(token, claims, func(*jwt.Token) (any, error) { return key, nil })
+	if err != nil {
+		return nil, translate(err)
+	}
+	if p.maxLifetime > 0 && claims.ExpiresAt.Sub(claims.IssuedAt.Time) > p.maxLifetime {
+		return nil, fmt.Errorf("%w: exp - iat is %s", ErrLifetime, claims.ExpiresAt.Sub(claims.IssuedAt.Time))
+	}
+	return claims, nil
+}
+
+// KeyID returns the kid a token names, without verifying anything but the
+// token's shape and header. It lets a caller fetch an unknown key before
+// calling Parse again; never trust anything else about such a token.
+func KeyID(token string) (string, error) {
+	if err := precheck(token); err != nil {
+		return "", err
+	}
+	h, err := decodeHeader(token[:strings.IndexByte(token, '.')])
+	if err != nil {
+		return "", err
+	}
+	return h.Kid, nil
+}
+
+func decodeHeader(seg string) (header, error) {
+	var h header
+	raw, err := decodeSegment(seg)
+	if err != nil {
+		return h, err
+	}
+	if err := checkObject(raw, headerNames, ErrHeader); err != nil {
+		return h, err
+	}
+	if err := json.Unmarshal(raw, &h); err != nil {
+		return h, fmt.Errorf("%w: header: %w", ErrMalformed, err)
+	}
+	switch {
+	case h.Alg != Algorithm:
+		return h, fmt.Errorf("%w: alg %q", ErrHeader, h.Alg)
+	case !strings.EqualFold(h.Typ, TokenType) && !strings.EqualFold(h.Typ, "application/"+TokenType):
+		return h, fmt.Errorf("%w: typ %q", ErrHeader, h.Typ)
+	case h.Kid == "":
+		return h, fmt.Errorf("%w: kid is missing", ErrHeader)
+	}
+	return h, nil
+}
+
+// translate maps golang-jwt's errors onto this package's sentinels, keeping
+// the original in the chain for the log.
+func translate(err error) error {
+	for _, m := range []struct{ from, to error }{
+		{ErrInvalidClaims, ErrInvalidClaims},
+		{jwt.ErrTokenExpired, ErrExpired},
+		{jwt.ErrTokenNotValidYet, ErrNotYetValid},
+		{jwt.ErrTokenUsedBeforeIssued, ErrNotYetValid},
+		{jwt.ErrTokenInvalidIssuer, ErrIssuer},
+		{jwt.ErrTokenInvalidAudience, ErrAudience},
+		{jwt.ErrTokenRequiredClaimMissing, ErrInvalidClaims},
+		{jwt.ErrTokenSignatureInvalid, ErrSignature},
+		{jwt.ErrTokenMalformed, ErrMalformed},
+	} {
+		if errors.Is(err, m.from) {
+			if m.from == m.to {
+				return err
+			}
+			return fmt.Errorf("%w: %w", m.to, err)
+		}
+	}
+	return fmt.Errorf("%w: %w", ErrMalformed, err)
+}
+
+// Sign returns the signed compact serialization of claims, with the RFC 9068
+// header: alg RS256, typ at+jwt, and kid.
+func Sign(key *rsa.PrivateKey, kid string, c *Claims) (string, error) {
+	t := jwt.NewWithClaims(jwt.SigningMethodRS256, c)
+	t.Header["typ"] = TokenType
+	t.Header["kid"] = kid
+	s, err := t.SignedString(key)
+	if err != nil {
+		return "", fmt.Errorf("sign access token: %w", err)
+	}
+	return s, nil
+}
