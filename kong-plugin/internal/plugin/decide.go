@@ -1,0 +1,347 @@
+package plugin
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/medinsights/auth/internal/accesstoken"
+)
+
+// headerLimit is how many request header lines the plugin asks Kong for, the
+// most kong.request.get_headers returns. A request with at least that many
+// lines may have been truncated, so an identity header could hide beyond the
+// limit: it is refused rather than passed with an unchecked header.
+const headerLimit = 1000
+
+// Error codes of the WWW-Authenticate challenge (RFC 6750 section 3.1).
+const (
+	codeInvalidRequest    = "invalid_request"
+	codeInvalidToken      = "invalid_token"
+	codeInsufficientScope = "insufficient_scope"
+)
+
+// request is what the decision needs from a Kong request. headers comes from
+// one kong.request.get_headers call (names lower-cased by Kong, values in
+// order); method and rawQuery are PDK calls made only when a setting needs
+// them.
+type request struct {
+	headers  map[string][]string
+	method   func() (string, error)
+	rawQuery func() (string, error)
+}
+
+// outcome is the decision for one request, carried out by the PDK glue in
+// Access: clear the listed headers, then either answer with status or let
+// the request through with the upstream headers set.
+type outcome struct {
+	status     int    // 0: pass the request on to the upstream
+	code       string // RFC 6750 error code of the challenge, if any
+	retryAfter int    // seconds, with 503
+
+	clear    []string            // request headers to remove, as Kong named them
+	upstream map[string][]string // headers to set in one set_headers call
+	rawQuery *string             // new query string when the token is removed from it
+
+	// For the log line of a refusal; never the token.
+	reason string
+	kid    string
+	jti    string
+	id     *identity
+}
+
+// tokenSource says where a token was found, so that forward_token=false
+// can remove it.
+type tokenSource struct {
+	kind   byte // 'h' header, 'c' cookie, 'q' query parameter
+	name   string
+	header string // the request header holding it, as Kong named it
+}
+
+var errMalformed = errors.New("malformed credentials")
+
+// decide is the whole access-phase decision as plain Go: no PDK call except
+// the lazy method and rawQuery.
+func decide(s *settings, r request, now time.Time) outcome {
+	var (
+		spoofed       []string
+		preflightHint bool
+		found         []string
+		sources       []tokenSource
+		malformed     string
+		lines         int
+	)
+	for name, values := range r.headers {
+		lines += len(values)
+		n := normalizeHeaderName(name)
+		switch {
+		case isIdentityHeader(n):
+			spoofed = append(spoofed, name)
+			continue
+		case n == "access-control-request-method":
+			preflightHint = true
+		case n == "cookie" && len(s.cookieNames) > 0:
+			for _, v := range values {
+				for _, cn := range s.cookieNames {
+					for _, tok := range cookieValues(v, cn) {
+						found = append(found, tok)
+						sources = append(sources, tokenSource{kind: 'c', name: cn, header: name})
+					}
+				}
+			}
+		}
+		if !containsString(s.headerNames, n) {
+			continue
+		}
+		for _, v := range values {
+			tok, ok, err := tokenFromHeader(n, v)
+			if err != nil {
+				malformed = "malformed " + n + " header"
+				continue
+			}
+			if ok {
+				found = append(found, tok)
+				sources = append(sources, tokenSource{kind: 'h', name: n, header: name})
+			}
+		}
+	}
+	o := outcome{clear: spoofed}
+	if lines >= headerLimit {
+		return o.refuse(http.StatusBadRequest, codeInvalidRequest, "too many request headers to check them all")
+	}
+
+	// A CORS preflight carries Access-Control-Request-Method; only then is
+	// the method worth a PDK call.
+	if !s.runOnPreflight && preflightHint {
+		m, err := r.method()
+		if err != nil {
+			return o.refuse(http.StatusInternalServerError, "", "read request method: "+err.Error())
+		}
+		if m == http.MethodOptions {
+			return o
+		}
+	}
+
+	if len(s.uriParamNames) > 0 {
+		q, err := r.rawQuery()
+		if err != nil {
+			return o.refuse(http.StatusInternalServerError, "", "read query string: "+err.Error())
+		}
+		for _, pn := range s.uriParamNames {
+			for _, tok := range queryValues(q, pn) {
+				found = append(found, tok)
+				sources = append(sources, tokenSource{kind: 'q', name: pn})
+			}
+		}
+		if len(found) == 1 && sources[0].kind == 'q' && !s.forwardToken {
+			nq := removeQueryParam(q, sources[0].name)
+			o.rawQuery = &nq
+		}
+	}
+
+	switch {
+	case malformed != "":
+		return o.refuse(http.StatusBadRequest, codeInvalidRequest, malformed)
+	case len(found) > 1:
+		return o.refuse(http.StatusBadRequest, codeInvalidRequest, "more than one token in the request")
+	case len(found) == 0 && s.anonymous:
+		return o
+	case len(found) == 0:
+		return o.refuse(http.StatusUnauthorized, "", "no token")
+	}
+	token := found[0]
+
+	id, err := s.verifier.verify(token, now)
+	switch {
+	case errors.Is(err, errKeysNotReady):
+		o = o.refuse(http.StatusServiceUnavailable, "", err.Error())
+		o.retryAfter = s.verifier.keys.retryAfter(now)
+		return o
+	case err != nil:
+		o = o.refuse(http.StatusUnauthorized, codeInvalidToken, err.Error())
+		o.kid, _ = accesstoken.KeyID(token)
+		o.jti = unverifiedJTI(token)
+		return o
+	}
+	o.id = id
+
+	if s.revocation != nil {
+		last := s.revocation.LastSync()
+		if stale := last.IsZero() || now.Sub(last) > s.revocationStale; stale {
+			if !s.revocationOpen {
+				o = o.refuse(http.StatusServiceUnavailable, "", "revocation list is stale")
+				o.retryAfter = min(int(s.revocationStale/time.Second), 5)
+				return o.about(id)
+			}
+			if s.staleWarn.allow(now) {
+				logger.Warn("revocation list is stale; letting verified tokens through (revocation_fail_mode=open)",
+					"plugin_id", s.pluginID, "last_sync", last)
+			}
+		}
+		if s.revocation.Revoked(id.sid, now) {
+			return o.refuse(http.StatusUnauthorized, codeInvalidToken, "session revoked").about(id)
+		}
+	}
+
+	if len(s.requiredRoles) > 0 && !anyRole(id.roles, s.requiredRoles) {
+		return o.refuse(http.StatusForbidden, codeInsufficientScope, "none of the required roles").about(id)
+	}
+
+	o.upstream = id.upstream
+	if !s.forwardToken {
+		o = o.dropToken(sources[0], r.headers)
+	}
+	o.clear = notOverridden(o.clear, o.upstream)
+	return o
+}
+
+func (o outcome) refuse(status int, code, reason string) outcome {
+	o.status, o.code, o.reason = status, code, reason
+	o.rawQuery = nil
+	return o
+}
+
+func (o outcome) about(id *identity) outcome {
+	o.kid, o.jti, o.id = id.kid, id.jti, id
+	return o
+}
+
+// dropToken removes the token from the request the upstream receives: its
+// header is cleared; its cookie is cut out of the Cookie header, rewritten in
+// the same set_headers call as the identity headers. A query parameter was
+// already removed with the query string.
+func (o outcome) dropToken(src tokenSource, headers map[string][]string) outcome {
+	switch src.kind {
+	case 'h':
+		o.clear = append(o.clear, src.header)
+	case 'c':
+		var kept []string
+		for _, v := range headers[src.header] {
+			for part := range strings.SplitSeq(v, ";") {
+				p := strings.TrimSpace(part)
+				if k, _, _ := strings.Cut(p, "="); p != "" && k != src.name {
+					kept = append(kept, p)
+				}
+			}
+		}
+		if len(kept) == 0 {
+			o.clear = append(o.clear, src.header)
+			return o
+		}
+		up := make(map[string][]string, len(o.upstream)+1)
+		for k, v := range o.upstream {
+			up[k] = v
+		}
+		up["Cookie"] = []string{strings.Join(kept, "; ")}
+		o.upstream = up
+	}
+	return o
+}
+
+// notOverridden drops from names the headers set_headers replaces anyway.
+func notOverridden(names []string, upstream map[string][]string) []string {
+	out := names[:0:0]
+	for _, n := range names {
+		if _, ok := upstream[http.CanonicalHeaderKey(n)]; ok && n == strings.ToLower(n) && strings.IndexByte(n, '_') < 0 {
+			continue
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+func anyRole(have, want []string) bool {
+	for _, w := range want {
+		if containsString(have, w) {
+			return true
+		}
+	}
+	return false
+}
+
+func containsString(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// tokenFromHeader reads a token from one value of a token header (name
+// normalized). Authorization must use the Bearer scheme (RFC 6750 section
+// 2.1, scheme case-insensitive); a value with another scheme holds no bearer
+// token. Another header may also hold the bare token. Credentials that are
+// empty or have more than one part are malformed.
+func tokenFromHeader(name, value string) (token string, ok bool, err error) {
+	v := strings.Trim(value, " \t")
+	if v == "" {
+		return "", false, errMalformed
+	}
+	scheme, rest, spaced := strings.Cut(v, " ")
+	switch {
+	case spaced && strings.EqualFold(scheme, "bearer"):
+		rest = strings.TrimLeft(rest, " ")
+		if rest == "" || strings.ContainsAny(rest, " \t") {
+			return "", false, errMalformed
+		}
+		return rest, true, nil
+	case strings.EqualFold(v, "bearer"):
+		return "", false, errMalformed
+	case name == defaultTokenHeader:
+		// Basic, Negotiate...: not ours.
+		return "", false, nil
+	case spaced:
+		return "", false, errMalformed
+	}
+	return v, true, nil
+}
+
+// cookieValues returns the values of every cookie called name in one Cookie
+// header value.
+func cookieValues(header, name string) []string {
+	var out []string
+	for part := range strings.SplitSeq(header, ";") {
+		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok || k != name {
+			continue
+		}
+		if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+			v = v[1 : len(v)-1]
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// queryValues returns the values of every query parameter called name.
+func queryValues(rawQuery, name string) []string {
+	var out []string
+	for part := range strings.SplitSeq(rawQuery, "&") {
+		k, v, _ := strings.Cut(part, "=")
+		if uk, err := url.QueryUnescape(k); err != nil || uk != name {
+			continue
+		}
+		if uv, err := url.QueryUnescape(v); err == nil {
+			out = append(out, uv)
+		} else {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// removeQueryParam returns rawQuery without the parameter called name.
+func removeQueryParam(rawQuery, name string) string {
+	var kept []string
+	for part := range strings.SplitSeq(rawQuery, "&") {
+		k, _, _ := strings.Cut(part, "=")
+		if uk, err := url.QueryUnescape(k); err == nil && uk == name {
+			continue
+		}
+		kept = append(kept, part)
+	}
+	return strings.Join(kept, "&")
+}

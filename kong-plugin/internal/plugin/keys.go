@@ -1,0 +1,266 @@
+package plugin
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/medinsights/auth/internal/accesstoken"
+)
+
+// keySource supplies the verification keys of one configuration. Sources are
+// process-wide and shared by every instance with the same settings.
+type keySource interface {
+	// id identifies the source among the process's verifiers.
+	id() string
+	// current returns the key set to verify with; ready is false until a
+	// first set has arrived. It never waits on the network.
+	current(now time.Time) (set accesstoken.KeySet, ready bool)
+	// unknownKey reports that a token named a kid missing from the set.
+	unknownKey(now time.Time)
+	// retryAfter is the number of seconds a client should wait while the
+	// source is not ready.
+	retryAfter(now time.Time) int
+}
+
+// staticKeys are the PEM keys of public_keys, each under its RFC 7638
+// thumbprint, the kid the issuer puts in its tokens.
+type staticKeys struct {
+	set accesstoken.KeySet
+	key string
+}
+
+func staticKeysID(pems []string) string {
+	h := sha256.New()
+	for _, p := range pems {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return "pem:" + hex.EncodeToString(h.Sum(nil))
+}
+
+func (s staticKeys) id() string                                   { return s.key }
+func (s staticKeys) current(time.Time) (accesstoken.KeySet, bool) { return s.set, true }
+func (staticKeys) unknownKey(time.Time)                           {}
+func (staticKeys) retryAfter(time.Time) int                       { return 1 }
+
+// JWKS fetching policy.
+const (
+	// jwksOnDemandInterval bounds fetches triggered by unknown kids: at most
+	// one per interval, and for that long every unknown kid is answered from
+	// memory (negative caching), so made-up kids cannot hammer the issuer.
+	jwksOnDemandInterval = 10 * time.Second
+	jwksFetchTimeout     = 5 * time.Second
+	jwksMaxBody          = 1 << 20
+	jwksFirstRetry       = 500 * time.Millisecond
+	// jwksIdleAfter stops the refresh goroutine of a URL no request has used
+	// for that long (a configuration that was replaced); the next request
+	// restarts it and is answered from the last set meanwhile.
+	jwksIdleAfter = 10 * time.Minute
+)
+
+// jwksClient fetches every JWKS of the process: bounded in time, no
+// redirects (a JWKS served from elsewhere is a misconfiguration or an attack).
+var jwksClient = &http.Client{
+	Timeout: jwksFetchTimeout,
+	Transport: &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout:   3 * time.Second,
+		ResponseHeaderTimeout: jwksFetchTimeout,
+		MaxIdleConnsPerHost:   2,
+		IdleConnTimeout:       90 * time.Second,
+	},
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+}
+
+// keySnapshot is one fetched key set.
+type keySnapshot struct {
+	set     accesstoken.KeySet
+	fetched time.Time
+}
+
+// jwksFetcher keeps the key set of one JWKS URL fresh in the background.
+// Requests read the last good set and never wait for a fetch.
+type jwksFetcher struct {
+	url      string
+	interval time.Duration
+	key      string
+
+	snap         atomic.Pointer[keySnapshot]
+	nextAttempt  atomic.Int64 // unix nanoseconds of the next fetch while no set has arrived
+	lastOnDemand atomic.Int64 // unix nanoseconds of the last fetch an unknown kid asked for
+	lastUsed     atomic.Int64 // unix nanoseconds, updated at most once a second
+	wake         chan struct{}
+
+	mu      sync.Mutex
+	running bool
+	fetches atomic.Int64 // completed fetch attempts, for tests
+}
+
+var (
+	fetchersMu sync.Mutex
+	fetchers   = map[string]*jwksFetcher{}
+)
+
+// jwksFor returns the process-wide fetcher of url refreshed every interval,
+// creating and starting it on first use.
+func jwksFor(url string, interval time.Duration) *jwksFetcher {
+	key := "jwks:" + interval.String() + ":" + url
+	fetchersMu.Lock()
+	f, ok := fetchers[key]
+	if !ok {
+		f = &jwksFetcher{url: url, interval: interval, key: key, wake: make(chan struct{}, 1)}
+		fetchers[key] = f
+	}
+	fetchersMu.Unlock()
+	f.touch(time.Now())
+	return f
+}
+
+func (f *jwksFetcher) id() string { return f.key }
+
+func (f *jwksFetcher) current(now time.Time) (accesstoken.KeySet, bool) {
+	f.touch(now)
+	s := f.snap.Load()
+	if s == nil {
+		return nil, false
+	}
+	return s.set, true
+}
+
+func (f *jwksFetcher) unknownKey(now time.Time) {
+	last := f.lastOnDemand.Load()
+	if now.UnixNano()-last < int64(jwksOnDemandInterval) || !f.lastOnDemand.CompareAndSwap(last, now.UnixNano()) {
+		return
+	}
+	select {
+	case f.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (f *jwksFetcher) retryAfter(now time.Time) int {
+	secs := int(time.Duration(f.nextAttempt.Load()-now.UnixNano()) / time.Second)
+	return min(max(secs, 1), 30)
+}
+
+// touch records use and makes sure the refresh goroutine runs.
+func (f *jwksFetcher) touch(now time.Time) {
+	n := now.UnixNano()
+	if n-f.lastUsed.Load() > int64(time.Second) {
+		f.lastUsed.Store(n)
+	}
+	f.mu.Lock()
+	if !f.running {
+		f.running = true
+		go f.run()
+	}
+	f.mu.Unlock()
+}
+
+// run fetches now, then every interval or when woken by an unknown kid. A
+// failed fetch keeps the last good set and is retried sooner, with backoff.
+func (f *jwksFetcher) run() {
+	backoff := jwksFirstRetry
+	for {
+		wait := f.interval
+		if err := f.fetch(); err != nil {
+			logger.Warn("jwks fetch failed; keeping the last good key set", "jwks_url", f.url, "error", err.Error())
+			wait = min(backoff, f.interval)
+			backoff = min(backoff*2, f.interval)
+		} else {
+			backoff = jwksFirstRetry
+		}
+		f.nextAttempt.Store(time.Now().Add(wait).UnixNano())
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-f.wake:
+			t.Stop()
+		}
+		if f.stopIfIdle() {
+			return
+		}
+	}
+}
+
+func (f *jwksFetcher) stopIfIdle() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	idle := max(jwksIdleAfter, 3*f.interval)
+	if time.Since(time.Unix(0, f.lastUsed.Load())) < idle {
+		return false
+	}
+	f.running = false
+	return true
+}
+
+// fetch replaces the key set with the one the URL publishes now: a key the
+// issuer stopped publishing stops verifying.
+func (f *jwksFetcher) fetch() error {
+	defer f.fetches.Add(1)
+	ctx, cancel := context.WithTimeout(context.Background(), jwksFetchTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, f.url, nil)
+	if err != nil {
+		return fmt.Errorf("build request: %w", err)
+	}
+	req.Header.Set("Accept", "application/json, application/jwk-set+json")
+	resp, err := jwksClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("get jwks: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("get jwks: status %d", resp.StatusCode)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, jwksMaxBody+1))
+	if err != nil {
+		return fmt.Errorf("read jwks: %w", err)
+	}
+	if len(body) > jwksMaxBody {
+		return errors.New("read jwks: document larger than 1 MiB")
+	}
+	set, err := accesstoken.ParseJWKS(body)
+	if err != nil {
+		return err
+	}
+	if len(set) == 0 {
+		return errors.New("decode jwks: no keys")
+	}
+	old := f.snap.Swap(&keySnapshot{set: set, fetched: time.Now()})
+	if old == nil || !sameKids(old.set, set) {
+		logger.Info("jwks key set loaded", "jwks_url", f.url, "kids", strings.Join(kids(set), ","))
+	}
+	return nil
+}
+
+func sameKids(a, b accesstoken.KeySet) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || !w.Equal(v) {
+			return false
+		}
+	}
+	return true
+}
+
+func kids(set accesstoken.KeySet) []string {
+	out := make([]string, 0, len(set))
+	for k := range set {
+		out = append(out, k)
+	}
+	return out
+}
