@@ -1,0 +1,446 @@
+// Package revocation keeps, in the memory of a plugin-server process, the set
+// of sessions the issuer has revoked, so the gateway refuses a logged-out
+// session's access token at once instead of when it expires.
+//
+// A [Syncer] follows the issuer's revocation feed (GET /api/auth/revocations/):
+// it loads a snapshot of every live revocation first, then long-polls for the
+// events after its cursor, applies them, and drops the ones whose tokens have
+// all expired. After an error it reconnects with exponential backoff and
+// jitter. A request never waits on the feed: [Syncer.Revoked] reads an
+// immutable set through an atomic pointer, and [Syncer.LastSync] tells the
+// caller how stale that set may be, so it can refuse (or pass) when the feed
+// has been unreachable for longer than it allows.
+//
+// There is one Syncer per feed URL and token per process ([For]), shared by
+// every plugin instance naming them: Kong starts and drops instances at will,
+// and each must not open a feed connection of its own. Its goroutine belongs
+// to the process and runs until the process exits; a test that checks for
+// leaked goroutines ignores it with
+//
+//	goleak.IgnoreAnyFunction("github.com/medinsights/auth/kong-plugin/internal/revocation.(*Syncer).run")
+//
+// This package uses only the standard library: the plugin never links pgx.
+package revocation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/medinsights/auth/internal/version"
+)
+
+const (
+	// DefaultMaxStaleness is the staleness bound assumed when none is given
+	// (the plugin's revocation_max_staleness_seconds default).
+	DefaultMaxStaleness = 30 * time.Second
+
+	// maxWait is the longest long poll the feed accepts (its wait is at most 30 s),
+	// with room for a proxy's 30-second idle timeout.
+	maxWait = 25 * time.Second
+
+	// expiryGrace keeps a revocation in force for a minute past the expiry the
+	// issuer gave it. The issuer's expiry already covers the access-token
+	// lifetime and its clock skew; the grace covers a gateway whose clock lags
+	// the issuer's or whose skew allowance is wider. It costs only memory.
+	expiryGrace = 60
+
+	// requestSlack is added to the wait to bound one request: a feed that
+	// holds a request far past the wait it was asked for is treated as down.
+	requestSlack = 10 * time.Second
+
+	// maxPageBytes bounds one answer (a snapshot of a million revocations is
+	// about 90 MB of JSON).
+	maxPageBytes = 512 << 20
+
+	// compactEvery is how often the set is rebuilt without its expired entries.
+	compactEvery = time.Minute
+
+	// emptyPause spaces out requests when the feed answers "nothing new" much
+	// sooner than the wait asked for (a replica shutting down, a proxy cutting
+	// the request short), so a misbehaving feed is never polled in a tight loop.
+	emptyPause = 250 * time.Millisecond
+
+	backoffBase = 100 * time.Millisecond
+	backoffCap  = 5 * time.Second
+)
+
+// Options configures a Syncer made with [New].
+type Options struct {
+	// URL is the feed, e.g. http://issuer:8001/api/auth/revocations/.
+	URL string
+	// Token is the feed's bearer credential (the issuer's REVOCATION_FEED_TOKEN).
+	Token string
+	// MaxStaleness is the caller's staleness bound; the long poll asks for a
+	// third of it (at most 25 s, at least 1 s), so an idle but healthy feed
+	// answers well before the bound passes. Zero means DefaultMaxStaleness.
+	MaxStaleness time.Duration
+	// Logger receives connection errors, recoveries and snapshot loads.
+	// Nil means slog.Default().
+	Logger *slog.Logger
+	// Client overrides the HTTP client (tests). Nil means a client of the
+	// Syncer's own that follows no redirect.
+	Client *http.Client
+}
+
+// Syncer follows one revocation feed. Its methods are safe for concurrent use.
+type Syncer struct {
+	url    *url.URL
+	token  string
+	log    *slog.Logger
+	client *http.Client
+
+	waitSeconds atomic.Int64
+	state       atomic.Pointer[set]
+	lastSync    atomic.Int64 // Unix nanoseconds; 0 until the first snapshot
+
+	backoffBase, backoffCap time.Duration
+
+	startOnce sync.Once
+	stop      context.CancelFunc
+	done      chan struct{}
+
+	// Owned by the run goroutine.
+	cursor      int64
+	synced      bool // a snapshot has loaded since the start or the last reset
+	lastCompact time.Time
+}
+
+// CheckURL reports whether raw can name a revocation feed: an absolute http
+// or https URL with a host and no user information (the credential travels
+// in the Authorization header, never in the URL).
+func CheckURL(raw string) error {
+	_, err := parseFeedURL(raw)
+	return err
+}
+
+func parseFeedURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("revocation feed URL: %w", err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, errors.New("revocation feed URL: must be an absolute http or https URL")
+	}
+	if u.User != nil {
+		return nil, errors.New("revocation feed URL: must not carry user information")
+	}
+	if u.Fragment != "" {
+		return nil, errors.New("revocation feed URL: must not carry a fragment")
+	}
+	return u, nil
+}
+
+// New returns a Syncer that has not started; [Syncer.Start] starts it and
+// [Syncer.Close] stops it. Plugin code uses [For] instead.
+func New(o Options) (*Syncer, error) {
+	u, err := parseFeedURL(o.URL)
+	if err != nil {
+		return nil, err
+	}
+	if o.Token == "" {
+		return nil, errors.New("revocation feed token is required")
+	}
+	s := &Syncer{
+		url:         u,
+		token:       o.Token,
+		log:         o.Logger,
+		client:      o.Client,
+		backoffBase: backoffBase,
+		backoffCap:  backoffCap,
+		done:        make(chan struct{}),
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	s.log = s.log.With("revocation_feed", u.Redacted())
+	if s.client == nil {
+		s.client = newClient()
+	}
+	s.waitSeconds.Store(waitFor(o.MaxStaleness))
+	s.state.Store(emptySet)
+	return s, nil
+}
+
+func newClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 2
+	t.ResponseHeaderTimeout = 0 // a long poll answers late by design; the request's context bounds it
+	return &http.Client{
+		Transport: t,
+		// A redirect would send the feed credential somewhere the operator
+		// did not name: refuse it and report the status instead.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// waitFor is the long-poll wait, in seconds, for a staleness bound.
+func waitFor(maxStaleness time.Duration) int64 {
+	if maxStaleness <= 0 {
+		maxStaleness = DefaultMaxStaleness
+	}
+	w := min(maxStaleness/3, maxWait)
+	return max(int64(w/time.Second), 1)
+}
+
+// registry holds the process's syncers, one per feed URL and token.
+var registry = struct {
+	sync.Mutex
+	syncers map[registryKey]*Syncer
+}{syncers: make(map[registryKey]*Syncer)}
+
+type registryKey struct{ url, token string }
+
+// For returns the process-wide Syncer for the feed at rawURL with token,
+// creating and starting it on the first call. Every plugin instance naming
+// the same feed and token shares it; its goroutine outlives the instances.
+// When instances give different staleness bounds, the long poll follows the
+// shortest. A URL that [CheckURL] refuses gives a Syncer that never syncs
+// (its LastSync stays zero), so the caller's stale-feed rule applies; the
+// caller should have validated the URL first.
+func For(rawURL, token string, maxStaleness time.Duration, log *slog.Logger) *Syncer {
+	registry.Lock()
+	defer registry.Unlock()
+	key := registryKey{rawURL, token}
+	if s, ok := registry.syncers[key]; ok {
+		s.lowerWait(waitFor(maxStaleness))
+		return s
+	}
+	s, err := New(Options{URL: rawURL, Token: token, MaxStaleness: maxStaleness, Logger: log})
+	if err != nil {
+		if log == nil {
+			log = slog.Default()
+		}
+		log.Error("revocation feed not followed: every token is treated as of unknown state", "error", err)
+		s = &Syncer{done: make(chan struct{})}
+		s.state.Store(emptySet)
+		registry.syncers[key] = s
+		return s
+	}
+	registry.syncers[key] = s
+	s.Start()
+	return s
+}
+
+func (s *Syncer) lowerWait(w int64) {
+	for {
+		cur := s.waitSeconds.Load()
+		if w >= cur || s.waitSeconds.CompareAndSwap(cur, w) {
+			return
+		}
+	}
+}
+
+// Revoked reports whether the session sid (a UUID, the token's "sid" claim)
+// is revoked at now. It takes no lock and allocates nothing. A sid that is
+// not a UUID is never in the set: the issuer signs only UUID session ids.
+func (s *Syncer) Revoked(sid string, now time.Time) bool {
+	id, ok := parseSessionID(sid)
+	if !ok {
+		return false
+	}
+	exp, ok := s.state.Load().expiresAt(id)
+	return ok && now.Unix() < exp+expiryGrace
+}
+
+// LastSync returns the time as of which the set is known to hold every
+// revocation the feed had: the start of the last request the feed answered.
+// It is zero until the first snapshot has loaded.
+func (s *Syncer) LastSync() time.Time {
+	ns := s.lastSync.Load()
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns)
+}
+
+// Len returns the number of revoked sessions held.
+func (s *Syncer) Len() int {
+	return s.state.Load().len()
+}
+
+// Start starts following the feed, once; later calls do nothing.
+func (s *Syncer) Start() {
+	s.startOnce.Do(func() {
+		if s.url == nil {
+			close(s.done)
+			return
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		s.stop = cancel
+		go s.run(ctx)
+	})
+}
+
+// Close stops a Syncer made with [New] and waits for its goroutine to end.
+// The Syncers of [For] belong to the process and are never closed.
+func (s *Syncer) Close() {
+	s.startOnce.Do(func() { close(s.done) }) // never started: nothing to wait for
+	if s.stop != nil {
+		s.stop()
+	}
+	<-s.done
+	if s.client != nil {
+		s.client.CloseIdleConnections()
+	}
+}
+
+// run is the Syncer's goroutine: sync, and after an error back off.
+func (s *Syncer) run(ctx context.Context) {
+	defer close(s.done)
+	failures := 0
+	var lastErrLog time.Time
+	for ctx.Err() == nil {
+		err := s.syncOnce(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if err == nil {
+			if failures > 0 {
+				s.log.Info("revocation feed reachable again", "failures", failures, "cursor", s.cursor)
+			}
+			failures = 0
+			continue
+		}
+		failures++
+		// The first failure and then one line every 30 s: a feed that is down
+		// for an hour must not flood the log.
+		if failures == 1 || time.Since(lastErrLog) >= 30*time.Second {
+			s.log.Warn("revocation feed unreachable; retrying", "error", err, "failures", failures, "last_sync", s.LastSync())
+			lastErrLog = time.Now()
+		}
+		sleep(ctx, s.backoff(failures))
+	}
+}
+
+// backoff is the pause after the n-th failure in a row: exponential from the
+// base up to the cap, with "equal jitter" (half fixed, half random), so gateway
+// nodes that lost the feed together do not reconnect together.
+func (s *Syncer) backoff(n int) time.Duration {
+	d := s.backoffCap
+	if n < 31 {
+		d = min(s.backoffBase<<(n-1), s.backoffCap)
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// syncOnce sends one request and applies its answer.
+func (s *Syncer) syncOnce(ctx context.Context) error {
+	after := s.cursor
+	wait := s.waitSeconds.Load()
+	if !s.synced {
+		after, wait = 0, 0 // a snapshot, answered at once
+	}
+	// Once synced, even a cursor of 0 (a feed that never had an event) is
+	// long-polled: the feed holds an empty snapshot until something happens.
+	started := time.Now()
+	p, err := s.fetch(ctx, after, wait)
+	if err != nil {
+		return err
+	}
+	if err := s.apply(p, after, started); err != nil {
+		return err
+	}
+	if wait > 0 && p.count == 0 && time.Since(started) < time.Duration(wait)*time.Second/4 {
+		sleep(ctx, emptyPause)
+	}
+	return nil
+}
+
+// fetch asks the feed for what follows after, holding up to wait seconds.
+func (s *Syncer) fetch(ctx context.Context, after, wait int64) (page, error) {
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(wait)*time.Second+requestSlack)
+	defer cancel()
+
+	u := *s.url
+	q := u.Query()
+	q.Set("after", strconv.FormatInt(after, 10))
+	q.Set("wait", strconv.FormatInt(wait, 10))
+	u.RawQuery = q.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return page{}, fmt.Errorf("build feed request: %w", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+s.token)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", "medinsights-auth/"+version.Version+" revocation-syncer")
+
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return page{}, fmt.Errorf("request feed: %w", err)
+	}
+	defer func() {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // let the connection be reused
+		_ = resp.Body.Close()
+	}()
+	switch {
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+		return page{}, fmt.Errorf("feed refused the credential (status %d): check revocation_token against the issuer's REVOCATION_FEED_TOKEN", resp.StatusCode)
+	case resp.StatusCode != http.StatusOK:
+		return page{}, fmt.Errorf("feed answered status %d", resp.StatusCode)
+	}
+	p, err := decodePage(io.LimitReader(resp.Body, maxPageBytes))
+	if err != nil {
+		return page{}, fmt.Errorf("read feed answer: %w", err)
+	}
+	return p, nil
+}
+
+// apply folds one answer into the set. A snapshot replaces the set (a
+// revocation the issuer no longer lists must not linger); a delta is merged.
+func (s *Syncer) apply(p page, after int64, started time.Time) error {
+	now := time.Now()
+	dropBefore := now.Unix() - expiryGrace
+	switch {
+	case p.snapshot:
+		for id, exp := range p.events {
+			if exp <= dropBefore {
+				delete(p.events, id)
+			}
+		}
+		s.state.Store(&set{base: p.events})
+		s.lastCompact = now
+		s.log.Info("revocation snapshot loaded", "sessions", len(p.events), "cursor", p.cursor, "took", time.Since(started).Round(time.Millisecond))
+	case !s.synced:
+		return fmt.Errorf("%w: the first answer is not a snapshot", errFeedProtocol)
+	case p.cursor < after:
+		// The feed went back in time without sending a snapshot. Start over
+		// from a snapshot rather than miss the events it will number again.
+		s.synced = false
+		return fmt.Errorf("%w: cursor went back from %d to %d", errFeedProtocol, after, p.cursor)
+	default:
+		next := s.state.Load().with(p.events, dropBefore)
+		if now.Sub(s.lastCompact) >= compactEvery {
+			if next.hasExpired(dropBefore) {
+				next = next.compact(dropBefore)
+			}
+			s.lastCompact = now
+		}
+		s.state.Store(next)
+		if p.count > 0 {
+			s.log.Debug("revocations applied", "events", p.count, "cursor", p.cursor)
+		}
+	}
+	s.cursor = p.cursor
+	s.synced = true
+	s.lastSync.Store(started.UnixNano())
+	return nil
+}

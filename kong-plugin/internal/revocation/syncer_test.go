@@ -1,0 +1,415 @@
+package revocation
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+var discardLog = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// sid returns a distinct session id for n.
+func sid(n int) string { return fmt.Sprintf("%08x-0000-4000-8000-%012x", n, n) }
+
+// startSyncer follows f with short backoffs, and stops when the test ends.
+func startSyncer(t *testing.T, f *fakeFeed, maxStaleness time.Duration) *Syncer {
+	t.Helper()
+	s, err := New(Options{URL: f.url(), Token: f.token, MaxStaleness: maxStaleness, Logger: discardLog})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	s.backoffBase, s.backoffCap = 10*time.Millisecond, 80*time.Millisecond
+	s.Start()
+	t.Cleanup(s.Close)
+	return s
+}
+
+// eventually fails t unless cond holds within 5 s.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func synced(s *Syncer) func() bool { return func() bool { return !s.LastSync().IsZero() } }
+
+func future() int64 { return time.Now().Add(15 * time.Minute).Unix() }
+
+func TestSyncerLoadsSnapshotThenFollowsDeltas(t *testing.T) {
+	t.Parallel()
+	f := newFakeFeed(t)
+	f.add(future(), sid(1), sid(2))
+	s := startSyncer(t, f, 30*time.Second)
+
+	eventually(t, "the first snapshot", synced(s))
+	now := time.Now()
+	for n, want := range map[int]bool{1: true, 2: true, 3: false} {
+		if got := s.Revoked(sid(n), now); got != want {
+			t.Errorf("after the snapshot, Revoked(%s) = %v, want %v", sid(n), got, want)
+		}
+	}
+
+	f.add(future(), sid(3))
+	eventually(t, "the delta revoking sid 3", func() bool { return s.Revoked(sid(3), time.Now()) })
+	if got := s.Len(); got != 3 {
+		t.Errorf("Len = %d, want 3", got)
+	}
+
+	log := f.log()
+	if len(log) < 2 {
+		t.Fatalf("feed saw %d requests, want at least 2", len(log))
+	}
+	want := []fakeRequest{{after: 0, wait: 0}, {after: 2, wait: 10}}
+	for i, w := range want {
+		if log[i].after != w.after || log[i].wait != w.wait {
+			t.Errorf("request %d: after=%d wait=%d, want after=%d wait=%d", i, log[i].after, log[i].wait, w.after, w.wait)
+		}
+		if log[i].auth != "Bearer "+f.token {
+			t.Errorf("request %d: Authorization %q, want the feed token", i, log[i].auth)
+		}
+	}
+	if !s.Revoked(strings.ToUpper(sid(1)), now) {
+		t.Error("an upper-case sid is the same session")
+	}
+}
+
+func TestSyncerLongPollsAnEmptyFeed(t *testing.T) {
+	t.Parallel()
+	f := newFakeFeed(t)
+	s := startSyncer(t, f, 6*time.Second)
+	eventually(t, "the empty snapshot", synced(s))
+	eventually(t, "a long poll after the empty snapshot", func() bool { return len(f.log()) >= 2 })
+	if r := f.log()[1]; r.after != 0 || r.wait != 2 {
+		t.Errorf("second request: after=%d wait=%d, want after=0 wait=2 (a third of the bound)", r.after, r.wait)
+	}
+	f.add(future(), sid(7))
+	eventually(t, "the first event of an empty feed", func() bool { return s.Revoked(sid(7), time.Now()) })
+}
+
+func TestSyncerExpiry(t *testing.T) {
+	t.Parallel()
+	now := time.Now().Unix()
+	tests := []struct {
+		name        string
+		expiresAt   int64
+		at          int64 // when Revoked is asked
+		wantRevoked bool
+	}{
+		{name: "alive", expiresAt: now + 900, at: now, wantRevoked: true},
+		{name: "expired within the grace", expiresAt: now - 10, at: now, wantRevoked: true},
+		{name: "last second of the grace", expiresAt: now + 900, at: now + 900 + expiryGrace - 1, wantRevoked: true},
+		{name: "grace over", expiresAt: now + 900, at: now + 900 + expiryGrace, wantRevoked: false},
+		{name: "expired long ago", expiresAt: now - 3600, at: now, wantRevoked: false},
+	}
+	f := newFakeFeed(t)
+	for i, tt := range tests {
+		f.add(tt.expiresAt, sid(i))
+	}
+	s := startSyncer(t, f, 30*time.Second)
+	eventually(t, "the snapshot", synced(s))
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := s.Revoked(sid(i), time.Unix(tt.at, 0)); got != tt.wantRevoked {
+				t.Errorf("Revoked = %v, want %v", got, tt.wantRevoked)
+			}
+		})
+	}
+	if got := s.Len(); got != len(tests)-1 {
+		t.Errorf("Len = %d, want %d: an event expired before the grace must not be held", got, len(tests)-1)
+	}
+
+	f.add(now-3600, sid(100)) // a delta that is already dead is not held either
+	f.add(future(), sid(101))
+	eventually(t, "the delta", func() bool { return s.Revoked(sid(101), time.Now()) })
+	if _, held := s.state.Load().expiresAt(mustSID(t, sid(100))); held {
+		t.Error("a delta event expired past the grace is held")
+	}
+}
+
+func TestSyncerBacksOffAfterErrors(t *testing.T) {
+	t.Parallel()
+	f := newFakeFeed(t)
+	f.add(future(), sid(1))
+	f.fail(500, 502, 503, 500, 500)
+	s := startSyncer(t, f, 30*time.Second)
+
+	eventually(t, "recovery after five failures", synced(s))
+	if !s.Revoked(sid(1), time.Now()) {
+		t.Error("after recovery the snapshot is not loaded")
+	}
+	log := f.log()
+	if len(log) < 6 {
+		t.Fatalf("feed saw %d requests, want 6 (five failures, then the snapshot)", len(log))
+	}
+	for i := 1; i < 6; i++ {
+		if log[i].after != 0 {
+			t.Errorf("request %d: after=%d, want 0 until a snapshot has loaded", i, log[i].after)
+		}
+		gap := log[i].at.Sub(log[i-1].at)
+		// Equal jitter: at least half of min(cap, base * 2^(n-1)).
+		floor := min(s.backoffBase<<(i-1), s.backoffCap) / 2
+		if gap < floor {
+			t.Errorf("pause before retry %d = %v, want at least %v", i, gap, floor)
+		}
+		if gap > 2*time.Second {
+			t.Errorf("pause before retry %d = %v, want it capped near %v", i, gap, s.backoffCap)
+		}
+	}
+}
+
+func TestSyncerBackoffSchedule(t *testing.T) {
+	t.Parallel()
+	s := &Syncer{backoffBase: 100 * time.Millisecond, backoffCap: 5 * time.Second}
+	for n := 1; n <= 100; n++ {
+		d := min(s.backoffBase<<min(n-1, 30), s.backoffCap)
+		for range 20 {
+			if got := s.backoff(n); got < d/2 || got > d {
+				t.Fatalf("backoff(%d) = %v, want within [%v, %v]", n, got, d/2, d)
+			}
+		}
+	}
+}
+
+func TestSyncerRefusedCredentialNeverSyncs(t *testing.T) {
+	t.Parallel()
+	f := newFakeFeed(t)
+	f.add(future(), sid(1))
+	s, err := New(Options{URL: f.url(), Token: "not-the-feed-token", Logger: discardLog})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	s.backoffBase, s.backoffCap = time.Millisecond, 5*time.Millisecond
+	s.Start()
+	t.Cleanup(s.Close)
+
+	eventually(t, "three refused attempts", func() bool { return len(f.log()) >= 3 })
+	if !s.LastSync().IsZero() {
+		t.Errorf("LastSync = %v after 401s, want zero", s.LastSync())
+	}
+	if s.Revoked(sid(1), time.Now()) {
+		t.Error("Revoked is true with no snapshot")
+	}
+}
+
+func TestSyncerSnapshotReplacesTheSet(t *testing.T) {
+	t.Parallel()
+	f := newFakeFeed(t)
+	f.add(future(), sid(1), sid(2))
+	s := startSyncer(t, f, 30*time.Second)
+	eventually(t, "the first snapshot", func() bool { return s.Revoked(sid(2), time.Now()) })
+
+	// The feed starts over (a new database): the syncer's cursor 2 is
+	// unknown to it, so it answers a snapshot holding only sid 3.
+	f.reset()
+	f.add(future(), sid(3))
+	eventually(t, "the second snapshot", func() bool { return s.Revoked(sid(3), time.Now()) })
+	for _, n := range []int{1, 2} {
+		if s.Revoked(sid(n), time.Now()) {
+			t.Errorf("sid %d survived a snapshot that no longer lists it", n)
+		}
+	}
+	if got := s.Len(); got != 1 {
+		t.Errorf("Len = %d, want 1", got)
+	}
+}
+
+func TestSyncerRefusesAnswersThatBreakTheContract(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		// body answers the first request that has this after (once).
+		after int64
+		body  string
+		// wantAfterNext is the cursor of the request that follows it.
+		wantAfterNext int64
+		notRevoked    string
+	}{
+		{
+			name:          "first answer not a snapshot",
+			after:         0,
+			body:          `{"cursor": 5, "snapshot": false, "events": [{"seq": 5, "sid": "` + sid(50) + `", "expires_at": 9999999999}]}`,
+			wantAfterNext: 0,
+			notRevoked:    sid(50),
+		},
+		{
+			name:          "delta cursor goes back",
+			after:         1,
+			body:          `{"cursor": 0, "snapshot": false, "events": []}`,
+			wantAfterNext: 0,
+		},
+		{
+			name:          "event past the cursor",
+			after:         1,
+			body:          `{"cursor": 2, "snapshot": false, "events": [{"seq": 3, "sid": "` + sid(51) + `", "expires_at": 9999999999}]}`,
+			wantAfterNext: 1,
+			notRevoked:    sid(51),
+		},
+		{
+			name:          "sid not a UUID",
+			after:         1,
+			body:          `{"cursor": 2, "snapshot": false, "events": [{"seq": 2, "sid": "session-2", "expires_at": 9999999999}]}`,
+			wantAfterNext: 1,
+		},
+		{
+			name:          "cursor missing",
+			after:         1,
+			body:          `{"snapshot": false, "events": []}`,
+			wantAfterNext: 1,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFakeFeed(t)
+			f.add(future(), sid(1))
+			firedAt := -1 // index in the feed's log of the request given the bad answer
+			f.setOverride(func(after int64) (string, bool) {
+				if firedAt >= 0 || after != tt.after || (tt.after != 0 && len(f.requests) == 1) {
+					return "", false
+				}
+				firedAt = len(f.requests) - 1 // serve holds f.mu here
+				return tt.body, true
+			})
+			s := startSyncer(t, f, 3*time.Second)
+			eventually(t, "the request after the bad answer", func() bool {
+				f.mu.Lock()
+				defer f.mu.Unlock()
+				return firedAt >= 0 && len(f.requests) > firedAt+1
+			})
+			f.mu.Lock()
+			next := f.requests[firedAt+1]
+			f.mu.Unlock()
+			if next.after != tt.wantAfterNext {
+				t.Errorf("after the bad answer the syncer asked after=%d, want %d", next.after, tt.wantAfterNext)
+			}
+			eventually(t, "a good sync", func() bool { return s.Revoked(sid(1), time.Now()) })
+			if tt.notRevoked != "" && s.Revoked(tt.notRevoked, time.Now()) {
+				t.Errorf("an event from the refused answer was applied")
+			}
+		})
+	}
+}
+
+func TestSyncerRefusesRedirects(t *testing.T) {
+	t.Parallel()
+	f := newFakeFeed(t)
+	f.add(future(), sid(1))
+	redirect := httptest.NewServer(http.RedirectHandler(f.url(), http.StatusTemporaryRedirect))
+	t.Cleanup(redirect.Close)
+
+	s, err := New(Options{URL: redirect.URL + "/feed", Token: f.token, Logger: discardLog})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	p, err := s.fetch(t.Context(), 0, 0)
+	if err == nil || !strings.Contains(err.Error(), "status 307") {
+		t.Fatalf("fetch through a redirect = %+v, %v; want the 307 reported", p, err)
+	}
+	if n := len(f.log()); n != 0 {
+		t.Errorf("the feed credential followed the redirect (%d requests)", n)
+	}
+	s.Close()
+}
+
+func TestForSharesOneSyncerPerFeed(t *testing.T) {
+	t.Parallel()
+	f := newFakeFeed(t)
+	a := For(f.url(), f.token, 30*time.Second, discardLog)
+	b := For(f.url(), f.token, 9*time.Second, discardLog)
+	if a != b {
+		t.Fatal("two instances naming one feed and token got two syncers")
+	}
+	if got := a.waitSeconds.Load(); got != 3 {
+		t.Errorf("wait = %d s, want 3 (a third of the shortest bound)", got)
+	}
+	c := For(f.url(), "another-token", 30*time.Second, discardLog)
+	if c == a {
+		t.Error("a different token shares the syncer")
+	}
+	t.Cleanup(func() { // before the feed closes, which waits for their long polls
+		forget(f.url(), f.token)
+		forget(f.url(), "another-token")
+	})
+	eventually(t, "the shared syncer's snapshot", synced(a))
+
+	bad := For("ftp://issuer/feed", "token", 30*time.Second, discardLog)
+	if !bad.LastSync().IsZero() || bad.Revoked(sid(1), time.Now()) {
+		t.Error("a syncer for an unusable URL must stay unsynced")
+	}
+}
+
+func TestCheckURL(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		url     string
+		wantErr bool
+	}{
+		{url: "http://issuer:8001/api/auth/revocations/"},
+		{url: "https://auth.example.org/api/auth/revocations"},
+		{url: "", wantErr: true},
+		{url: "issuer:8001/api/auth/revocations/", wantErr: true},
+		{url: "/api/auth/revocations/", wantErr: true},
+		{url: "ftp://issuer/revocations", wantErr: true},
+		{url: "http://user:secret@issuer/revocations", wantErr: true},
+		{url: "http://issuer/revocations#x", wantErr: true},
+		{url: "http://issuer/%zz", wantErr: true},
+	}
+	for _, tt := range tests {
+		if err := CheckURL(tt.url); (err != nil) != tt.wantErr {
+			t.Errorf("CheckURL(%q) = %v, want error %v", tt.url, err, tt.wantErr)
+		}
+	}
+	if _, err := New(Options{URL: "http://issuer/feed"}); err == nil {
+		t.Error("New with no token succeeded")
+	}
+}
+
+func TestWaitFor(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		bound time.Duration
+		want  int64
+	}{
+		{bound: 0, want: 10},
+		{bound: 30 * time.Second, want: 10},
+		{bound: 5 * time.Minute, want: 25},
+		{bound: 4 * time.Second, want: 1},
+		{bound: time.Second, want: 1},
+	}
+	for _, tt := range tests {
+		if got := waitFor(tt.bound); got != tt.want {
+			t.Errorf("waitFor(%v) = %d, want %d", tt.bound, got, tt.want)
+		}
+	}
+}
+
+func mustSID(t *testing.T, s string) sessionID {
+	t.Helper()
+	id, ok := parseSessionID(s)
+	if !ok {
+		t.Fatalf("parseSessionID(%q) failed", s)
+	}
+	return id
+}
+
+
+// forget stops and removes a syncer of For; in production they live as long
+// as the process.
+func forget(url, token string) {
+	registry.Lock()
+	defer registry.Unlock()
+	if s, ok := registry.syncers[registryKey{url, token}]; ok {
+		s.Close()
+		delete(registry.syncers, registryKey{url, token})
+	}
+}
