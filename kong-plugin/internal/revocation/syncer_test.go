@@ -402,7 +402,6 @@ func mustSID(t *testing.T, s string) sessionID {
 	return id
 }
 
-
 // forget stops and removes a syncer of For; in production they live as long
 // as the process.
 func forget(url, token string) {
