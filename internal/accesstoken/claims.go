@@ -33,21 +33,23 @@ type Claims struct {
 
 // claimNames lists every claim a token may carry. Any other name, including a
 // name that differs from one of these only in case, refuses the token:
-// encoding/json matches names case-insensitively, so "SUB" would otherwise
-// silently fill Subject.
-var claimNames = map[string]claimKind{
-	"iss":            kindString,
-	"sub":            kindString,
-	"aud":            kindAudience,
-	"exp":            kindNumber,
-	"nbf":            kindNumber,
-	"iat":            kindNumber,
-	"jti":            kindString,
-	"sid":            kindString,
-	"roles":          kindStringArray,
-	"username":       kindString,
-	"email_verified": kindBool,
-}
+// encoding/json matches names case-insensitively (and folds "ſ" to "s"), so
+// "SUB" would otherwise silently fill Subject.
+var claimNames = []string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "sid", "roles", "username", "email_verified"}
+
+const (
+	claimIss = iota
+	claimSub
+	claimAud
+	claimExp
+	claimNbf
+	claimIat
+	claimJti
+	claimSid
+	claimRoles
+	claimUsername
+	claimEmailVerified
+)
 
 // Validate checks what golang-jwt's validator does not: the claims this
 // project requires besides exp, iss and aud, and that every value which a

@@ -2,9 +2,9 @@ package accesstoken
 
 import (
 	"crypto/rsa"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -47,8 +47,11 @@ func NewParser(o Options) (*Parser, error) {
 	if o.Issuer == "" {
 		return nil, errors.New("accesstoken: issuer is required")
 	}
-	if len(o.Audiences) == 0 {
-		return nil, errors.New("accesstoken: at least one audience is required")
+	if len(o.Audiences) == 0 || slices.Contains(o.Audiences, "") {
+		return nil, errors.New("accesstoken: at least one audience is required, and none may be empty")
+	}
+	if o.Leeway < 0 || o.MaxLifetime < 0 {
+		return nil, errors.New("accesstoken: leeway and maximum lifetime may not be negative")
 	}
 	opts := []jwt.ParserOption{
 		jwt.WithValidMethods([]string{Algorithm}),
@@ -66,12 +69,6 @@ func NewParser(o Options) (*Parser, error) {
 	return &Parser{jwt: jwt.NewParser(opts...), maxLifetime: o.MaxLifetime}, nil
 }
 
-type header struct {
-	Alg string `json:"alg"`
-	Typ string `json:"typ"`
-	Kid string `json:"kid"`
-}
-
 // Parse verifies token against keys and returns its claims.
 //
 // Before golang-jwt sees the token, Parse refuses: more than MaxTokenSize
@@ -86,66 +83,62 @@ type header struct {
 //
 // Every error wraps one of the sentinels in this package.
 func (p *Parser) Parse(token string, keys Keys) (*Claims, error) {
-	if err := precheck(token); err != nil {
-		return nil, err
-	}
-	h, err := decodeHeader(token[:strings.IndexByte(token, '.')])
+	h, err := parseHeader(token)
 	if err != nil {
 		return nil, err
 	}
-	payload := token[strings.IndexByte(token, '.')+1 : strings.LastIndexByte(token, '.')]
-	raw, err := decodeSegment(payload)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkObject(raw, claimNames, ErrInvalidClaims); err != nil {
-		return nil, err
-	}
-	key, ok := keys.PublicKey(h.Kid)
-	if !ok {
-		return nil, fmt.Errorf("%w: kid %q", ErrUnknownKey, h.Kid)
-	}
-	claims := new(Claims)
-	_, err = p.jwt.ParseWithClaims(token, claims, func(*jwt.Token) (any, error) { return key, nil })
+	// The payload is decoded once, by golang-jwt calling strictClaims's
+	// UnmarshalJSON; the key is looked up only once the claims have passed,
+	// so a token with made-up claims cannot make a caller fetch keys.
+	claims := &strictClaims{Claims: new(Claims)}
+	_, err = p.jwt.ParseWithClaims(token, claims, func(*jwt.Token) (any, error) {
+		if !claims.decoded {
+			return nil, &refusal{fmt.Errorf("%w: payload is not a JSON object", ErrMalformed)}
+		}
+		key, ok := keys.PublicKey(h.Kid)
+		if !ok {
+			return nil, &refusal{fmt.Errorf("%w: kid %q", ErrUnknownKey, h.Kid)}
+		}
+		return key, nil
+	})
 	if err != nil {
 		return nil, translate(err)
 	}
-	if p.maxLifetime > 0 && claims.ExpiresAt.Sub(claims.IssuedAt.Time) > p.maxLifetime {
-		return nil, fmt.Errorf("%w: exp - iat is %s", ErrLifetime, claims.ExpiresAt.Sub(claims.IssuedAt.Time))
+	if lifetime := claims.ExpiresAt.Sub(claims.IssuedAt.Time); p.maxLifetime > 0 && lifetime > p.maxLifetime {
+		return nil, fmt.Errorf("%w: exp - iat is %s", ErrLifetime, lifetime)
 	}
-	return claims, nil
+	return claims.Claims, nil
 }
 
 // KeyID returns the kid a token names, without verifying anything but the
 // token's shape and header. It lets a caller fetch an unknown key before
 // calling Parse again; never trust anything else about such a token.
 func KeyID(token string) (string, error) {
-	if err := precheck(token); err != nil {
-		return "", err
-	}
-	h, err := decodeHeader(token[:strings.IndexByte(token, '.')])
+	h, err := parseHeader(token)
 	if err != nil {
 		return "", err
 	}
 	return h.Kid, nil
 }
 
-func decodeHeader(seg string) (header, error) {
-	var h header
-	raw, err := decodeSegment(seg)
+// parseHeader checks the token's size and characters, then decodes its
+// JOSE header strictly and checks alg, typ and kid.
+func parseHeader(token string) (header, error) {
+	if err := precheck(token); err != nil {
+		return header{}, err
+	}
+	raw, err := decodeSegment(token[:strings.IndexByte(token, '.')])
+	if err != nil {
+		return header{}, err
+	}
+	h, err := decodeHeader(raw)
 	if err != nil {
 		return h, err
-	}
-	if err := checkObject(raw, headerNames, ErrHeader); err != nil {
-		return h, err
-	}
-	if err := json.Unmarshal(raw, &h); err != nil {
-		return h, fmt.Errorf("%w: header: %w", ErrMalformed, err)
 	}
 	switch {
 	case h.Alg != Algorithm:
 		return h, fmt.Errorf("%w: alg %q", ErrHeader, h.Alg)
-	case !strings.EqualFold(h.Typ, TokenType) && !strings.EqualFold(h.Typ, "application/"+TokenType):
+	case !typAllowed(h.Typ):
 		return h, fmt.Errorf("%w: typ %q", ErrHeader, h.Typ)
 	case h.Kid == "":
 		return h, fmt.Errorf("%w: kid is missing", ErrHeader)
@@ -156,6 +149,9 @@ func decodeHeader(seg string) (header, error) {
 // translate maps golang-jwt's errors onto this package's sentinels, keeping
 // the original in the chain for the log.
 func translate(err error) error {
+	if r, ok := errors.AsType[*refusal](err); ok {
+		return r.err
+	}
 	for _, m := range []struct{ from, to error }{
 		{ErrInvalidClaims, ErrInvalidClaims},
 		{jwt.ErrTokenExpired, ErrExpired},

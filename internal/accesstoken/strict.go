@@ -1,33 +1,35 @@
 package accesstoken
 
 import (
-	"bytes"
 	"encoding/base64"
-	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
+	"math"
+	"strconv"
 	"strings"
-)
+	"time"
+	"unicode/utf16"
+	"unicode/utf8"
 
-type claimKind uint8
-
-const (
-	kindString claimKind = iota
-	kindNumber
-	kindBool
-	kindAudience
-	kindStringArray
+	"github.com/golang-jwt/jwt/v5"
 )
 
 // headerNames lists the only JOSE header parameters a token may carry. crit,
 // jku, x5u, jwk, x5c and every other parameter are refused: a verifier that
 // honoured them could be pointed at a key of the attacker's choosing
 // (RFC 8725 section 3.10), and this project never emits them.
-var headerNames = map[string]claimKind{
-	"alg": kindString,
-	"typ": kindString,
-	"kid": kindString,
-}
+var headerNames = []string{"alg", "typ", "kid"}
+
+const (
+	headerAlg = iota
+	headerTyp
+	headerKid
+)
+
+// maxNumericDate is 9999-12-31T23:59:59Z. A time claim outside
+// [0, maxNumericDate] is refused rather than converted: float64 to int64
+// conversion of a larger value is implementation-defined.
+const maxNumericDate = 253402300799
 
 // precheck refuses a token whose size or characters are wrong before any
 // decoding happens: at most MaxTokenSize bytes of base64url characters in
@@ -66,95 +68,497 @@ func decodeSegment(seg string) ([]byte, error) {
 	return b, nil
 }
 
-// checkObject reads a JSON object and refuses what encoding/json would let
-// through: a duplicate name, a name outside allowed (including one that only
-// differs in case), a value of the wrong JSON type, a control character inside
-// a string, and anything after the object.
-func checkObject(data []byte, allowed map[string]claimKind, what error) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+type header struct {
+	Alg string
+	Typ string
+	Kid string
+}
+
+// decodeHeader reads the JOSE header strictly (see scanner.object) and
+// keeps alg, typ and kid.
+func decodeHeader(data []byte) (header, error) {
+	var h header
+	s := newScanner(data)
+	err := s.object(headerNames, ErrHeader, func(i int) error {
+		b, err := s.stringBytes()
+		if err != nil {
+			return err
+		}
+		switch i {
+		case headerAlg:
+			h.Alg = same(b, Algorithm)
+		case headerTyp:
+			h.Typ = same(b, TokenType)
+		case headerKid:
+			h.Kid = string(b)
+		}
+		return nil
+	})
+	return h, err
+}
+
+// decodeClaims reads the claims strictly (see scanner.object) into c, with
+// the JSON types the claims have: exp, nbf and iat numbers, aud a string or
+// an array of strings, roles an array of strings, email_verified a boolean,
+// every other claim a string. Time claims become jwt.NumericDate exactly as
+// golang-jwt would make them.
+func decodeClaims(data []byte, c *Claims) error {
+	s := newScanner(data)
+	return s.object(claimNames, ErrInvalidClaims, func(i int) error {
+		var err error
+		switch i {
+		case claimIss:
+			c.Issuer, err = s.string()
+		case claimSub:
+			c.Subject, err = s.string()
+		case claimAud:
+			c.Audience, err = s.audience()
+		case claimExp:
+			c.ExpiresAt, err = s.numericDate()
+		case claimNbf:
+			c.NotBefore, err = s.numericDate()
+		case claimIat:
+			c.IssuedAt, err = s.numericDate()
+		case claimJti:
+			c.ID, err = s.string()
+		case claimSid:
+			c.SessionID, err = s.string()
+		case claimRoles:
+			c.Roles, err = s.strings()
+		case claimUsername:
+			c.Username, err = s.string()
+		case claimEmailVerified:
+			c.EmailVerified, err = s.boolean()
+		}
+		return err
+	})
+}
+
+// strictClaims is the Claims that Parse hands golang-jwt: its UnmarshalJSON
+// is decodeClaims, so the payload is checked and decoded in one pass instead
+// of a strict scan followed by encoding/json's reflection. golang-jwt still
+// verifies the signature and, through the promoted RegisteredClaims getters
+// and Claims.Validate, every claim.
+type strictClaims struct {
+	*Claims
+	// decoded is set once decodeClaims has accepted the payload. encoding/json
+	// never calls UnmarshalJSON for a payload of "null", so Parse checks it
+	// before it looks a key up.
+	decoded bool
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (c *strictClaims) UnmarshalJSON(data []byte) error {
+	if err := decodeClaims(data, c.Claims); err != nil {
+		return &refusal{err}
+	}
+	c.decoded = true
+	return nil
+}
+
+// refusal carries this package's own verdict through golang-jwt, which wraps
+// the errors of claim decoding and of the key function in its own.
+type refusal struct{ err error }
+
+func (r *refusal) Error() string { return r.err.Error() }
+func (r *refusal) Unwrap() error { return r.err }
+
+// Errors of the scanner; the caller adds the member name and ErrMalformed.
+var (
+	errSyntax     = errors.New("invalid JSON")
+	errControl    = errors.New("holds a control character")
+	errUTF8       = errors.New("holds invalid UTF-8")
+	errSurrogate  = errors.New("holds an unpaired UTF-16 surrogate")
+	errNotString  = errors.New("is not a string")
+	errNotStrings = errors.New("is not an array of strings")
+	errNotAud     = errors.New("is not a string or an array of strings")
+	errNotNumber  = errors.New("is not a number")
+	errNotBool    = errors.New("is not a boolean")
+	errDateRange  = errors.New("is not a NumericDate between 0 and year 9999")
+)
+
+// scanner reads the flat JSON objects of a token (RFC 8259) strictly and
+// without reflection. It refuses what encoding/json would let through: a
+// duplicate member name (compared after unescaping, so "s\u0075b" is "sub"),
+// a name outside the allowed list (including one that only differs in case),
+// a value of the wrong JSON type, a control character, invalid UTF-8 or an
+// unpaired surrogate inside a string, and anything after the object.
+//
+// It holds no state between tokens, so every call makes its own.
+type scanner struct {
+	data    []byte
+	pos     int
+	buf     []byte // unescaped text of the last string read
+	scratch [128]byte
+}
+
+func newScanner(data []byte) *scanner {
+	s := &scanner{data: data}
+	s.buf = s.scratch[:0]
+	return s
+}
+
+// object reads one JSON object whose member names must be in names, calling
+// member with the index of each name after the scanner has stopped at its
+// value; member must consume exactly that value. A name outside names is
+// refused with what; every other fault with ErrMalformed.
+func (s *scanner) object(names []string, what error, member func(i int) error) error {
+	s.space()
+	if !s.consume('{') {
 		return fmt.Errorf("%w: not a JSON object", ErrMalformed)
 	}
-	seen := make(map[string]bool, len(allowed))
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return fmt.Errorf("%w: invalid JSON", ErrMalformed)
-		}
-		name := tok.(string) // object keys are always strings
-		kind, ok := allowed[name]
-		if !ok {
-			return fmt.Errorf("%w: %q is not allowed", what, name)
-		}
-		if seen[name] {
-			return fmt.Errorf("%w: %q appears twice", ErrMalformed, name)
-		}
-		seen[name] = true
-		if err := checkValue(dec, kind); err != nil {
-			return fmt.Errorf("%w: %q: %s", ErrMalformed, name, err)
+	var seen uint64
+	s.space()
+	if !s.consume('}') {
+		for {
+			s.space()
+			name, err := s.stringBytes()
+			if err != nil {
+				return fmt.Errorf("%w: member name: %w", ErrMalformed, err)
+			}
+			i := indexOf(names, name)
+			if i < 0 {
+				return fmt.Errorf("%w: %s is not allowed", what, quote(name))
+			}
+			if seen&(1<<i) != 0 {
+				return fmt.Errorf("%w: %q appears twice", ErrMalformed, names[i])
+			}
+			seen |= 1 << i
+			s.space()
+			if !s.consume(':') {
+				return fmt.Errorf("%w: %w", ErrMalformed, errSyntax)
+			}
+			s.space()
+			if err := member(i); err != nil {
+				return fmt.Errorf("%w: %q %w", ErrMalformed, names[i], err)
+			}
+			s.space()
+			if s.consume('}') {
+				break
+			}
+			if !s.consume(',') {
+				return fmt.Errorf("%w: %w", ErrMalformed, errSyntax)
+			}
 		}
 	}
-	if _, err := dec.Token(); err != nil {
-		return fmt.Errorf("%w: invalid JSON", ErrMalformed)
-	}
-	if _, err := dec.Token(); err != io.EOF {
+	s.space()
+	if s.pos != len(s.data) {
 		return fmt.Errorf("%w: data after the JSON object", ErrMalformed)
 	}
 	return nil
 }
 
-func checkValue(dec *json.Decoder, kind claimKind) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return fmt.Errorf("invalid JSON")
+func indexOf(names []string, name []byte) int {
+	for i, n := range names {
+		if n == string(name) {
+			return i
+		}
 	}
-	switch kind {
-	case kindString:
-		return checkString(tok)
-	case kindNumber:
-		if _, ok := tok.(json.Number); !ok {
-			return fmt.Errorf("is not a number")
-		}
-		return nil
-	case kindBool:
-		if _, ok := tok.(bool); !ok {
-			return fmt.Errorf("is not a boolean")
-		}
-		return nil
-	case kindAudience:
-		if _, ok := tok.(string); ok {
-			return checkString(tok)
-		}
-		fallthrough
-	case kindStringArray:
-		if tok != json.Delim('[') {
-			return fmt.Errorf("is not an array of strings")
-		}
-		for dec.More() {
-			tok, err := dec.Token()
-			if err != nil {
-				return fmt.Errorf("invalid JSON")
-			}
-			if err := checkString(tok); err != nil {
-				return err
-			}
-		}
-		if _, err := dec.Token(); err != nil {
-			return fmt.Errorf("invalid JSON")
-		}
-		return nil
-	}
-	return fmt.Errorf("unknown kind")
+	return -1
 }
 
-func checkString(tok json.Token) error {
-	s, ok := tok.(string)
+// quote renders an attacker-chosen name for an error message: escaped, and
+// cut short.
+func quote(name []byte) string {
+	const max = 32
+	if len(name) > max {
+		return strconv.Quote(string(name[:max])) + "..."
+	}
+	return strconv.Quote(string(name))
+}
+
+// same returns want when b spells it, sparing an allocation, and b as a new
+// string otherwise.
+func same(b []byte, want string) string {
+	if string(b) == want {
+		return want
+	}
+	return string(b)
+}
+
+func (s *scanner) space() {
+	for s.pos < len(s.data) {
+		switch s.data[s.pos] {
+		case ' ', '\t', '\n', '\r':
+			s.pos++
+		default:
+			return
+		}
+	}
+}
+
+func (s *scanner) consume(c byte) bool {
+	if s.pos < len(s.data) && s.data[s.pos] == c {
+		s.pos++
+		return true
+	}
+	return false
+}
+
+func (s *scanner) peek() byte {
+	if s.pos < len(s.data) {
+		return s.data[s.pos]
+	}
+	return 0
+}
+
+func (s *scanner) string() (string, error) {
+	b, err := s.stringBytes()
+	return string(b), err
+}
+
+// stringBytes reads a JSON string and returns its unescaped UTF-8 text. The
+// result aliases the input or the scanner's buffer: it is valid until the
+// next call.
+func (s *scanner) stringBytes() ([]byte, error) {
+	if !s.consume('"') {
+		return nil, errNotString
+	}
+	start := s.pos
+	for s.pos < len(s.data) {
+		c := s.data[s.pos]
+		switch {
+		case c == '"':
+			s.pos++
+			return s.data[start : s.pos-1], nil
+		case c == '\\':
+			return s.escapedString(start)
+		case c < 0x20 || c == 0x7f:
+			return nil, errControl
+		case c < utf8.RuneSelf:
+			s.pos++
+		default:
+			r, n := utf8.DecodeRune(s.data[s.pos:])
+			if r == utf8.RuneError && n == 1 {
+				return nil, errUTF8
+			}
+			s.pos += n
+		}
+	}
+	return nil, errSyntax
+}
+
+// escapedString finishes a string that holds an escape, unescaping into
+// s.buf. Every escape that stands for a control character is refused, as are
+// unpaired surrogates (RFC 8259 section 8.2), which encoding/json would
+// silently turn into U+FFFD.
+func (s *scanner) escapedString(start int) ([]byte, error) {
+	buf := append(s.buf[:0], s.data[start:s.pos]...)
+	for s.pos < len(s.data) {
+		c := s.data[s.pos]
+		switch {
+		case c == '"':
+			s.pos++
+			s.buf = buf
+			return buf, nil
+		case c == '\\':
+			if s.pos+1 >= len(s.data) {
+				return nil, errSyntax
+			}
+			e := s.data[s.pos+1]
+			s.pos += 2
+			switch e {
+			case '"', '\\', '/':
+				buf = append(buf, e)
+			case 'b', 'f', 'n', 'r', 't':
+				return nil, errControl
+			case 'u':
+				r, err := s.escapedRune()
+				if err != nil {
+					return nil, err
+				}
+				buf = utf8.AppendRune(buf, r)
+			default:
+				return nil, errSyntax
+			}
+		case c < 0x20 || c == 0x7f:
+			return nil, errControl
+		case c < utf8.RuneSelf:
+			buf = append(buf, c)
+			s.pos++
+		default:
+			r, n := utf8.DecodeRune(s.data[s.pos:])
+			if r == utf8.RuneError && n == 1 {
+				return nil, errUTF8
+			}
+			buf = append(buf, s.data[s.pos:s.pos+n]...)
+			s.pos += n
+		}
+	}
+	return nil, errSyntax
+}
+
+// escapedRune reads the XXXX of a \uXXXX escape, and the low half that must
+// follow a high surrogate.
+func (s *scanner) escapedRune() (rune, error) {
+	r, ok := s.hex4()
 	if !ok {
-		return fmt.Errorf("is not a string")
+		return 0, errSyntax
 	}
-	if strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		return fmt.Errorf("holds a control character")
+	if utf16.IsSurrogate(r) {
+		if r >= 0xdc00 || !s.consume('\\') || !s.consume('u') {
+			return 0, errSurrogate
+		}
+		low, ok := s.hex4()
+		if !ok {
+			return 0, errSyntax
+		}
+		if r = utf16.DecodeRune(r, low); r == utf8.RuneError {
+			return 0, errSurrogate
+		}
 	}
-	return nil
+	if r < 0x20 || r == 0x7f {
+		return 0, errControl
+	}
+	return r, nil
+}
+
+func (s *scanner) hex4() (rune, bool) {
+	if len(s.data)-s.pos < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range s.data[s.pos : s.pos+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c -= 'a' - 10
+		case c >= 'A' && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	s.pos += 4
+	return r, true
+}
+
+// strings reads an array of strings. An empty array gives an empty, non-nil
+// slice, as encoding/json does.
+func (s *scanner) strings() ([]string, error) {
+	if !s.consume('[') {
+		return nil, errNotStrings
+	}
+	out := make([]string, 0, 4)
+	s.space()
+	if s.consume(']') {
+		return out, nil
+	}
+	for {
+		s.space()
+		if s.peek() != '"' {
+			return nil, errNotStrings
+		}
+		v, err := s.string()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+		s.space()
+		if s.consume(']') {
+			return out, nil
+		}
+		if !s.consume(',') {
+			return nil, errSyntax
+		}
+	}
+}
+
+// audience reads aud, which RFC 7519 section 4.1.3 allows as one string or
+// an array of strings.
+func (s *scanner) audience() (jwt.ClaimStrings, error) {
+	switch s.peek() {
+	case '"':
+		v, err := s.string()
+		if err != nil {
+			return nil, err
+		}
+		return jwt.ClaimStrings{v}, nil
+	case '[':
+		v, err := s.strings()
+		return jwt.ClaimStrings(v), err
+	}
+	return nil, errNotAud
+}
+
+func (s *scanner) boolean() (bool, error) {
+	rest := s.data[s.pos:]
+	switch {
+	case len(rest) >= 4 && string(rest[:4]) == "true":
+		s.pos += 4
+		return true, nil
+	case len(rest) >= 5 && string(rest[:5]) == "false":
+		s.pos += 5
+		return false, nil
+	}
+	return false, errNotBool
+}
+
+// numericDate reads a NumericDate (RFC 7519 section 2): a JSON number of
+// seconds since the epoch, possibly with a fraction. It makes the same
+// jwt.NumericDate golang-jwt's own decoding makes, truncated to
+// jwt.TimePrecision.
+func (s *scanner) numericDate() (*jwt.NumericDate, error) {
+	start := s.pos
+	integer := true
+	s.consume('-')
+	switch c := s.peek(); {
+	case c == '0':
+		s.pos++
+	case c >= '1' && c <= '9':
+		s.digits()
+	default:
+		return nil, errNotNumber
+	}
+	if s.consume('.') {
+		integer = false
+		if !s.digits() {
+			return nil, errSyntax
+		}
+	}
+	if s.consume('e') || s.consume('E') {
+		integer = false
+		if !s.consume('+') {
+			s.consume('-')
+		}
+		if !s.digits() {
+			return nil, errSyntax
+		}
+	}
+	text := s.data[start:s.pos]
+	if integer && len(text) <= 15 && text[0] != '-' {
+		var n int64
+		for _, c := range text {
+			n = n*10 + int64(c-'0')
+		}
+		if n > maxNumericDate {
+			return nil, errDateRange
+		}
+		return jwt.NewNumericDate(time.Unix(n, 0)), nil
+	}
+	f, err := strconv.ParseFloat(string(text), 64)
+	if err != nil || f < 0 || f > maxNumericDate {
+		return nil, errDateRange
+	}
+	whole, frac := math.Modf(f)
+	return jwt.NewNumericDate(time.Unix(int64(whole), int64(frac*1e9))), nil
+}
+
+// digits consumes one or more decimal digits and reports whether there was
+// at least one.
+func (s *scanner) digits() bool {
+	start := s.pos
+	for s.pos < len(s.data) && s.data[s.pos] >= '0' && s.data[s.pos] <= '9' {
+		s.pos++
+	}
+	return s.pos > start
+}
+
+// typAllowed reports whether typ names an access token: "at+jwt" or its
+// full media type "application/at+jwt", case-insensitively (RFC 9068
+// section 2.1, RFC 7515 section 4.1.9).
+func typAllowed(typ string) bool {
+	return strings.EqualFold(typ, TokenType) || strings.EqualFold(typ, "application/"+TokenType)
 }
