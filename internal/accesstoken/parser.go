@@ -36,7 +36,7 @@ type Options struct {
 
 // Parser verifies access tokens. It is safe for concurrent use.
 type Parser struct {
-	jwt         *jwt.Parser
+	validator   *jwt.Validator
 	maxLifetime time.Duration
 }
 
@@ -53,9 +53,10 @@ func NewParser(o Options) (*Parser, error) {
 	if o.Leeway < 0 || o.MaxLifetime < 0 {
 		return nil, errors.New("accesstoken: leeway and maximum lifetime may not be negative")
 	}
+	// The algorithm (WithValidMethods) and strict base64url
+	// (WithStrictDecoding) are pinned by Parse itself, before golang-jwt
+	// is called: see verify.
 	opts := []jwt.ParserOption{
-		jwt.WithValidMethods([]string{Algorithm}),
-		jwt.WithStrictDecoding(),
 		jwt.WithIssuer(o.Issuer),
 		jwt.WithAudience(o.Audiences...),
 		jwt.WithExpirationRequired(),
@@ -66,48 +67,73 @@ func NewParser(o Options) (*Parser, error) {
 	if o.Now != nil {
 		opts = append(opts, jwt.WithTimeFunc(o.Now))
 	}
-	return &Parser{jwt: jwt.NewParser(opts...), maxLifetime: o.MaxLifetime}, nil
+	return &Parser{validator: jwt.NewValidator(opts...), maxLifetime: o.MaxLifetime}, nil
 }
+
+// verify is the RS256 signature check, golang-jwt's own: the only method a
+// token may name, so no header can choose another (RFC 8725 section 3.1).
+var verify = jwt.SigningMethodRS256
 
 // Parse verifies token against keys and returns its claims.
 //
-// Before golang-jwt sees the token, Parse refuses: more than MaxTokenSize
-// bytes; any character outside base64url and the two dots; non-canonical
-// base64url; a JOSE header other than alg, typ and kid (so crit, jku, x5u,
-// jwk and x5c are refused); alg other than RS256 (so "none" and the HMAC
-// algorithms are refused before a key is chosen); typ other than at+jwt; a
-// claim name that is unknown, duplicated or differs in case from a known one;
-// a claim value of the wrong JSON type (exp as a string); a control
-// character in any string. golang-jwt then checks the signature, iss, aud,
-// exp, nbf and iat, and Claims.Validate the rest.
+// Parse refuses, in this order:
+//   - more than MaxTokenSize bytes, any character outside base64url and the
+//     two dots, a number of segments other than three, an empty segment;
+//   - non-canonical base64url (padding, or unused bits that are not zero);
+//   - a JOSE header other than alg, typ and kid (so crit, jku, x5u, jwk and
+//     x5c are refused); alg other than RS256 (so "none" and the HMAC
+//     algorithms are refused before a key is chosen); typ other than at+jwt
+//     or application/at+jwt (case-insensitively); a missing kid;
+//   - in the header or the claims: a member name that is unknown, appears
+//     twice (also when spelt with escapes) or differs in case from a known
+//     one; a value of the wrong JSON type (exp as a string); a control
+//     character, invalid UTF-8 or an unpaired surrogate in a string; a time
+//     claim outside year 0 to 9999 (Unix time); anything after the object;
+//   - a kid that keys does not know (ErrUnknownKey: a caller may refresh
+//     its keys and try again);
+//   - a bad signature, checked by golang-jwt's RS256 method;
+//   - iss, aud, exp, nbf or iat missing or not accepted, checked by
+//     golang-jwt's validator with the leeway against the injected clock, and
+//     the rest of the claims by Claims.Validate (sub, sid, jti, username
+//     required; sub, username and roles header-safe);
+//   - exp - iat longer than Options.MaxLifetime.
 //
-// Every error wraps one of the sentinels in this package.
+// The payload is decoded once, by the strict scanner; the key is looked up
+// only once the claims have passed, so a token with made-up claims cannot
+// make a caller fetch keys. Every error wraps exactly one of the sentinels in
+// this package and never carries the token.
 func (p *Parser) Parse(token string, keys Keys) (*Claims, error) {
 	h, err := parseHeader(token)
 	if err != nil {
 		return nil, err
 	}
-	// The payload is decoded once, by golang-jwt calling strictClaims's
-	// UnmarshalJSON; the key is looked up only once the claims have passed,
-	// so a token with made-up claims cannot make a caller fetch keys.
-	claims := &strictClaims{Claims: new(Claims)}
-	_, err = p.jwt.ParseWithClaims(token, claims, func(*jwt.Token) (any, error) {
-		if !claims.decoded {
-			return nil, &refusal{fmt.Errorf("%w: payload is not a JSON object", ErrMalformed)}
-		}
-		key, ok := keys.PublicKey(h.Kid)
-		if !ok {
-			return nil, &refusal{fmt.Errorf("%w: kid %q", ErrUnknownKey, h.Kid)}
-		}
-		return key, nil
-	})
+	signed := token[:strings.LastIndexByte(token, '.')]
+	payload, err := decodeText(signed[strings.IndexByte(signed, '.')+1:])
 	if err != nil {
+		return nil, err
+	}
+	claims := new(Claims)
+	if err := decodeClaims(payload, claims); err != nil {
+		return nil, err
+	}
+	key, ok := keys.PublicKey(h.Kid)
+	if !ok || key == nil {
+		return nil, fmt.Errorf("%w: kid %q", ErrUnknownKey, h.Kid)
+	}
+	sig, err := decodeSegment(token[len(signed)+1:])
+	if err != nil {
+		return nil, err
+	}
+	if err := verify.Verify(signed, sig, key); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrSignature, err)
+	}
+	if err := p.validator.Validate(claims); err != nil {
 		return nil, translate(err)
 	}
 	if lifetime := claims.ExpiresAt.Sub(claims.IssuedAt.Time); p.maxLifetime > 0 && lifetime > p.maxLifetime {
 		return nil, fmt.Errorf("%w: exp - iat is %s", ErrLifetime, lifetime)
 	}
-	return claims.Claims, nil
+	return claims, nil
 }
 
 // KeyID returns the kid a token names, without verifying anything but the
@@ -127,7 +153,7 @@ func parseHeader(token string) (header, error) {
 	if err := precheck(token); err != nil {
 		return header{}, err
 	}
-	raw, err := decodeSegment(token[:strings.IndexByte(token, '.')])
+	raw, err := decodeText(token[:strings.IndexByte(token, '.')])
 	if err != nil {
 		return header{}, err
 	}
@@ -146,12 +172,10 @@ func parseHeader(token string) (header, error) {
 	return h, nil
 }
 
-// translate maps golang-jwt's errors onto this package's sentinels, keeping
-// the original in the chain for the log.
+// translate maps the errors of golang-jwt's validator onto this package's
+// sentinels, keeping the original in the chain for the log. When several
+// claims fail, the first match in this list names the refusal.
 func translate(err error) error {
-	if r, ok := errors.AsType[*refusal](err); ok {
-		return r.err
-	}
 	for _, m := range []struct{ from, to error }{
 		{ErrInvalidClaims, ErrInvalidClaims},
 		{jwt.ErrTokenExpired, ErrExpired},
@@ -160,8 +184,6 @@ func translate(err error) error {
 		{jwt.ErrTokenInvalidIssuer, ErrIssuer},
 		{jwt.ErrTokenInvalidAudience, ErrAudience},
 		{jwt.ErrTokenRequiredClaimMissing, ErrInvalidClaims},
-		{jwt.ErrTokenSignatureInvalid, ErrSignature},
-		{jwt.ErrTokenMalformed, ErrMalformed},
 	} {
 		if errors.Is(err, m.from) {
 			if m.from == m.to {
@@ -170,7 +192,7 @@ func translate(err error) error {
 			return fmt.Errorf("%w: %w", m.to, err)
 		}
 	}
-	return fmt.Errorf("%w: %w", ErrMalformed, err)
+	return fmt.Errorf("%w: %w", ErrInvalidClaims, err)
 }
 
 // Sign returns the signed compact serialization of claims, with the RFC 9068

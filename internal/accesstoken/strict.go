@@ -68,6 +68,12 @@ func decodeSegment(seg string) ([]byte, error) {
 	return b, nil
 }
 
+// decodeText decodes a base64url segment that holds JSON text.
+func decodeText(seg string) (string, error) {
+	b, err := decodeSegment(seg)
+	return string(b), err
+}
+
 type header struct {
 	Alg string
 	Typ string
@@ -76,23 +82,20 @@ type header struct {
 
 // decodeHeader reads the JOSE header strictly (see scanner.object) and
 // keeps alg, typ and kid.
-func decodeHeader(data []byte) (header, error) {
+func decodeHeader(data string) (header, error) {
 	var h header
-	s := newScanner(data)
+	s := scanner{data: data}
 	err := s.object(headerNames, ErrHeader, func(i int) error {
-		b, err := s.stringBytes()
-		if err != nil {
-			return err
-		}
+		v, err := s.string()
 		switch i {
 		case headerAlg:
-			h.Alg = same(b, Algorithm)
+			h.Alg = v
 		case headerTyp:
-			h.Typ = same(b, TokenType)
+			h.Typ = v
 		case headerKid:
-			h.Kid = string(b)
+			h.Kid = v
 		}
-		return nil
+		return err
 	})
 	return h, err
 }
@@ -102,8 +105,11 @@ func decodeHeader(data []byte) (header, error) {
 // an array of strings, roles an array of strings, email_verified a boolean,
 // every other claim a string. Time claims become jwt.NumericDate exactly as
 // golang-jwt would make them.
-func decodeClaims(data []byte, c *Claims) error {
-	s := newScanner(data)
+//
+// The strings in c share data's memory where they hold no escape, so that a
+// token costs one copy of its payload rather than one allocation per claim.
+func decodeClaims(data string, c *Claims) error {
+	s := scanner{data: data}
 	return s.object(claimNames, ErrInvalidClaims, func(i int) error {
 		var err error
 		switch i {
@@ -134,35 +140,6 @@ func decodeClaims(data []byte, c *Claims) error {
 	})
 }
 
-// strictClaims is the Claims that Parse hands golang-jwt: its UnmarshalJSON
-// is decodeClaims, so the payload is checked and decoded in one pass instead
-// of a strict scan followed by encoding/json's reflection. golang-jwt still
-// verifies the signature and, through the promoted RegisteredClaims getters
-// and Claims.Validate, every claim.
-type strictClaims struct {
-	*Claims
-	// decoded is set once decodeClaims has accepted the payload. encoding/json
-	// never calls UnmarshalJSON for a payload of "null", so Parse checks it
-	// before it looks a key up.
-	decoded bool
-}
-
-// UnmarshalJSON implements json.Unmarshaler.
-func (c *strictClaims) UnmarshalJSON(data []byte) error {
-	if err := decodeClaims(data, c.Claims); err != nil {
-		return &refusal{err}
-	}
-	c.decoded = true
-	return nil
-}
-
-// refusal carries this package's own verdict through golang-jwt, which wraps
-// the errors of claim decoding and of the key function in its own.
-type refusal struct{ err error }
-
-func (r *refusal) Error() string { return r.err.Error() }
-func (r *refusal) Unwrap() error { return r.err }
-
 // Errors of the scanner; the caller adds the member name and ErrMalformed.
 var (
 	errSyntax     = errors.New("invalid JSON")
@@ -186,16 +163,9 @@ var (
 //
 // It holds no state between tokens, so every call makes its own.
 type scanner struct {
-	data    []byte
-	pos     int
-	buf     []byte // unescaped text of the last string read
-	scratch [128]byte
-}
-
-func newScanner(data []byte) *scanner {
-	s := &scanner{data: data}
-	s.buf = s.scratch[:0]
-	return s
+	data string
+	pos  int
+	buf  []byte // scratch for unescaping
 }
 
 // object reads one JSON object whose member names must be in names, calling
@@ -212,7 +182,7 @@ func (s *scanner) object(names []string, what error, member func(i int) error) e
 	if !s.consume('}') {
 		for {
 			s.space()
-			name, err := s.stringBytes()
+			name, err := s.string()
 			if err != nil {
 				return fmt.Errorf("%w: member name: %w", ErrMalformed, err)
 			}
@@ -248,9 +218,9 @@ func (s *scanner) object(names []string, what error, member func(i int) error) e
 	return nil
 }
 
-func indexOf(names []string, name []byte) int {
+func indexOf(names []string, name string) int {
 	for i, n := range names {
-		if n == string(name) {
+		if n == name {
 			return i
 		}
 	}
@@ -259,21 +229,12 @@ func indexOf(names []string, name []byte) int {
 
 // quote renders an attacker-chosen name for an error message: escaped, and
 // cut short.
-func quote(name []byte) string {
+func quote(name string) string {
 	const max = 32
 	if len(name) > max {
-		return strconv.Quote(string(name[:max])) + "..."
+		return strconv.Quote(name[:max]) + "..."
 	}
-	return strconv.Quote(string(name))
-}
-
-// same returns want when b spells it, sparing an allocation, and b as a new
-// string otherwise.
-func same(b []byte, want string) string {
-	if string(b) == want {
-		return want
-	}
-	return string(b)
+	return strconv.Quote(name)
 }
 
 func (s *scanner) space() {
@@ -302,17 +263,11 @@ func (s *scanner) peek() byte {
 	return 0
 }
 
+// string reads a JSON string and returns its unescaped UTF-8 text: a slice
+// of the input when the string holds no escape, a new string otherwise.
 func (s *scanner) string() (string, error) {
-	b, err := s.stringBytes()
-	return string(b), err
-}
-
-// stringBytes reads a JSON string and returns its unescaped UTF-8 text. The
-// result aliases the input or the scanner's buffer: it is valid until the
-// next call.
-func (s *scanner) stringBytes() ([]byte, error) {
 	if !s.consume('"') {
-		return nil, errNotString
+		return "", errNotString
 	}
 	start := s.pos
 	for s.pos < len(s.data) {
@@ -324,25 +279,25 @@ func (s *scanner) stringBytes() ([]byte, error) {
 		case c == '\\':
 			return s.escapedString(start)
 		case c < 0x20 || c == 0x7f:
-			return nil, errControl
+			return "", errControl
 		case c < utf8.RuneSelf:
 			s.pos++
 		default:
-			r, n := utf8.DecodeRune(s.data[s.pos:])
+			r, n := utf8.DecodeRuneInString(s.data[s.pos:])
 			if r == utf8.RuneError && n == 1 {
-				return nil, errUTF8
+				return "", errUTF8
 			}
 			s.pos += n
 		}
 	}
-	return nil, errSyntax
+	return "", errSyntax
 }
 
 // escapedString finishes a string that holds an escape, unescaping into
 // s.buf. Every escape that stands for a control character is refused, as are
 // unpaired surrogates (RFC 8259 section 8.2), which encoding/json would
 // silently turn into U+FFFD.
-func (s *scanner) escapedString(start int) ([]byte, error) {
+func (s *scanner) escapedString(start int) (string, error) {
 	buf := append(s.buf[:0], s.data[start:s.pos]...)
 	for s.pos < len(s.data) {
 		c := s.data[s.pos]
@@ -350,10 +305,10 @@ func (s *scanner) escapedString(start int) ([]byte, error) {
 		case c == '"':
 			s.pos++
 			s.buf = buf
-			return buf, nil
+			return string(buf), nil
 		case c == '\\':
 			if s.pos+1 >= len(s.data) {
-				return nil, errSyntax
+				return "", errSyntax
 			}
 			e := s.data[s.pos+1]
 			s.pos += 2
@@ -361,31 +316,31 @@ func (s *scanner) escapedString(start int) ([]byte, error) {
 			case '"', '\\', '/':
 				buf = append(buf, e)
 			case 'b', 'f', 'n', 'r', 't':
-				return nil, errControl
+				return "", errControl
 			case 'u':
 				r, err := s.escapedRune()
 				if err != nil {
-					return nil, err
+					return "", err
 				}
 				buf = utf8.AppendRune(buf, r)
 			default:
-				return nil, errSyntax
+				return "", errSyntax
 			}
 		case c < 0x20 || c == 0x7f:
-			return nil, errControl
+			return "", errControl
 		case c < utf8.RuneSelf:
 			buf = append(buf, c)
 			s.pos++
 		default:
-			r, n := utf8.DecodeRune(s.data[s.pos:])
+			r, n := utf8.DecodeRuneInString(s.data[s.pos:])
 			if r == utf8.RuneError && n == 1 {
-				return nil, errUTF8
+				return "", errUTF8
 			}
 			buf = append(buf, s.data[s.pos:s.pos+n]...)
 			s.pos += n
 		}
 	}
-	return nil, errSyntax
+	return "", errSyntax
 }
 
 // escapedRune reads the XXXX of a \uXXXX escape, and the low half that must
@@ -486,10 +441,10 @@ func (s *scanner) audience() (jwt.ClaimStrings, error) {
 func (s *scanner) boolean() (bool, error) {
 	rest := s.data[s.pos:]
 	switch {
-	case len(rest) >= 4 && string(rest[:4]) == "true":
+	case strings.HasPrefix(rest, "true"):
 		s.pos += 4
 		return true, nil
-	case len(rest) >= 5 && string(rest[:5]) == "false":
+	case strings.HasPrefix(rest, "false"):
 		s.pos += 5
 		return false, nil
 	}
@@ -538,7 +493,7 @@ func (s *scanner) numericDate() (*jwt.NumericDate, error) {
 		}
 		return jwt.NewNumericDate(time.Unix(n, 0)), nil
 	}
-	f, err := strconv.ParseFloat(string(text), 64)
+	f, err := strconv.ParseFloat(text, 64)
 	if err != nil || f < 0 || f > maxNumericDate {
 		return nil, errDateRange
 	}
