@@ -1,0 +1,163 @@
+// Package api is the issuer's HTTP interface: the routes, one small handler
+// per endpoint, the middleware every request passes through, and the one
+// place (writeError) where errors become RFC 9457 problem documents.
+package api
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/go-playground/validator/v10"
+
+	"github.com/medinsights/auth/issuer/internal/auth"
+	"github.com/medinsights/auth/issuer/internal/signer"
+)
+
+// Pinger is what readiness checks of the database.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Options are the server's dependencies.
+type Options struct {
+	Auth               *auth.Service
+	Store              Pinger
+	Signer             *signer.Signer
+	Logger             *slog.Logger
+	Issuer             string   // JWT_ISSUER, for the discovery document
+	CORSAllowedOrigins []string // exact origins
+	// Revocations, when set, serves GET /api/auth/revocations/ (the
+	// revocation feed, with its own credential check).
+	Revocations http.Handler
+}
+
+// Server serves the issuer's API.
+type Server struct {
+	auth      *auth.Service
+	store     Pinger
+	signer    *signer.Signer
+	log       *slog.Logger
+	issuer    string
+	origins   map[string]bool
+	validator *validator.Validate
+	handler   http.Handler
+	feed      http.Handler
+}
+
+// New returns the server.
+func New(o Options) (*Server, error) {
+	if o.Auth == nil || o.Store == nil || o.Signer == nil {
+		return nil, errors.New("api: auth, store and signer are required")
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	s := &Server{
+		auth: o.Auth, store: o.Store, signer: o.Signer, log: o.Logger,
+		issuer: o.Issuer, origins: map[string]bool{},
+		validator: newValidator(), feed: o.Revocations,
+	}
+	for _, origin := range o.CORSAllowedOrigins {
+		s.origins[origin] = true
+	}
+	s.handler = s.routes()
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// handlerFunc is an endpoint: it writes its success and returns its failure.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// routes wires every endpoint, and is the only place that does. Each path
+// answers with and without its trailing slash (two exact patterns, no
+// redirect); any other method on a known path gets 405 with Allow; any
+// other path gets 404. Both are problem documents.
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	allowed := map[string][]string{}
+	handle := func(method, path string, h handlerFunc) {
+		base := strings.TrimSuffix(path, "/")
+		for _, p := range []string{base, base + "/{$}"} {
+			mux.Handle(method+" "+p, s.endpoint(h))
+		}
+		allowed[base] = append(allowed[base], method)
+	}
+
+	handle("GET", "/api/auth/health/", s.health)
+	handle("GET", "/api/auth/ready/", s.ready)
+	handle("POST", "/api/auth/register/", s.register)
+	handle("POST", "/api/auth/login/", s.login)
+	handle("POST", "/api/auth/refresh/", s.refresh)
+	handle("POST", "/api/auth/verify-email/", s.verifyEmail)
+	handle("POST", "/api/auth/verify-email/resend/", s.bearer(s.resendVerification))
+	handle("GET", "/api/auth/me/", s.bearer(s.me))
+	handle("POST", "/api/auth/change-password/", s.bearer(s.changePassword))
+	handle("POST", "/api/auth/logout/", s.bearer(s.logout))
+	handle("POST", "/api/auth/logout-all/", s.bearer(s.logoutAll))
+	handle("GET", "/.well-known/jwks.json", s.jwks)
+	handle("GET", "/.well-known/openid-configuration", s.openIDConfiguration)
+	if s.feed != nil {
+		handle("GET", "/api/auth/revocations/", func(w http.ResponseWriter, r *http.Request) error {
+			s.feed.ServeHTTP(w, r)
+			return nil
+		})
+	}
+
+	for base, methods := range allowed {
+		if slices.Contains(methods, "GET") {
+			methods = append(methods, "HEAD")
+		}
+		allow := strings.Join(append(methods, "OPTIONS"), ", ")
+		notAllowed := func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			writeProblem(w, newProblem(http.StatusMethodNotAllowed, "method_not_allowed", "This path does not answer "+r.Method+"."))
+		}
+		mux.HandleFunc(base, notAllowed)
+		mux.HandleFunc(base+"/{$}", notAllowed)
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, newProblem(http.StatusNotFound, "not_found", "There is no such endpoint."))
+	})
+
+	// Outermost first: every request gets an id, then is logged, then is
+	// protected against panics, then gets CORS and security headers.
+	return s.withRequestID(s.withAccessLog(s.withRecovery(s.withCORS(withSecurityHeaders(mux)))))
+}
+
+func (s *Server) endpoint(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+// bearerFunc is an endpoint that needs a caller.
+type bearerFunc func(w http.ResponseWriter, r *http.Request, p auth.Principal) error
+
+// bearer authenticates the request's access token (RFC 6750 section 2.1)
+// before running h: a token that does not verify, or whose session is
+// revoked, is 401 invalid_token.
+func (s *Server) bearer(h bearerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		header := r.Header.Get("Authorization")
+		if header == "" {
+			return errMissingToken()
+		}
+		scheme, token, ok := strings.Cut(header, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+			return errInvalidToken()
+		}
+		p, err := s.auth.Authenticate(r.Context(), strings.TrimSpace(token))
+		if err != nil {
+			return err
+		}
+		return h(w, r, p)
+	}
+}

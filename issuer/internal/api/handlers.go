@@ -1,0 +1,239 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/medinsights/auth/internal/accesstoken"
+	"github.com/medinsights/auth/issuer/internal/auth"
+	"github.com/medinsights/auth/issuer/internal/store"
+)
+
+// Wire types. Request bodies are refused when they carry any other field,
+// so a body with "roles" or "is_staff" can never set them.
+type (
+	registerRequest struct {
+		Username  string `json:"username" validate:"required,username"`
+		Email     string `json:"email" validate:"required,max=254,email"`
+		Password  string `json:"password" validate:"required,min=12,max=128"`
+		FirstName string `json:"first_name" validate:"max=150,plaintext"`
+		LastName  string `json:"last_name" validate:"max=150,plaintext"`
+	}
+	loginRequest struct {
+		Username string `json:"username" validate:"required,max=254"` // or the e-mail address
+		Password string `json:"password" validate:"required,max=1024"`
+	}
+	refreshRequest struct {
+		RefreshToken string `json:"refresh_token" validate:"required,max=512"`
+	}
+	verifyEmailRequest struct {
+		Token string `json:"token" validate:"required,max=512"`
+	}
+	changePasswordRequest struct {
+		CurrentPassword string `json:"current_password" validate:"required,max=1024"`
+		NewPassword     string `json:"new_password" validate:"required,min=12,max=128"`
+	}
+
+	userResponse struct {
+		ID            string   `json:"id"`
+		Username      string   `json:"username"`
+		Email         string   `json:"email"`
+		FirstName     string   `json:"first_name"`
+		LastName      string   `json:"last_name"`
+		EmailVerified bool     `json:"email_verified"`
+		Roles         []string `json:"roles"`
+		DateJoined    string   `json:"date_joined"`
+	}
+	userEnvelope struct {
+		User userResponse `json:"user"`
+	}
+	tokenResponse struct {
+		AccessToken      string       `json:"access_token"`
+		TokenType        string       `json:"token_type"`
+		ExpiresIn        int64        `json:"expires_in"`
+		RefreshToken     string       `json:"refresh_token"`
+		RefreshExpiresIn int64        `json:"refresh_expires_in"`
+		User             userResponse `json:"user"`
+	}
+	statusResponse struct {
+		Status string `json:"status"`
+	}
+	discoveryResponse struct {
+		Issuer                           string   `json:"issuer"`
+		JWKSURI                          string   `json:"jwks_uri"`
+		IDTokenSigningAlgValuesSupported []string `json:"id_token_signing_alg_values_supported"`
+		SubjectTypesSupported            []string `json:"subject_types_supported"`
+		ResponseTypesSupported           []string `json:"response_types_supported"`
+		ClaimsSupported                  []string `json:"claims_supported"`
+	}
+)
+
+func newUserResponse(u store.User) userResponse {
+	roles := u.Roles
+	if roles == nil {
+		roles = []string{}
+	}
+	return userResponse{
+		ID: u.ID.String(), Username: u.Username, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName,
+		EmailVerified: u.EmailVerified, Roles: roles, DateJoined: u.DateJoined.UTC().Format(time.RFC3339),
+	}
+}
+
+func newTokenResponse(t auth.TokenPair) tokenResponse {
+	return tokenResponse{
+		AccessToken: t.AccessToken, TokenType: "Bearer", ExpiresIn: int64(t.ExpiresIn / time.Second),
+		RefreshToken: t.RefreshToken, RefreshExpiresIn: int64(t.RefreshExpiresIn / time.Second),
+		User: newUserResponse(t.User),
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	return json.NewEncoder(w).Encode(v)
+}
+
+// health is liveness: it never touches the database.
+func (s *Server) health(w http.ResponseWriter, r *http.Request) error {
+	return writeJSON(w, http.StatusOK, statusResponse{Status: "ok"})
+}
+
+// ready is readiness: the database answers and the signing key is loaded.
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.signer.Ready(); err != nil {
+		s.log.WarnContext(r.Context(), "not ready: signer", "error", err.Error())
+		return notReady("The signing key is not available.")
+	}
+	if err := s.store.Ping(ctx); err != nil {
+		s.log.WarnContext(r.Context(), "not ready: database", "error", err.Error())
+		return notReady("The database is not available.")
+	}
+	return writeJSON(w, http.StatusOK, statusResponse{Status: "ready"})
+}
+
+func notReady(detail string) *Problem {
+	p := newProblem(http.StatusServiceUnavailable, "not_ready", detail)
+	p.retryAfter = retryAfterSecs
+	return p
+}
+
+func (s *Server) register(w http.ResponseWriter, r *http.Request) error {
+	var req registerRequest
+	if err := s.decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	u, err := s.auth.Register(r.Context(), auth.RegisterInput{
+		Username: req.Username, Email: req.Email, Password: req.Password, FirstName: req.FirstName, LastName: req.LastName,
+	})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, userEnvelope{User: newUserResponse(u)})
+}
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
+	var req loginRequest
+	if err := s.decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	t, err := s.auth.Login(r.Context(), req.Username, req.Password)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, newTokenResponse(t))
+}
+
+func (s *Server) refresh(w http.ResponseWriter, r *http.Request) error {
+	var req refreshRequest
+	if err := s.decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	t, err := s.auth.Refresh(r.Context(), req.RefreshToken)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, newTokenResponse(t))
+}
+
+func (s *Server) verifyEmail(w http.ResponseWriter, r *http.Request) error {
+	var req verifyEmailRequest
+	if err := s.decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	u, err := s.auth.VerifyEmail(r.Context(), req.Token)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, userEnvelope{User: newUserResponse(u)})
+}
+
+func (s *Server) resendVerification(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	if err := s.auth.ResendVerification(r.Context(), p); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusAccepted, statusResponse{Status: "sent"})
+}
+
+func (s *Server) me(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	return writeJSON(w, http.StatusOK, userEnvelope{User: newUserResponse(p.User)})
+}
+
+func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	var req changePasswordRequest
+	if err := s.decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	u, err := s.auth.ChangePassword(r.Context(), p, req.CurrentPassword, req.NewPassword)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, userEnvelope{User: newUserResponse(u)})
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	var req refreshRequest
+	if err := s.decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if err := s.auth.Logout(r.Context(), p, req.RefreshToken); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) logoutAll(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	if _, err := s.auth.LogoutAll(r.Context(), p); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// jwks publishes every key that may verify a live token. It may be cached
+// briefly: a new key is published before it signs (see README, key rotation).
+func (s *Server) jwks(w http.ResponseWriter, r *http.Request) error {
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	w.Header().Del("Pragma")
+	return writeJSON(w, http.StatusOK, s.signer.JWKS())
+}
+
+// openIDConfiguration is enough of OpenID Connect Discovery 1.0 section 3
+// for JWT tooling to find the keys.
+func (s *Server) openIDConfiguration(w http.ResponseWriter, r *http.Request) error {
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	w.Header().Del("Pragma")
+	return writeJSON(w, http.StatusOK, discoveryResponse{
+		Issuer:                           s.issuer,
+		JWKSURI:                          strings.TrimSuffix(s.issuer, "/") + "/.well-known/jwks.json",
+		IDTokenSigningAlgValuesSupported: []string{accesstoken.Algorithm},
+		SubjectTypesSupported:            []string{"public"},
+		ResponseTypesSupported:           []string{"token"},
+		ClaimsSupported:                  []string{"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "sid", "roles", "username", "email_verified"},
+	})
+}

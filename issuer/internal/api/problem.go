@@ -1,0 +1,140 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/medinsights/auth/issuer/internal/auth"
+	"github.com/medinsights/auth/issuer/internal/store"
+)
+
+// Problem is an error that knows how it is answered: an RFC 9457 problem
+// document with a stable machine code. It never holds internal text or
+// per-request values (no request id), so equal failures get equal bodies.
+type Problem struct {
+	Type   string              `json:"type"`
+	Title  string              `json:"title"`
+	Status int                 `json:"status"`
+	Detail string              `json:"detail,omitempty"`
+	Code   string              `json:"code"`
+	Errors map[string][]string `json:"errors,omitempty"`
+
+	retryAfter      int    // seconds; sent as Retry-After when set
+	wwwAuthenticate string // sent as WWW-Authenticate when set (RFC 6750 section 3)
+}
+
+func (p *Problem) Error() string { return p.Code + ": " + p.Detail }
+
+// newProblem builds a problem whose type is a URN named after its code.
+func newProblem(status int, code, detail string) *Problem {
+	return &Problem{Type: "urn:medinsights:problem:" + code, Title: http.StatusText(status), Status: status, Detail: detail, Code: code}
+}
+
+const (
+	realm          = `Bearer realm="medinsights"`
+	invalidToken   = `Bearer realm="medinsights", error="invalid_token"`
+	retryAfterSecs = 5
+)
+
+// Problems the API answers with, by the domain error that causes them.
+var (
+	errInvalidCredentials = func() *Problem {
+		p := newProblem(http.StatusUnauthorized, "invalid_credentials", "The username or password is incorrect.")
+		p.wwwAuthenticate = realm
+		return p
+	}
+	errInvalidGrant = func() *Problem {
+		p := newProblem(http.StatusUnauthorized, "invalid_grant", "The refresh token is invalid, expired or revoked.")
+		p.wwwAuthenticate = realm
+		return p
+	}
+	errInvalidToken = func() *Problem {
+		p := newProblem(http.StatusUnauthorized, "invalid_token", "The access token is invalid, expired or revoked.")
+		p.wwwAuthenticate = invalidToken
+		return p
+	}
+	errMissingToken = func() *Problem {
+		p := newProblem(http.StatusUnauthorized, "authentication_required", "This endpoint needs an Authorization: Bearer access token.")
+		p.wwwAuthenticate = realm
+		return p
+	}
+	errUnavailable = func() *Problem {
+		p := newProblem(http.StatusServiceUnavailable, "service_unavailable", "The service is temporarily unavailable; retry later.")
+		p.retryAfter = retryAfterSecs
+		return p
+	}
+)
+
+// problemFor finds the problem an error is answered with, or nil when the
+// error is internal.
+func problemFor(err error) *Problem {
+	var p *Problem
+	if errors.As(err, &p) {
+		return p
+	}
+	var v *auth.ValidationError
+	if errors.As(err, &v) {
+		p := newProblem(http.StatusBadRequest, "validation_failed", "The request body has invalid fields.")
+		p.Errors = v.Fields
+		return p
+	}
+	switch {
+	case errors.Is(err, auth.ErrInvalidCredentials):
+		return errInvalidCredentials()
+	case errors.Is(err, auth.ErrInvalidGrant):
+		return errInvalidGrant()
+	case errors.Is(err, auth.ErrInvalidToken):
+		return errInvalidToken()
+	case errors.Is(err, auth.ErrForeignRefreshToken):
+		return newProblem(http.StatusForbidden, "invalid_grant", "The refresh token does not belong to one of your sessions.")
+	case errors.Is(err, auth.ErrUsernameTaken):
+		p := newProblem(http.StatusConflict, "username_taken", "This username is already taken.")
+		p.Errors = map[string][]string{"username": {"is already taken"}}
+		return p
+	case errors.Is(err, auth.ErrEmailTaken):
+		p := newProblem(http.StatusConflict, "email_taken", "This e-mail address is already registered.")
+		p.Errors = map[string][]string{"email": {"is already registered"}}
+		return p
+	case errors.Is(err, auth.ErrInvalidVerificationToken):
+		return newProblem(http.StatusBadRequest, "invalid_verification_token", "The verification token is invalid, used or expired.")
+	case errors.Is(err, auth.ErrAlreadyVerified):
+		return newProblem(http.StatusConflict, "email_already_verified", "The e-mail address is already verified.")
+	case errors.Is(err, store.ErrUnavailable):
+		return errUnavailable()
+	}
+	return nil
+}
+
+// writeError is the one place an error becomes an HTTP answer. Errors the
+// client caused are answered as their problem; anything else is logged in
+// full and answered with a bare 500.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	p := problemFor(err)
+	switch {
+	case p == nil:
+		s.log.ErrorContext(r.Context(), "internal error", "request_id", requestID(r.Context()), "method", r.Method, "path", r.URL.Path, "error", err.Error())
+		p = newProblem(http.StatusInternalServerError, "internal_error", "")
+	case p.Status == http.StatusServiceUnavailable:
+		s.log.WarnContext(r.Context(), "database unavailable", "request_id", requestID(r.Context()), "path", r.URL.Path, "error", err.Error())
+	case p.Status == http.StatusUnauthorized && errors.Is(err, auth.ErrInvalidToken):
+		s.log.InfoContext(r.Context(), "access token refused", "request_id", requestID(r.Context()), "reason", err.Error())
+	}
+	writeProblem(w, p)
+}
+
+func writeProblem(w http.ResponseWriter, p *Problem) {
+	h := w.Header()
+	if p.retryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(p.retryAfter))
+	}
+	if p.wwwAuthenticate != "" {
+		h.Set("WWW-Authenticate", p.wwwAuthenticate)
+	}
+	h.Set("Content-Type", "application/problem+json")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(p.Status)
+	_ = json.NewEncoder(w).Encode(p)
+}
+

@@ -1,0 +1,565 @@
+// Package auth is the issuer's domain: registering users, logging them in,
+// rotating refresh tokens, revoking sessions, changing passwords and
+// verifying e-mail addresses. It knows nothing of HTTP and holds no SQL: it
+// runs the store's named queries, one transaction per state change.
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/medinsights/auth/internal/accesstoken"
+	"github.com/medinsights/auth/issuer/internal/signer"
+	"github.com/medinsights/auth/issuer/internal/store"
+)
+
+// Errors the service returns. Each one means a refusal the caller can
+// explain; anything else is an internal failure.
+var (
+	// ErrInvalidCredentials: unknown user or wrong password (never says which).
+	ErrInvalidCredentials = errors.New("invalid username or password")
+	// ErrInvalidGrant: a refresh token that is unknown, expired, retired
+	// (reused) or of a revoked session; never says which.
+	ErrInvalidGrant = errors.New("invalid refresh token")
+	// ErrForeignRefreshToken: a logout with a refresh token that is not one of
+	// the caller's (unknown tokens included).
+	ErrForeignRefreshToken = errors.New("refresh token does not belong to the caller")
+	// ErrInvalidToken: an access token that does not verify, or whose session
+	// is revoked or whose user is gone.
+	ErrInvalidToken = errors.New("invalid access token")
+	// ErrUsernameTaken and ErrEmailTaken: registration conflicts.
+	ErrUsernameTaken = errors.New("username is already taken")
+	ErrEmailTaken    = errors.New("email is already registered")
+	// ErrInvalidVerificationToken: unknown, used, voided or expired.
+	ErrInvalidVerificationToken = errors.New("invalid or expired verification token")
+	// ErrAlreadyVerified: a resend for an address that is verified.
+	ErrAlreadyVerified = errors.New("email address is already verified")
+	// ErrUserNotFound: a user named on the command line does not exist.
+	ErrUserNotFound = errors.New("user not found")
+	// ErrInvalidRole: a role name that is not header-safe.
+	ErrInvalidRole = errors.New("role must be lower-case letters, digits, '-' and '_'")
+)
+
+// ValidationError lists, per input field, what is wrong with it.
+type ValidationError struct {
+	Fields map[string][]string
+}
+
+func (e *ValidationError) Error() string {
+	names := make([]string, 0, len(e.Fields))
+	for k := range e.Fields {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = n + ": " + strings.Join(e.Fields[n], ", ")
+	}
+	return "invalid input: " + strings.Join(parts, "; ")
+}
+
+// Revocation reasons, as recorded on sessions and revocation events.
+const (
+	ReasonLogout         = "logout"
+	ReasonLogoutAll      = "logout_all"
+	ReasonPasswordChange = "password_change"
+	ReasonRefreshReuse   = "refresh_reuse"
+	ReasonRoleChange     = "role_change"
+)
+
+// VerificationLifetime is how long an e-mail verification token lasts.
+const VerificationLifetime = 24 * time.Hour
+
+// VerificationMail is the message that carries a verification token.
+type VerificationMail struct {
+	To        string
+	Username  string
+	Token     string
+	ExpiresAt time.Time
+}
+
+// Mailer sends verification mail.
+type Mailer interface {
+	SendVerification(ctx context.Context, m VerificationMail) error
+}
+
+// Options configures a Service. Store, Mailer, Issuer, Audience and the
+// lifetimes are required; Signer too, except for commands that only manage
+// users (grant and revoke roles).
+type Options struct {
+	Store           *store.Store
+	Signer          *signer.Signer
+	Mailer          Mailer
+	Logger          *slog.Logger
+	Issuer          string
+	Audience        string
+	AccessLifetime  time.Duration
+	RefreshLifetime time.Duration
+	ReuseInterval   time.Duration // REFRESH_REUSE_INTERVAL
+	ClockSkew       time.Duration // leeway on exp/nbf/iat, and added to revocation event expiry
+	DefaultRoles    []string
+	Password        PasswordParams // zero: DefaultPasswordParams
+	Now             func() time.Time
+}
+
+// Service runs the token lifecycle. It is safe for concurrent use.
+type Service struct {
+	opt       Options
+	log       *slog.Logger
+	parser    *accesstoken.Parser
+	now       func() time.Time
+	dummyHash string // verified for unknown users, so they cost what a wrong password costs
+}
+
+// New returns a Service.
+func New(o Options) (*Service, error) {
+	if o.Store == nil || o.Mailer == nil {
+		return nil, errors.New("auth: store and mailer are required")
+	}
+	if o.Password == (PasswordParams{}) {
+		o.Password = DefaultPasswordParams
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	o.DefaultRoles = append([]string{}, o.DefaultRoles...)
+	parser, err := accesstoken.NewParser(accesstoken.Options{
+		Issuer: o.Issuer, Audiences: []string{o.Audience}, Leeway: o.ClockSkew,
+		MaxLifetime: o.AccessLifetime, Now: o.Now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create token parser: %w", err)
+	}
+	dummy, err := HashPassword(o.Password, "not a password: a stand-in for unknown users")
+	if err != nil {
+		return nil, err
+	}
+	return &Service{opt: o, log: o.Logger, parser: parser, now: o.Now, dummyHash: dummy}, nil
+}
+
+// TokenPair is what login and refresh return.
+type TokenPair struct {
+	AccessToken      string
+	ExpiresIn        time.Duration
+	RefreshToken     string
+	RefreshExpiresIn time.Duration
+	User             store.User
+}
+
+// Principal is the caller of a Bearer endpoint: a user and the live session
+// the access token belongs to.
+type Principal struct {
+	User      store.User
+	SessionID uuid.UUID
+}
+
+// RegisterInput is a new account, already checked for shape at the boundary.
+type RegisterInput struct {
+	Username, Email, Password, FirstName, LastName string
+}
+
+// Register creates a user with the default roles and an unverified e-mail
+// address, and sends the verification mail. The user and the verification
+// token are written in one transaction; the mail goes out after the commit
+// (a failure to send is logged: the user can ask for another).
+func (s *Service) Register(ctx context.Context, in RegisterInput) (store.User, error) {
+	if err := CheckPassword("password", in.Password, in.Username, in.Email); err != nil {
+		return store.User{}, err
+	}
+	hash, err := HashPassword(s.opt.Password, in.Password)
+	if err != nil {
+		return store.User{}, err
+	}
+	token, tokenHash, err := newOpaqueToken()
+	if err != nil {
+		return store.User{}, err
+	}
+	now := s.now()
+	var u store.User
+	err = s.opt.Store.Tx(ctx, func(q *store.Q) error {
+		var err error
+		u, err = q.UserInsert(ctx, store.NewUser{
+			ID: uuid.New(), Username: in.Username, Email: in.Email, PasswordHash: hash,
+			FirstName: in.FirstName, LastName: in.LastName, Roles: s.opt.DefaultRoles, Now: now,
+		})
+		if err != nil {
+			return conflictError(err)
+		}
+		return q.EmailVerificationInsert(ctx, u.ID, tokenHash, now, now.Add(VerificationLifetime))
+	})
+	if err != nil {
+		return store.User{}, fmt.Errorf("register: %w", err)
+	}
+	s.sendVerification(ctx, u, token, now)
+	return u, nil
+}
+
+func conflictError(err error) error {
+	var c *store.ConflictError
+	if errors.As(err, &c) {
+		switch c.Constraint {
+		case "users_username_key":
+			return ErrUsernameTaken
+		case "users_email_key":
+			return ErrEmailTaken
+		}
+	}
+	return err
+}
+
+// Login checks a username (or e-mail address) and password and starts a
+// session. Unknown users and wrong passwords take the same time and get the
+// same error.
+func (s *Service) Login(ctx context.Context, login, password string) (TokenPair, error) {
+	u, err := s.opt.Store.UserGetByLogin(ctx, login)
+	if errors.Is(err, store.ErrNotFound) {
+		_, _, _ = VerifyPassword(s.opt.Password, s.dummyHash, password)
+		return TokenPair{}, ErrInvalidCredentials
+	}
+	if err != nil {
+		return TokenPair{}, fmt.Errorf("find user: %w", err)
+	}
+	ok, rehash, err := VerifyPassword(s.opt.Password, u.PasswordHash, password)
+	if err != nil {
+		return TokenPair{}, fmt.Errorf("verify password of user %s: %w", u.ID, err)
+	}
+	if !ok {
+		return TokenPair{}, ErrInvalidCredentials
+	}
+	refresh, refreshHash, err := newOpaqueToken()
+	if err != nil {
+		return TokenPair{}, err
+	}
+	now := s.now()
+	session := store.NewSession{ID: uuid.New(), UserID: u.ID, RefreshHash: refreshHash, Now: now, ExpiresAt: now.Add(s.opt.RefreshLifetime)}
+	if rehash {
+		// The stored hash has weaker parameters than today's: replace it now,
+		// while the password is at hand, in the login's transaction.
+		newHash, err := HashPassword(s.opt.Password, password)
+		if err != nil {
+			return TokenPair{}, err
+		}
+		err = s.opt.Store.Tx(ctx, func(q *store.Q) error {
+			if _, err := q.UserSetPasswordHash(ctx, u.ID, newHash, now); err != nil {
+				return err
+			}
+			return q.SessionCreate(ctx, session)
+		})
+		if err != nil {
+			return TokenPair{}, fmt.Errorf("start session: %w", err)
+		}
+	} else if err := s.opt.Store.SessionCreate(ctx, session); err != nil { // one statement: atomic by itself
+		return TokenPair{}, fmt.Errorf("start session: %w", err)
+	}
+	return s.tokenPair(u, session.ID, refresh, now)
+}
+
+// Refresh rotates a refresh token. The rule (README, "Refresh tokens"):
+//
+//   - a live token is retired and replaced by a new one in the same session;
+//   - a token retired at most ReuseInterval ago is presented again (two tabs
+//     refreshing at once, or a retry after a lost response): it gets a new
+//     token in the same session too, and stays retired;
+//   - a token retired longer ago is reuse, a sign that it was stolen: the
+//     whole session is revoked (its newest token stops working too), a
+//     revocation event is recorded, a warning is logged, and the answer is
+//     ErrInvalidGrant;
+//   - an unknown or expired token, or one of a revoked or expired session,
+//     is ErrInvalidGrant.
+//
+// The token and its session stay locked from the read to the commit, so
+// concurrent refreshes and revocations of one session run one at a time.
+// The access token is signed after the commit, keeping the lock short.
+func (s *Service) Refresh(ctx context.Context, refreshToken string) (TokenPair, error) {
+	oldHash := hashToken(refreshToken)
+	newToken, newHash, err := newOpaqueToken()
+	if err != nil {
+		return TokenPair{}, err
+	}
+	now := s.now()
+	var grant store.RefreshGrant
+	var reused bool
+	err = s.opt.Store.Tx(ctx, func(q *store.Q) error {
+		var err error
+		grant, err = q.RefreshTokenGetForUpdate(ctx, oldHash)
+		if errors.Is(err, store.ErrNotFound) {
+			return ErrInvalidGrant
+		}
+		if err != nil {
+			return err
+		}
+		if grant.Session.RevokedAt != nil || !now.Before(grant.Session.ExpiresAt) || !now.Before(grant.Token.ExpiresAt) {
+			return ErrInvalidGrant
+		}
+		if grant.Token.RetiredAt != nil && now.Sub(*grant.Token.RetiredAt) > s.opt.ReuseInterval {
+			reused = true
+			_, err := q.SessionRevoke(ctx, s.revocation(grant.User.ID, ReasonRefreshReuse, now, func(r *store.Revocation) { r.SessionID = grant.Session.ID }))
+			return err
+		}
+		return q.RefreshTokenRotate(ctx, grant.Session.ID, oldHash, newHash, now, now.Add(s.opt.RefreshLifetime))
+	})
+	if err != nil {
+		if errors.Is(err, ErrInvalidGrant) {
+			return TokenPair{}, err
+		}
+		return TokenPair{}, fmt.Errorf("rotate refresh token: %w", err)
+	}
+	if reused {
+		s.log.WarnContext(ctx, "refresh token reused: session revoked",
+			"user_id", grant.User.ID, "session_id", grant.Session.ID,
+			"retired_for", now.Sub(*grant.Token.RetiredAt).Round(time.Millisecond).String())
+		return TokenPair{}, ErrInvalidGrant
+	}
+	return s.tokenPair(grant.User, grant.Session.ID, newToken, now)
+}
+
+// Authenticate verifies an access token with the same parser the gateway
+// uses, then checks in the database that its session is live and its user
+// exists, so a revoked session's token is refused at once.
+func (s *Service) Authenticate(ctx context.Context, accessToken string) (Principal, error) {
+	claims, err := s.parser.Parse(accessToken, s.opt.Signer.Keys())
+	if err != nil {
+		return Principal{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+	}
+	sid, err1 := uuid.Parse(claims.SessionID)
+	sub, err2 := uuid.Parse(claims.Subject)
+	if err1 != nil || err2 != nil {
+		return Principal{}, fmt.Errorf("%w: sid or sub is not a UUID", ErrInvalidToken)
+	}
+	u, err := s.opt.Store.SessionAuthenticate(ctx, sid, sub)
+	if errors.Is(err, store.ErrNotFound) {
+		return Principal{}, fmt.Errorf("%w: session %s is not live", ErrInvalidToken, sid)
+	}
+	if err != nil {
+		return Principal{}, fmt.Errorf("check session: %w", err)
+	}
+	return Principal{User: u, SessionID: sid}, nil
+}
+
+// Logout revokes the session of refreshToken, which must be one of the
+// caller's sessions (not necessarily the one of the access token). Logging
+// out a session of the caller's that has already ended is a no-op; a token
+// that is unknown or of another user is ErrForeignRefreshToken. It is one
+// statement when the token is the caller's, two otherwise.
+func (s *Service) Logout(ctx context.Context, p Principal, refreshToken string) error {
+	hash := hashToken(refreshToken)
+	res, err := s.opt.Store.SessionRevoke(ctx, s.revocation(p.User.ID, ReasonLogout, s.now(), func(r *store.Revocation) { r.RefreshHash = hash }))
+	if err != nil {
+		return fmt.Errorf("revoke session: %w", err)
+	}
+	if res.Revoked > 0 {
+		return nil
+	}
+	owner, err := s.opt.Store.RefreshTokenOwner(ctx, hash)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return ErrForeignRefreshToken
+	case err != nil:
+		return fmt.Errorf("find refresh token owner: %w", err)
+	case owner != p.User.ID:
+		return ErrForeignRefreshToken
+	}
+	return nil
+}
+
+// LogoutAll revokes every session the user has at this moment, the caller's
+// included. A session started afterwards is unaffected.
+func (s *Service) LogoutAll(ctx context.Context, p Principal) (int, error) {
+	res, err := s.opt.Store.SessionRevoke(ctx, s.revocation(p.User.ID, ReasonLogoutAll, s.now(), nil))
+	if err != nil {
+		return 0, fmt.Errorf("revoke sessions: %w", err)
+	}
+	return res.Revoked, nil
+}
+
+// ChangePassword replaces the caller's password and revokes every other
+// session of the caller, in one transaction; the caller's session goes on.
+func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next string) (store.User, error) {
+	ok, _, err := VerifyPassword(s.opt.Password, p.User.PasswordHash, current)
+	if err != nil {
+		return store.User{}, fmt.Errorf("verify password of user %s: %w", p.User.ID, err)
+	}
+	if !ok {
+		return store.User{}, &ValidationError{Fields: map[string][]string{"current_password": {"is incorrect"}}}
+	}
+	if err := CheckPassword("new_password", next, p.User.Username, p.User.Email); err != nil {
+		return store.User{}, err
+	}
+	if next == current {
+		return store.User{}, &ValidationError{Fields: map[string][]string{"new_password": {"must differ from the current password"}}}
+	}
+	hash, err := HashPassword(s.opt.Password, next)
+	if err != nil {
+		return store.User{}, err
+	}
+	now := s.now()
+	var u store.User
+	err = s.opt.Store.Tx(ctx, func(q *store.Q) error {
+		var err error
+		if u, err = q.UserSetPasswordHash(ctx, p.User.ID, hash, now); err != nil {
+			return err
+		}
+		_, err = q.SessionRevoke(ctx, s.revocation(p.User.ID, ReasonPasswordChange, now, func(r *store.Revocation) { r.ExceptSessionID = p.SessionID }))
+		return err
+	})
+	if err != nil {
+		return store.User{}, fmt.Errorf("change password: %w", err)
+	}
+	return u, nil
+}
+
+// VerifyEmail spends a verification token and marks the address verified.
+func (s *Service) VerifyEmail(ctx context.Context, token string) (store.User, error) {
+	u, err := s.opt.Store.EmailVerificationUse(ctx, hashToken(token), s.now())
+	if errors.Is(err, store.ErrNotFound) {
+		return store.User{}, ErrInvalidVerificationToken
+	}
+	if err != nil {
+		return store.User{}, fmt.Errorf("verify email: %w", err)
+	}
+	return u, nil
+}
+
+// ResendVerification voids the caller's unused verification tokens and
+// sends a new one.
+func (s *Service) ResendVerification(ctx context.Context, p Principal) error {
+	if p.User.EmailVerified {
+		return ErrAlreadyVerified
+	}
+	token, tokenHash, err := newOpaqueToken()
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	err = s.opt.Store.Tx(ctx, func(q *store.Q) error {
+		if err := q.EmailVerificationVoid(ctx, p.User.ID, now); err != nil {
+			return err
+		}
+		return q.EmailVerificationInsert(ctx, p.User.ID, tokenHash, now, now.Add(VerificationLifetime))
+	})
+	if err != nil {
+		return fmt.Errorf("renew verification token: %w", err)
+	}
+	s.sendVerification(ctx, p.User, token, now)
+	return nil
+}
+
+// GrantRole adds a role to a user. Sessions go on: the role appears in the
+// user's access tokens from the next refresh on (within the access token
+// lifetime).
+func (s *Service) GrantRole(ctx context.Context, username, role string) (store.User, error) {
+	if !ValidRole(role) {
+		return store.User{}, ErrInvalidRole
+	}
+	var u store.User
+	err := s.opt.Store.Tx(ctx, func(q *store.Q) error {
+		found, err := q.UserGetByUsername(ctx, username)
+		if err != nil {
+			return err
+		}
+		u, err = q.UserRoleAdd(ctx, found.ID, role, s.now())
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return store.User{}, ErrUserNotFound
+	}
+	if err != nil {
+		return store.User{}, fmt.Errorf("grant role: %w", err)
+	}
+	return u, nil
+}
+
+// RevokeRole removes a role from a user and ends every session of the user
+// in the same transaction: access tokens already signed carry the role, and
+// a privilege taken away must stop working at once, not at their expiry.
+func (s *Service) RevokeRole(ctx context.Context, username, role string) (store.User, int, error) {
+	if !ValidRole(role) {
+		return store.User{}, 0, ErrInvalidRole
+	}
+	var u store.User
+	var res store.RevokeResult
+	now := s.now()
+	err := s.opt.Store.Tx(ctx, func(q *store.Q) error {
+		found, err := q.UserGetByUsername(ctx, username)
+		if err != nil {
+			return err
+		}
+		if u, err = q.UserRoleRemove(ctx, found.ID, role, now); err != nil {
+			return err
+		}
+		res, err = q.SessionRevoke(ctx, s.revocation(found.ID, ReasonRoleChange, now, nil))
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return store.User{}, 0, ErrUserNotFound
+	}
+	if err != nil {
+		return store.User{}, 0, fmt.Errorf("revoke role: %w", err)
+	}
+	return u, res.Revoked, nil
+}
+
+// revocation builds a store.Revocation whose events expire when the last
+// access token of the session can: revocation time + access token lifetime
+// + clock skew.
+func (s *Service) revocation(userID uuid.UUID, reason string, now time.Time, set func(*store.Revocation)) store.Revocation {
+	r := store.Revocation{UserID: userID, Reason: reason, At: now, EventExpiresAt: now.Add(s.opt.AccessLifetime + s.opt.ClockSkew)}
+	if set != nil {
+		set(&r)
+	}
+	return r
+}
+
+func (s *Service) tokenPair(u store.User, sessionID uuid.UUID, refresh string, now time.Time) (TokenPair, error) {
+	roles := u.Roles
+	if roles == nil {
+		roles = []string{}
+	}
+	access, err := s.opt.Signer.Sign(&accesstoken.Claims{
+		RegisteredClaims: accesstokenRegistered(s.opt.Issuer, u.ID.String(), s.opt.Audience, now, s.opt.AccessLifetime),
+		SessionID:        sessionID.String(),
+		Roles:            roles,
+		Username:         u.Username,
+		EmailVerified:    u.EmailVerified,
+	})
+	if err != nil {
+		return TokenPair{}, err
+	}
+	return TokenPair{AccessToken: access, ExpiresIn: s.opt.AccessLifetime, RefreshToken: refresh, RefreshExpiresIn: s.opt.RefreshLifetime, User: u}, nil
+}
+
+func (s *Service) sendVerification(ctx context.Context, u store.User, token string, now time.Time) {
+	m := VerificationMail{To: u.Email, Username: u.Username, Token: token, ExpiresAt: now.Add(VerificationLifetime)}
+	if err := s.opt.Mailer.SendVerification(ctx, m); err != nil {
+		s.log.ErrorContext(ctx, "send verification mail", "user_id", u.ID, "error", err.Error())
+	}
+}
+
+// newOpaqueToken returns 256 random bits as base64url, and the SHA-256 of
+// that text: the only form stored.
+func newOpaqueToken() (string, []byte, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", nil, fmt.Errorf("read random token: %w", err)
+	}
+	t := base64.RawURLEncoding.EncodeToString(b)
+	return t, hashToken(t), nil
+}
+
+func hashToken(t string) []byte {
+	sum := sha256.Sum256([]byte(t))
+	return sum[:]
+}

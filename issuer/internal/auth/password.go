@@ -1,0 +1,78 @@
+package auth
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// PasswordParams are argon2id's cost parameters.
+type PasswordParams struct {
+	Memory  uint32 // KiB
+	Time    uint32 // passes
+	Threads uint8
+}
+
+// DefaultPasswordParams is OWASP's minimum for argon2id (m=19 MiB, t=2, p=1).
+// Raising it later is safe: a stored hash with smaller parameters is
+// replaced at the user's next login.
+var DefaultPasswordParams = PasswordParams{Memory: 19456, Time: 2, Threads: 1}
+
+const (
+	saltLen = 16
+	keyLen  = 32
+)
+
+var errBadHash = errors.New("password hash is not an argon2id PHC string")
+
+// HashPassword hashes password with argon2id and returns the PHC string
+// $argon2id$v=19$m=...,t=...,p=...$salt$hash (unpadded standard base64).
+func HashPassword(p PasswordParams, password string) (string, error) {
+	salt := make([]byte, saltLen)
+	if _, err := rand.Read(salt); err != nil {
+		return "", fmt.Errorf("read salt: %w", err)
+	}
+	key := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, keyLen)
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.Memory, p.Time, p.Threads,
+		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
+}
+
+// VerifyPassword reports whether password matches the PHC string, in time
+// that depends only on the hash's parameters, and whether the hash should be
+// replaced because its parameters are below want.
+func VerifyPassword(want PasswordParams, phc, password string) (ok, rehash bool, err error) {
+	p, salt, key, err := parsePHC(phc)
+	if err != nil {
+		return false, false, err
+	}
+	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, uint32(len(key)))
+	ok = subtle.ConstantTimeCompare(got, key) == 1
+	rehash = p.Memory < want.Memory || p.Time < want.Time || p.Threads < want.Threads || len(key) < keyLen
+	return ok, rehash, nil
+}
+
+func parsePHC(phc string) (p PasswordParams, salt, key []byte, err error) {
+	parts := strings.Split(phc, "$")
+	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" {
+		return p, nil, nil, errBadHash
+	}
+	var version int
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
+		return p, nil, nil, errBadHash
+	}
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &p.Threads); err != nil || p.Time == 0 || p.Threads == 0 {
+		return p, nil, nil, errBadHash
+	}
+	if salt, err = base64.RawStdEncoding.DecodeString(parts[4]); err != nil || len(salt) < 8 {
+		return p, nil, nil, errBadHash
+	}
+	if key, err = base64.RawStdEncoding.DecodeString(parts[5]); err != nil || len(key) < 16 {
+		return p, nil, nil, errBadHash
+	}
+	return p, salt, key, nil
+}

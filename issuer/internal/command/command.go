@@ -1,0 +1,243 @@
+// Package command is the issuer's command line: it parses the arguments,
+// loads the configuration each command needs, and runs it.
+package command
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/medinsights/auth/internal/version"
+	"github.com/medinsights/auth/issuer/internal/auth"
+	"github.com/medinsights/auth/issuer/internal/config"
+	"github.com/medinsights/auth/issuer/internal/mail"
+	"github.com/medinsights/auth/issuer/internal/signer"
+	"github.com/medinsights/auth/issuer/internal/store"
+)
+
+const usage = `usage: issuer COMMAND
+
+commands:
+  serve                              serve the HTTP API on LISTEN_ADDR
+  migrate up                         apply pending database migrations
+  migrate status                     list migrations and whether each is applied
+  keys generate --out DIR [--force]  write a new RSA-2048 pair: DIR/private.pem (0600), DIR/public.pem
+  users grant-role USERNAME ROLE     add a role (takes effect at the user's next refresh)
+  users revoke-role USERNAME ROLE    remove a role and end every session of the user
+  healthcheck                        exit 0 when the local server answers ready
+  version                            print the version
+
+Configuration comes from the environment; see .env.example.
+`
+
+// Env is what a command runs with.
+type Env struct {
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+}
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitError = 1
+	exitUsage = 2
+)
+
+// Main runs the command line args (without the program name) and returns
+// the exit code.
+func Main(ctx context.Context, args []string, env Env) int {
+	if env.Getenv == nil {
+		env.Getenv = os.Getenv
+	}
+	if len(args) == 0 {
+		fmt.Fprint(env.Stderr, usage)
+		return exitUsage
+	}
+	var err error
+	switch cmd, rest := args[0], args[1:]; {
+	case cmd == "serve" && len(rest) == 0:
+		err = serve(ctx, env)
+	case cmd == "migrate" && len(rest) == 1 && rest[0] == "up":
+		err = migrateUp(ctx, env)
+	case cmd == "migrate" && len(rest) == 1 && rest[0] == "status":
+		err = migrateStatus(ctx, env)
+	case cmd == "keys" && len(rest) >= 1 && rest[0] == "generate":
+		err = keysGenerate(rest[1:], env)
+	case cmd == "users" && len(rest) == 3 && (rest[0] == "grant-role" || rest[0] == "revoke-role"):
+		err = usersRole(ctx, env, rest[0], rest[1], rest[2])
+	case cmd == "healthcheck" && len(rest) == 0:
+		err = healthcheck(ctx, env)
+	case cmd == "version" && len(rest) == 0:
+		fmt.Fprintf(env.Stdout, "issuer %s (%s)\n", version.Version, version.Commit)
+	case cmd == "help" || cmd == "-h" || cmd == "--help":
+		fmt.Fprint(env.Stdout, usage)
+	default:
+		fmt.Fprintf(env.Stderr, "issuer: unknown command %q\n\n%s", strings.Join(args, " "), usage)
+		return exitUsage
+	}
+	var ue usageError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &ue):
+		fmt.Fprintf(env.Stderr, "issuer: %s\n\n%s", ue.msg, usage)
+		return exitUsage
+	default:
+		fmt.Fprintf(env.Stderr, "issuer: %s\n", strings.ReplaceAll(err.Error(), "\n", "\nissuer: "))
+		return exitError
+	}
+}
+
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func loadConfig(env Env, need config.Need) (config.Config, error) {
+	c, err := config.Load(env.Getenv, need)
+	if err != nil {
+		return c, fmt.Errorf("configuration:\n%w", err)
+	}
+	return c, nil
+}
+
+func migrateUp(ctx context.Context, env Env) error {
+	c, err := loadConfig(env, config.NeedDatabase)
+	if err != nil {
+		return err
+	}
+	applied, err := store.Migrate(ctx, c.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	for _, m := range applied {
+		fmt.Fprintf(env.Stdout, "applied %d %s\n", m.Version, m.Name)
+	}
+	if len(applied) == 0 {
+		fmt.Fprintln(env.Stdout, "database is up to date")
+	}
+	return nil
+}
+
+func migrateStatus(ctx context.Context, env Env) error {
+	c, err := loadConfig(env, config.NeedDatabase)
+	if err != nil {
+		return err
+	}
+	states, err := store.Migrations(ctx, c.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "VERSION\tNAME\tSTATE\tAPPLIED AT")
+	for _, m := range states {
+		state, at := "pending", ""
+		if m.Applied {
+			state, at = "applied", m.AppliedAt.UTC().Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", m.Version, m.Name, state, at)
+	}
+	return tw.Flush()
+}
+
+func keysGenerate(args []string, env Env) error {
+	fs := flag.NewFlagSet("keys generate", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	out := fs.String("out", "", "directory for private.pem and public.pem")
+	force := fs.Bool("force", false, "replace an existing key")
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 || *out == "" {
+		return usageError{"keys generate needs --out DIR"}
+	}
+	priv, pub, err := signer.Generate(*out, *force)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "wrote %s (private, 0600) and %s (public)\n", priv, pub)
+	return nil
+}
+
+func usersRole(ctx context.Context, env Env, action, username, role string) error {
+	c, err := loadConfig(env, config.NeedDatabase)
+	if err != nil {
+		return err
+	}
+	if !auth.ValidRole(role) {
+		return usageError{fmt.Sprintf("%q is not a role: use lower-case letters, digits, '-' and '_'", role)}
+	}
+	st, err := store.New(ctx, store.Config{URL: c.DatabaseURL, MaxConns: 2})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	svc, err := newAuthService(c, st, nil, newLogger(env.Stderr, c.LogLevel))
+	if err != nil {
+		return err
+	}
+	if action == "grant-role" {
+		u, err := svc.GrantRole(ctx, username, role)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "%s now has roles %s; they appear in access tokens from the next refresh\n", u.Username, strings.Join(u.Roles, ","))
+		return nil
+	}
+	u, ended, err := svc.RevokeRole(ctx, username, role)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "%s now has roles %s; %d session(s) ended\n", u.Username, strings.Join(u.Roles, ","), ended)
+	return nil
+}
+
+// healthcheck asks the local server whether it is ready, for images that
+// have no curl.
+func healthcheck(ctx context.Context, env Env) error {
+	c, err := loadConfig(env, 0)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	url := "http://" + net.JoinHostPort("127.0.0.1", c.Port()) + "/api/auth/ready/"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthcheck: %s answered %d", url, resp.StatusCode)
+	}
+	return nil
+}
+
+func newLogger(w io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+// newAuthService builds the domain service from the configuration. The
+// signer may be nil for commands that sign nothing.
+func newAuthService(c config.Config, st *store.Store, sg *signer.Signer, log *slog.Logger) (*auth.Service, error) {
+	var m auth.Mailer = mail.LogMailer{Logger: log, LinkURL: c.EmailVerificationURL}
+	if c.SMTPURL != nil {
+		m = mail.SMTPMailer{URL: c.SMTPURL, From: c.MailFrom, LinkURL: c.EmailVerificationURL}
+	}
+	return auth.New(auth.Options{
+		Store: st, Signer: sg, Mailer: m, Logger: log,
+		Issuer: c.Issuer, Audience: c.Audience,
+		AccessLifetime: c.AccessLifetime, RefreshLifetime: c.RefreshLifetime,
+		ReuseInterval: c.RefreshReuseInterval, ClockSkew: c.ClockSkew,
+		DefaultRoles: c.DefaultRoles,
+	})
+}

@@ -1,0 +1,89 @@
+package command
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/medinsights/auth/internal/version"
+	"github.com/medinsights/auth/issuer/internal/api"
+	"github.com/medinsights/auth/issuer/internal/config"
+	"github.com/medinsights/auth/issuer/internal/signer"
+	"github.com/medinsights/auth/issuer/internal/store"
+)
+
+// serve runs the API until SIGTERM or SIGINT, then stops accepting
+// connections, lets in-flight requests finish for at most SHUTDOWN_TIMEOUT,
+// and closes the database pool.
+func serve(ctx context.Context, env Env) error {
+	c, err := loadConfig(env, config.NeedDatabase|config.NeedSigningKey)
+	if err != nil {
+		return err
+	}
+	log := newLogger(env.Stdout, c.LogLevel)
+	sg, err := signer.Load(c.PrivateKeyPath, c.PublicKeyPath, c.RetiredKeysDir)
+	if err != nil {
+		return fmt.Errorf("load signing key: %w", err)
+	}
+	st, err := store.New(ctx, store.Config{URL: c.DatabaseURL})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	svc, err := newAuthService(c, st, sg, log)
+	if err != nil {
+		return err
+	}
+	handler, err := api.New(api.Options{
+		Auth: svc, Store: st, Signer: sg, Logger: log,
+		Issuer: c.Issuer, CORSAllowedOrigins: c.CORSAllowedOrigins,
+	})
+	if err != nil {
+		return err
+	}
+	if c.SMTPURL == nil {
+		log.Warn("SMTP_URL is unset: verification tokens are written to this log; development only")
+	}
+
+	ln, err := net.Listen("tcp", c.ListenAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", c.ListenAddr, err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      75 * time.Second, // above the revocation feed's 30 s long poll
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("serving", "addr", ln.Addr().String(), "version", version.Version, "kid", sg.KeyID(), "issuer", c.Issuer)
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	stop()
+	log.Info("shutting down", "timeout", c.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("drain incomplete: closing remaining connections", "error", err.Error())
+		_ = srv.Close()
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}

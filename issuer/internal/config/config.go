@@ -1,0 +1,210 @@
+// Package config reads the issuer's configuration from the environment, in
+// one place and in one pass: every bad or missing variable is reported by
+// name, each on a line of its own, before anything starts.
+package config
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/medinsights/auth/issuer/internal/auth"
+)
+
+// Defaults, used when a variable is unset or empty.
+const (
+	algorithmDefault       = "RS256"
+	accessLifetimeDefault  = 900 * time.Second
+	refreshLifetimeDefault = 2592000 * time.Second
+	issuerDefault          = "http://localhost:8001"
+	audienceDefault        = "medinsights"
+	listenAddrDefault      = ":8001"
+	defaultRolesDefault    = "patient"
+	reuseIntervalDefault   = 10 * time.Second
+	clockSkewDefault       = 30 * time.Second
+	shutdownTimeoutDefault = 20 * time.Second
+	mailFromDefault        = "MedInsights <no-reply@localhost>"
+	logLevelDefault        = "info"
+
+	// MinFeedTokenLength is the shortest REVOCATION_FEED_TOKEN accepted.
+	MinFeedTokenLength = 32
+)
+
+// Config is the issuer's whole configuration.
+type Config struct {
+	DatabaseURL string // DATABASE_URL
+
+	Algorithm       string        // JWT_ALGORITHM: RS256 only
+	AccessLifetime  time.Duration // JWT_ACCESS_TOKEN_LIFETIME, seconds
+	RefreshLifetime time.Duration // JWT_REFRESH_TOKEN_LIFETIME, seconds
+	PrivateKeyPath  string        // JWT_PRIVATE_KEY_PATH
+	PublicKeyPath   string        // JWT_PUBLIC_KEY_PATH: optional, must match the private key
+	RetiredKeysDir  string        // JWT_RETIRED_KEYS_DIR: optional, public PEMs still published
+	Issuer          string        // JWT_ISSUER
+	Audience        string        // JWT_AUDIENCE
+	ClockSkew       time.Duration // JWT_CLOCK_SKEW, seconds
+
+	ListenAddr           string        // LISTEN_ADDR
+	CORSAllowedOrigins   []string      // CORS_ALLOWED_ORIGINS, comma list
+	DefaultRoles         []string      // DEFAULT_ROLES, comma list
+	RefreshReuseInterval time.Duration // REFRESH_REUSE_INTERVAL, seconds
+	ShutdownTimeout      time.Duration // SHUTDOWN_TIMEOUT, seconds
+
+	SMTPURL              *url.URL // SMTP_URL: unset means verification mail goes to the log
+	MailFrom             string   // MAIL_FROM
+	EmailVerificationURL string   // EMAIL_VERIFICATION_URL: the link in the mail, ?token= appended
+
+	RevocationFeedToken string     // REVOCATION_FEED_TOKEN: optional, at least 32 characters
+	LogLevel            slog.Level // LOG_LEVEL: debug, info, warn, error
+}
+
+// Need says which optional groups of variables a command requires.
+type Need uint8
+
+const (
+	NeedDatabase   Need = 1 << iota // DATABASE_URL
+	NeedSigningKey                  // JWT_PRIVATE_KEY_PATH
+)
+
+// FromEnv loads the configuration from the process environment.
+func FromEnv(need Need) (Config, error) { return Load(os.Getenv, need) }
+
+// Load reads every variable through getenv and reports every problem at once.
+func Load(getenv func(string) string, need Need) (Config, error) {
+	l := loader{getenv: getenv}
+	c := Config{
+		DatabaseURL:          l.str("DATABASE_URL", ""),
+		Algorithm:            l.str("JWT_ALGORITHM", algorithmDefault),
+		AccessLifetime:       l.seconds("JWT_ACCESS_TOKEN_LIFETIME", accessLifetimeDefault, time.Minute, 24*time.Hour),
+		RefreshLifetime:      l.seconds("JWT_REFRESH_TOKEN_LIFETIME", refreshLifetimeDefault, time.Minute, 366*24*time.Hour),
+		PrivateKeyPath:       l.str("JWT_PRIVATE_KEY_PATH", ""),
+		PublicKeyPath:        l.str("JWT_PUBLIC_KEY_PATH", ""),
+		RetiredKeysDir:       l.str("JWT_RETIRED_KEYS_DIR", ""),
+		Issuer:               l.str("JWT_ISSUER", issuerDefault),
+		Audience:             l.str("JWT_AUDIENCE", audienceDefault),
+		ClockSkew:            l.seconds("JWT_CLOCK_SKEW", clockSkewDefault, 0, 5*time.Minute),
+		ListenAddr:           l.str("LISTEN_ADDR", listenAddrDefault),
+		CORSAllowedOrigins:   l.list("CORS_ALLOWED_ORIGINS", ""),
+		DefaultRoles:         l.list("DEFAULT_ROLES", defaultRolesDefault),
+		RefreshReuseInterval: l.seconds("REFRESH_REUSE_INTERVAL", reuseIntervalDefault, 0, 5*time.Minute),
+		ShutdownTimeout:      l.seconds("SHUTDOWN_TIMEOUT", shutdownTimeoutDefault, time.Second, 10*time.Minute),
+		MailFrom:             l.str("MAIL_FROM", mailFromDefault),
+		EmailVerificationURL: l.str("EMAIL_VERIFICATION_URL", ""),
+		RevocationFeedToken:  l.str("REVOCATION_FEED_TOKEN", ""),
+	}
+
+	if need&NeedDatabase != 0 && c.DatabaseURL == "" {
+		l.fail("DATABASE_URL", "is required (a PostgreSQL URL such as postgres://user@host/auth_db)")
+	}
+	if need&NeedSigningKey != 0 && c.PrivateKeyPath == "" {
+		l.fail("JWT_PRIVATE_KEY_PATH", "is required (a PEM RSA private key; `issuer keys generate --out keys` makes one)")
+	}
+	if c.Algorithm != algorithmDefault {
+		l.fail("JWT_ALGORITHM", fmt.Sprintf("%q is not supported: only RS256 is", c.Algorithm))
+	}
+	if c.RefreshLifetime > 0 && c.AccessLifetime > 0 && c.RefreshLifetime <= c.AccessLifetime {
+		l.fail("JWT_REFRESH_TOKEN_LIFETIME", "must be longer than JWT_ACCESS_TOKEN_LIFETIME")
+	}
+	if u, err := url.Parse(c.Issuer); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		l.fail("JWT_ISSUER", fmt.Sprintf("%q is not an http(s) URL without query or fragment", c.Issuer))
+	}
+	if strings.TrimSpace(c.Audience) == "" || strings.ContainsAny(c.Audience, " ,") {
+		l.fail("JWT_AUDIENCE", "must be one non-empty value without spaces or commas")
+	}
+	if _, port, err := net.SplitHostPort(c.ListenAddr); err != nil || port == "" {
+		l.fail("LISTEN_ADDR", fmt.Sprintf("%q is not host:port (for example :8001)", c.ListenAddr))
+	} else if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		l.fail("LISTEN_ADDR", fmt.Sprintf("port %q is not a number from 1 to 65535", port))
+	}
+	for _, o := range c.CORSAllowedOrigins {
+		if u, err := url.Parse(o); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+			l.fail("CORS_ALLOWED_ORIGINS", fmt.Sprintf("%q is not an origin such as https://app.example.org (no wildcard, no path)", o))
+		}
+	}
+	for i, o := range c.CORSAllowedOrigins {
+		c.CORSAllowedOrigins[i] = strings.TrimSuffix(o, "/")
+	}
+	if len(c.DefaultRoles) == 0 {
+		l.fail("DEFAULT_ROLES", "must name at least one role")
+	}
+	for _, r := range c.DefaultRoles {
+		if !auth.ValidRole(r) {
+			l.fail("DEFAULT_ROLES", fmt.Sprintf("%q is not a role: use lower-case letters, digits, '-' and '_'", r))
+		}
+	}
+	if raw := getenv("SMTP_URL"); raw != "" {
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" {
+			l.fail("SMTP_URL", "is not smtp://[user:password@]host[:port] or smtps://...")
+		} else {
+			c.SMTPURL = u
+		}
+	}
+	if c.EmailVerificationURL != "" {
+		if u, err := url.Parse(c.EmailVerificationURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			l.fail("EMAIL_VERIFICATION_URL", "is not an http(s) URL")
+		}
+	}
+	if c.RevocationFeedToken != "" && len(c.RevocationFeedToken) < MinFeedTokenLength {
+		l.fail("REVOCATION_FEED_TOKEN", fmt.Sprintf("must be at least %d characters", MinFeedTokenLength))
+	}
+	level := l.str("LOG_LEVEL", logLevelDefault)
+	if err := c.LogLevel.UnmarshalText([]byte(level)); err != nil {
+		l.fail("LOG_LEVEL", fmt.Sprintf("%q is not debug, info, warn or error", level))
+	}
+	if len(l.errs) > 0 {
+		return Config{}, errors.Join(l.errs...)
+	}
+	return c, nil
+}
+
+// Port returns the port of LISTEN_ADDR.
+func (c Config) Port() string {
+	_, port, _ := net.SplitHostPort(c.ListenAddr)
+	return port
+}
+
+type loader struct {
+	getenv func(string) string
+	errs   []error
+}
+
+func (l *loader) fail(name, msg string) {
+	l.errs = append(l.errs, fmt.Errorf("%s %s", name, msg))
+}
+
+func (l *loader) str(name, def string) string {
+	return cmp.Or(strings.TrimSpace(l.getenv(name)), def)
+}
+
+func (l *loader) list(name, def string) []string {
+	var out []string
+	for _, p := range strings.Split(l.str(name, def), ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// seconds reads a whole number of seconds within [lo, hi].
+func (l *loader) seconds(name string, def, lo, hi time.Duration) time.Duration {
+	raw := strings.TrimSpace(l.getenv(name))
+	if raw == "" {
+		return def
+	}
+	n, err := strconv.ParseInt(raw, 10, 64)
+	d := time.Duration(n) * time.Second
+	if err != nil || n < 0 || d < lo || d > hi {
+		l.fail(name, fmt.Sprintf("%q is not a whole number of seconds from %d to %d", raw, int64(lo/time.Second), int64(hi/time.Second)))
+		return def
+	}
+	return d
+}

@@ -1,0 +1,132 @@
+// Package mail delivers the issuer's verification mail: over SMTP when
+// SMTP_URL is set, or into the log for development when it is not.
+package mail
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/mail"
+	"net/smtp"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/medinsights/auth/issuer/internal/auth"
+)
+
+// LogMailer writes the verification token to the log instead of sending it.
+// It exists for development only: main uses it only when SMTP_URL is unset,
+// and says so at start-up.
+type LogMailer struct {
+	Logger  *slog.Logger
+	LinkURL string // EMAIL_VERIFICATION_URL, may be empty
+}
+
+// SendVerification implements auth.Mailer.
+func (m LogMailer) SendVerification(ctx context.Context, v auth.VerificationMail) error {
+	m.Logger.WarnContext(ctx, "SMTP_URL is unset: verification mail written to the log instead of sent (development only)",
+		"to", v.To, "username", v.Username, "verification_token", v.Token, "link", link(m.LinkURL, v.Token),
+		"expires_at", v.ExpiresAt.UTC().Format(time.RFC3339))
+	return nil
+}
+
+// SMTPMailer sends mail through the server of an smtp:// or smtps:// URL,
+// authenticating with PLAIN when the URL carries a user. net/smtp refuses
+// PLAIN over a connection that is neither TLS nor to localhost.
+type SMTPMailer struct {
+	URL     *url.URL
+	From    string
+	LinkURL string
+	Timeout time.Duration // per message; zero means 10 s
+}
+
+// SendVerification implements auth.Mailer.
+func (m SMTPMailer) SendVerification(ctx context.Context, v auth.VerificationMail) error {
+	from, err := mail.ParseAddress(m.From)
+	if err != nil {
+		return fmt.Errorf("parse MAIL_FROM: %w", err)
+	}
+	to, err := mail.ParseAddress(v.To)
+	if err != nil {
+		return fmt.Errorf("parse recipient: %w", err)
+	}
+	body := fmt.Sprintf("Hello %s,\r\n\r\nConfirm your e-mail address for MedInsights", v.Username)
+	if l := link(m.LinkURL, v.Token); l != "" {
+		body += " by opening this link:\r\n\r\n" + l + "\r\n"
+	} else {
+		body += " with this code:\r\n\r\n" + v.Token + "\r\n"
+	}
+	body += "\r\nIt expires at " + v.ExpiresAt.UTC().Format(time.RFC1123) + ".\r\n"
+	msg := "From: " + from.String() + "\r\nTo: " + to.String() + "\r\nSubject: Confirm your e-mail address\r\n" +
+		"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + body
+	return m.send(ctx, from.Address, to.Address, []byte(msg))
+}
+
+func (m SMTPMailer) send(ctx context.Context, from, to string, msg []byte) error {
+	timeout := m.Timeout
+	if timeout == 0 {
+		timeout = 10 * time.Second
+	}
+	host := m.URL.Hostname()
+	port := m.URL.Port()
+	if port == "" {
+		port = map[string]string{"smtp": "25", "smtps": "465"}[m.URL.Scheme]
+	}
+	d := net.Dialer{Timeout: timeout}
+	conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(host, port))
+	if err != nil {
+		return fmt.Errorf("connect to smtp server: %w", err)
+	}
+	_ = conn.SetDeadline(time.Now().Add(timeout))
+	if m.URL.Scheme == "smtps" {
+		conn = tls.Client(conn, &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12})
+	}
+	c, err := smtp.NewClient(conn, host)
+	if err != nil {
+		conn.Close()
+		return fmt.Errorf("start smtp session: %w", err)
+	}
+	defer c.Close()
+	if ok, _ := c.Extension("STARTTLS"); ok && m.URL.Scheme == "smtp" {
+		if err := c.StartTLS(&tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}); err != nil {
+			return fmt.Errorf("starttls: %w", err)
+		}
+	}
+	if u := m.URL.User; u != nil {
+		pass, _ := u.Password()
+		if err := c.Auth(smtp.PlainAuth("", u.Username(), pass, host)); err != nil {
+			return fmt.Errorf("smtp auth: %w", err)
+		}
+	}
+	if err := c.Mail(from); err != nil {
+		return fmt.Errorf("smtp mail from: %w", err)
+	}
+	if err := c.Rcpt(to); err != nil {
+		return fmt.Errorf("smtp rcpt to: %w", err)
+	}
+	w, err := c.Data()
+	if err != nil {
+		return fmt.Errorf("smtp data: %w", err)
+	}
+	if _, err := w.Write(msg); err != nil {
+		return fmt.Errorf("smtp write: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("smtp end data: %w", err)
+	}
+	return c.Quit()
+}
+
+func link(base, token string) string {
+	if base == "" {
+		return ""
+	}
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+	}
+	return base + sep + "token=" + url.QueryEscape(token)
+}

@@ -1,0 +1,288 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/medinsights/auth/issuer/internal/store/dbsqlc"
+)
+
+// User is a user account. PasswordHash is an argon2id PHC string.
+type User struct {
+	ID            uuid.UUID
+	Username      string
+	Email         string
+	PasswordHash  string
+	FirstName     string
+	LastName      string
+	EmailVerified bool
+	Roles         []string
+	DateJoined    time.Time
+	UpdatedAt     time.Time
+}
+
+// Session is one login and everything rotated from it.
+type Session struct {
+	ID           uuid.UUID
+	UserID       uuid.UUID
+	CreatedAt    time.Time
+	ExpiresAt    time.Time
+	RevokedAt    *time.Time
+	RevokeReason string
+}
+
+// RefreshToken is the stored form of a refresh token: its SHA-256 only.
+type RefreshToken struct {
+	Hash      []byte
+	SessionID uuid.UUID
+	IssuedAt  time.Time
+	ExpiresAt time.Time
+	RetiredAt *time.Time
+}
+
+// RefreshGrant is a refresh token with its session and user, as read (and
+// locked) at the start of a rotation.
+type RefreshGrant struct {
+	Token   RefreshToken
+	Session Session
+	User    User
+}
+
+// RevocationEvent records that a session was revoked.
+type RevocationEvent struct {
+	Seq       int64
+	SessionID uuid.UUID
+	UserID    uuid.UUID
+	Reason    string
+	RevokedAt time.Time
+	ExpiresAt time.Time // no access token of the session is alive after this
+}
+
+// NewUser is what UserInsert writes.
+type NewUser struct {
+	ID           uuid.UUID
+	Username     string
+	Email        string
+	PasswordHash string
+	FirstName    string
+	LastName     string
+	Roles        []string
+	Now          time.Time
+}
+
+// NewSession is a session and its first refresh token.
+type NewSession struct {
+	ID          uuid.UUID
+	UserID      uuid.UUID
+	RefreshHash []byte
+	Now         time.Time
+	ExpiresAt   time.Time
+}
+
+// Revocation selects the live sessions of one user to revoke. With no filter
+// set, every live session of the user is revoked.
+type Revocation struct {
+	UserID          uuid.UUID
+	SessionID       uuid.UUID // only this session
+	ExceptSessionID uuid.UUID // every session but this one
+	RefreshHash     []byte    // only the session of this refresh token
+	Reason          string
+	At              time.Time
+	EventExpiresAt  time.Time // At + access token lifetime + clock skew
+}
+
+// RevokeResult tells how many sessions a revocation ended and the sequence
+// number of its last event (zero when it ended none).
+type RevokeResult struct {
+	Revoked int
+	LastSeq int64
+}
+
+func toUser(u dbsqlc.User) User {
+	roles := u.Roles
+	if roles == nil {
+		roles = []string{}
+	}
+	return User{
+		ID: u.ID, Username: u.Username, Email: u.Email, PasswordHash: u.PasswordHash,
+		FirstName: u.FirstName, LastName: u.LastName, EmailVerified: u.EmailVerified,
+		Roles: roles, DateJoined: u.DateJoined, UpdatedAt: u.UpdatedAt,
+	}
+}
+
+func toSession(s dbsqlc.Session) Session {
+	return Session{
+		ID: s.ID, UserID: s.UserID, CreatedAt: s.CreatedAt, ExpiresAt: s.ExpiresAt,
+		RevokedAt: timePtr(s.RevokedAt), RevokeReason: s.RevokeReason.String,
+	}
+}
+
+func toRefreshToken(t dbsqlc.RefreshToken) RefreshToken {
+	return RefreshToken{Hash: t.Hash, SessionID: t.SessionID, IssuedAt: t.IssuedAt, ExpiresAt: t.ExpiresAt, RetiredAt: timePtr(t.RetiredAt)}
+}
+
+func timePtr(t pgtype.Timestamptz) *time.Time {
+	if !t.Valid {
+		return nil
+	}
+	v := t.Time
+	return &v
+}
+
+func nullUUID(id uuid.UUID) uuid.NullUUID { return uuid.NullUUID{UUID: id, Valid: id != uuid.Nil} }
+
+func userResult(u dbsqlc.User, err error) (User, error) {
+	if err != nil {
+		return User{}, interpretError(err)
+	}
+	return toUser(u), nil
+}
+
+// UserInsert creates a user. A taken username or e-mail address is a
+// *ConflictError naming users_username_key or users_email_key.
+func (q *Q) UserInsert(ctx context.Context, u NewUser) (User, error) {
+	return userResult(q.q.UserInsert(ctx, q.db, dbsqlc.UserInsertParams{
+		ID: u.ID, Username: u.Username, Email: u.Email, PasswordHash: u.PasswordHash,
+		FirstName: u.FirstName, LastName: u.LastName, Roles: u.Roles, Now: u.Now,
+	}))
+}
+
+// UserGetByID returns a user, or ErrNotFound.
+func (q *Q) UserGetByID(ctx context.Context, id uuid.UUID) (User, error) {
+	return userResult(q.q.UserGetByID(ctx, q.db, id))
+}
+
+// UserGetByUsername returns the user with this username (any case), or ErrNotFound.
+func (q *Q) UserGetByUsername(ctx context.Context, username string) (User, error) {
+	return userResult(q.q.UserGetByUsername(ctx, q.db, username))
+}
+
+// UserGetByLogin returns the user whose username, or else e-mail address,
+// is login (any case), or ErrNotFound.
+func (q *Q) UserGetByLogin(ctx context.Context, login string) (User, error) {
+	return userResult(q.q.UserGetByLogin(ctx, q.db, login))
+}
+
+// UserSetPasswordHash replaces a user's password hash.
+func (q *Q) UserSetPasswordHash(ctx context.Context, id uuid.UUID, hash string, now time.Time) (User, error) {
+	return userResult(q.q.UserSetPasswordHash(ctx, q.db, dbsqlc.UserSetPasswordHashParams{ID: id, PasswordHash: hash, Now: now}))
+}
+
+// UserRoleAdd adds a role to a user (a no-op when present).
+func (q *Q) UserRoleAdd(ctx context.Context, id uuid.UUID, role string, now time.Time) (User, error) {
+	return userResult(q.q.UserRoleAdd(ctx, q.db, dbsqlc.UserRoleAddParams{ID: id, Role: role, Now: now}))
+}
+
+// UserRoleRemove removes a role from a user (a no-op when absent).
+func (q *Q) UserRoleRemove(ctx context.Context, id uuid.UUID, role string, now time.Time) (User, error) {
+	return userResult(q.q.UserRoleRemove(ctx, q.db, dbsqlc.UserRoleRemoveParams{ID: id, Role: role, Now: now}))
+}
+
+// SessionCreate starts a session with its first refresh token.
+func (q *Q) SessionCreate(ctx context.Context, s NewSession) error {
+	return interpretError(q.q.SessionCreate(ctx, q.db, dbsqlc.SessionCreateParams{
+		ID: s.ID, UserID: s.UserID, Now: s.Now, ExpiresAt: s.ExpiresAt, RefreshHash: s.RefreshHash,
+	}))
+}
+
+// SessionAuthenticate returns the user of session sessionID when that
+// session is live and belongs to userID, or ErrNotFound.
+func (q *Q) SessionAuthenticate(ctx context.Context, sessionID, userID uuid.UUID) (User, error) {
+	return userResult(q.q.SessionAuthenticate(ctx, q.db, dbsqlc.SessionAuthenticateParams{SessionID: sessionID, UserID: userID}))
+}
+
+// SessionGetByID returns a session, or ErrNotFound.
+func (q *Q) SessionGetByID(ctx context.Context, id uuid.UUID) (Session, error) {
+	s, err := q.q.SessionGetByID(ctx, q.db, id)
+	if err != nil {
+		return Session{}, interpretError(err)
+	}
+	return toSession(s), nil
+}
+
+// SessionRevoke revokes the sessions r selects and records one revocation
+// event for each, with its sequence number, and notifies the feed's
+// listeners at commit. Inside a transaction, call it last: it locks the feed
+// row until the transaction ends.
+func (q *Q) SessionRevoke(ctx context.Context, r Revocation) (RevokeResult, error) {
+	row, err := q.q.SessionRevoke(ctx, q.db, dbsqlc.SessionRevokeParams{
+		Now: r.At, Reason: r.Reason, UserID: r.UserID,
+		OnlySessionID: nullUUID(r.SessionID), ExceptSessionID: nullUUID(r.ExceptSessionID),
+		RefreshHash: r.RefreshHash, EventExpiresAt: r.EventExpiresAt,
+	})
+	if err != nil {
+		return RevokeResult{}, interpretError(err)
+	}
+	return RevokeResult{Revoked: int(row.Revoked), LastSeq: row.LastSeq}, nil
+}
+
+// RefreshTokenGetForUpdate reads a refresh token with its session and user,
+// locking the token and the session until the transaction ends. ErrNotFound
+// when the token is unknown.
+func (q *Q) RefreshTokenGetForUpdate(ctx context.Context, hash []byte) (RefreshGrant, error) {
+	row, err := q.q.RefreshTokenGetForUpdate(ctx, q.db, hash)
+	if err != nil {
+		return RefreshGrant{}, interpretError(err)
+	}
+	return RefreshGrant{Token: toRefreshToken(row.RefreshToken), Session: toSession(row.Session), User: toUser(row.User)}, nil
+}
+
+// RefreshTokenRotate retires oldHash (unless already retired), stores
+// newHash in the same session and extends the session to expiresAt.
+func (q *Q) RefreshTokenRotate(ctx context.Context, sessionID uuid.UUID, oldHash, newHash []byte, now, expiresAt time.Time) error {
+	return interpretError(q.q.RefreshTokenRotate(ctx, q.db, dbsqlc.RefreshTokenRotateParams{
+		OldHash: oldHash, NewHash: newHash, SessionID: sessionID, Now: now, ExpiresAt: expiresAt,
+	}))
+}
+
+// RefreshTokenOwner returns the id of the user whose session holds the
+// token, or ErrNotFound.
+func (q *Q) RefreshTokenOwner(ctx context.Context, hash []byte) (uuid.UUID, error) {
+	id, err := q.q.RefreshTokenOwner(ctx, q.db, hash)
+	return id, interpretError(err)
+}
+
+// EmailVerificationInsert stores a verification token's hash.
+func (q *Q) EmailVerificationInsert(ctx context.Context, userID uuid.UUID, hash []byte, now, expiresAt time.Time) error {
+	return interpretError(q.q.EmailVerificationInsert(ctx, q.db, dbsqlc.EmailVerificationInsertParams{
+		Hash: hash, UserID: userID, Now: now, ExpiresAt: expiresAt,
+	}))
+}
+
+// EmailVerificationVoid makes every unused verification token of a user unusable.
+func (q *Q) EmailVerificationVoid(ctx context.Context, userID uuid.UUID, now time.Time) error {
+	return interpretError(q.q.EmailVerificationVoid(ctx, q.db, dbsqlc.EmailVerificationVoidParams{UserID: userID, Now: now}))
+}
+
+// EmailVerificationUse spends a live verification token and marks its user's
+// e-mail address verified. ErrNotFound when the token is unknown, used,
+// voided or expired.
+func (q *Q) EmailVerificationUse(ctx context.Context, hash []byte, now time.Time) (User, error) {
+	return userResult(q.q.EmailVerificationUse(ctx, q.db, dbsqlc.EmailVerificationUseParams{Hash: hash, Now: now}))
+}
+
+// RevocationEventListAfter returns up to max events with seq above after, in seq order.
+func (q *Q) RevocationEventListAfter(ctx context.Context, after int64, max int32) ([]RevocationEvent, error) {
+	rows, err := q.q.RevocationEventListAfter(ctx, q.db, dbsqlc.RevocationEventListAfterParams{After: after, MaxEvents: max})
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	events := make([]RevocationEvent, len(rows))
+	for i, r := range rows {
+		events[i] = RevocationEvent{Seq: r.Seq, SessionID: r.SessionID, UserID: r.UserID, Reason: r.Reason, RevokedAt: r.RevokedAt, ExpiresAt: r.ExpiresAt}
+	}
+	return events, nil
+}
+
+// RevocationFeedGet returns the feed's last sequence number and the highest
+// one pruned.
+func (q *Q) RevocationFeedGet(ctx context.Context) (lastSeq, prunedThrough int64, err error) {
+	row, err := q.q.RevocationFeedGet(ctx, q.db)
+	if err != nil {
+		return 0, 0, interpretError(err)
+	}
+	return row.LastSeq, row.PrunedThrough, nil
+}

@@ -1,0 +1,61 @@
+-- SessionCreate starts a session together with its first refresh token, in
+-- one statement.
+-- name: SessionCreate :exec
+WITH session AS (
+    INSERT INTO sessions (id, user_id, created_at, expires_at)
+    VALUES (@id, @user_id, @now, @expires_at)
+    RETURNING id
+)
+INSERT INTO refresh_tokens (hash, session_id, issued_at, expires_at)
+SELECT @refresh_hash, session.id, @now, @expires_at FROM session;
+
+-- SessionAuthenticate returns the user of a live session: the check behind
+-- every Bearer endpoint, so a revoked session's access token is refused at once.
+-- name: SessionAuthenticate :one
+SELECT users.*
+FROM sessions JOIN users ON users.id = sessions.user_id
+WHERE sessions.id = @session_id AND sessions.user_id = @user_id AND sessions.revoked_at IS NULL;
+
+-- name: SessionGetByID :one
+SELECT * FROM sessions WHERE id = @id;
+
+-- SessionRevoke ends the live sessions of one user that match the optional
+-- filters (one session by id, the session of one refresh token, all but one
+-- session) and records one revocation event per session, all in one
+-- statement. The feed row is locked last, right before the statement's
+-- transaction commits, which keeps seq order equal to commit order; the
+-- notification is delivered at commit. Nothing is locked or notified when no
+-- session matches.
+-- name: SessionRevoke :one
+WITH revoked AS (
+    UPDATE sessions
+    SET revoked_at = @now::timestamptz, revoke_reason = @reason::text
+    WHERE sessions.user_id = @user_id
+      AND sessions.revoked_at IS NULL
+      AND sessions.expires_at > @now
+      AND (sqlc.narg('only_session_id')::uuid IS NULL OR sessions.id = sqlc.narg('only_session_id')::uuid)
+      AND (sqlc.narg('except_session_id')::uuid IS NULL OR sessions.id <> sqlc.narg('except_session_id')::uuid)
+      AND (sqlc.narg('refresh_hash')::bytea IS NULL OR sessions.id = (
+          SELECT refresh_tokens.session_id FROM refresh_tokens WHERE refresh_tokens.hash = sqlc.narg('refresh_hash')::bytea))
+    RETURNING sessions.id, sessions.user_id
+), numbered AS (
+    SELECT revoked.id, revoked.user_id, row_number() OVER (ORDER BY revoked.id) AS n,
+           count(*) OVER () AS total
+    FROM revoked
+), feed AS (
+    UPDATE revocation_feed
+    SET last_seq = last_seq + (SELECT count(*) FROM revoked)
+    WHERE EXISTS (SELECT 1 FROM revoked)
+    RETURNING last_seq
+), events AS (
+    INSERT INTO revocation_events (seq, session_id, user_id, reason, revoked_at, expires_at)
+    SELECT feed.last_seq - numbered.total + numbered.n, numbered.id, numbered.user_id,
+           @reason::text, @now, @event_expires_at::timestamptz
+    FROM numbered CROSS JOIN feed
+    RETURNING seq
+), notified AS (
+    SELECT pg_notify('medinsights_revocations', feed.last_seq::text) FROM feed
+)
+SELECT (SELECT count(*) FROM events)::bigint AS revoked,
+       (SELECT coalesce(max(seq), 0) FROM events)::bigint AS last_seq,
+       (SELECT count(*) FROM notified)::bigint AS notified;

@@ -1,0 +1,35 @@
+-- name: UserInsert :one
+INSERT INTO users (id, username, email, password_hash, first_name, last_name, roles, date_joined, updated_at)
+VALUES (@id, @username, @email, @password_hash, @first_name, @last_name, @roles::text[], @now, @now)
+RETURNING *;
+
+-- name: UserGetByID :one
+SELECT * FROM users WHERE id = @id;
+
+-- name: UserGetByUsername :one
+SELECT * FROM users WHERE lower(username) = lower(@username);
+
+-- UserGetByLogin finds a user by username or e-mail address. A username may
+-- look like another user's e-mail address; the username wins.
+-- name: UserGetByLogin :one
+SELECT * FROM users
+WHERE lower(username) = lower(@login) OR lower(email) = lower(@login)
+ORDER BY (lower(username) = lower(@login)) DESC
+LIMIT 1;
+
+-- name: UserSetPasswordHash :one
+UPDATE users SET password_hash = @password_hash, updated_at = @now
+WHERE id = @id
+RETURNING *;
+
+-- name: UserRoleAdd :one
+UPDATE users
+SET roles = (SELECT array_agg(DISTINCT r ORDER BY r) FROM unnest(array_append(roles, @role::text)) AS r),
+    updated_at = @now
+WHERE id = @id
+RETURNING *;
+
+-- name: UserRoleRemove :one
+UPDATE users SET roles = array_remove(roles, @role::text), updated_at = @now
+WHERE id = @id
+RETURNING *;
