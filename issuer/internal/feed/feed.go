@@ -1,0 +1,215 @@
+// Package feed serves the revocation feed: the sessions revoked before their
+// access tokens expire, read by every gateway node so it can refuse those
+// tokens at once (GET /api/auth/revocations/, see the README).
+//
+// The events are written by the store in the same transaction as the
+// revocation that causes them, numbered from a counter taken under a row
+// lock at the end of that transaction, so sequence order is commit order and
+// a reader that has seen event N never later finds a new event below N.
+//
+// A reader with nothing new to read may wait: [Feed.Read] holds it until an
+// event is committed by any issuer replica. Each issuer process keeps one
+// PostgreSQL connection that LISTENs for the notification every revocation
+// sends at commit, and wakes all waiting readers at once; a once-a-second
+// check of the counter covers a notification lost while that connection was
+// down. [Feed.Run] also prunes the events no token can need any more.
+package feed
+
+import (
+	"cmp"
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/medinsights/auth/issuer/internal/store"
+)
+
+const (
+	// MaxWait is the longest a reader may ask to wait.
+	MaxWait = 30 * time.Second
+
+	pageSizeDefault   = 10_000
+	recheckDefault    = time.Second
+	pruneEveryDefault = time.Minute
+	// retentionDefault keeps an event listed, and in the table, for a minute
+	// past its expiry, like the gateway's own grace: a gateway whose clock
+	// lags the issuer's must not lose a revocation while it still accepts
+	// the token.
+	retentionDefault = time.Minute
+	reconnectDelay   = time.Second
+)
+
+// Options configures a Feed.
+type Options struct {
+	Store  *store.Store
+	Logger *slog.Logger // nil: slog.Default()
+	// PageSize bounds the events of one answer that is not a snapshot
+	// (default 10,000); a reader behind by more reads several pages.
+	PageSize int32
+	// Recheck is how often the counter is checked for events whose
+	// notification was lost (default 1 s).
+	Recheck time.Duration
+	// PruneEvery is how often dead events are deleted (default 1 min).
+	PruneEvery time.Duration
+	// Retention is how long past its expiry an event is still served and
+	// kept (default 1 min).
+	Retention time.Duration
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Feed reads the revocation events and tells waiting readers when there are
+// new ones. It is safe for concurrent use.
+type Feed struct {
+	store      *store.Store
+	log        *slog.Logger
+	pageSize   int32
+	recheck    time.Duration
+	pruneEvery time.Duration
+	retention  time.Duration
+	now        func() time.Time
+
+	mu      sync.Mutex
+	changed chan struct{} // closed and replaced when the feed may have new events
+
+	stopOnce sync.Once
+	stopping chan struct{} // closed by Stop: waiting readers answer at once
+}
+
+// New returns a Feed. Call Run to follow the database and prune; until then
+// (or without it) readers are answered but a waiting reader is woken only at
+// the end of its wait.
+func New(o Options) *Feed {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Feed{
+		store:      o.Store,
+		log:        cmp.Or(o.Logger, slog.Default()),
+		pageSize:   cmp.Or(o.PageSize, pageSizeDefault),
+		recheck:    cmp.Or(o.Recheck, recheckDefault),
+		pruneEvery: cmp.Or(o.PruneEvery, pruneEveryDefault),
+		retention:  cmp.Or(o.Retention, retentionDefault),
+		now:        o.Now,
+		changed:    make(chan struct{}),
+		stopping:   make(chan struct{}),
+	}
+}
+
+// Read answers a reader whose cursor is after: a snapshot or the events
+// after it (see store.RevocationFeedRead). With nothing new it waits up to
+// wait for an event, and answers at once when Stop is called; when ctx ends
+// (the reader left) it returns ctx's error.
+func (f *Feed) Read(ctx context.Context, after int64, wait time.Duration) (store.FeedPage, error) {
+	wait = min(wait, MaxWait)
+	var deadline <-chan time.Time
+	if wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		deadline = t.C
+	}
+	for {
+		changed := f.changedChan() // before reading, so no wake-up falls between
+		page, err := f.store.RevocationFeedRead(ctx, after, f.now().Add(-f.retention), f.pageSize)
+		if err != nil || wait <= 0 || len(page.Events) > 0 || page.Cursor != after {
+			return page, err
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			return page, nil
+		case <-f.stopping:
+			return page, nil
+		case <-ctx.Done():
+			return page, ctx.Err()
+		}
+	}
+}
+
+func (f *Feed) changedChan() <-chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.changed
+}
+
+// wake tells every waiting reader to read again.
+func (f *Feed) wake() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	close(f.changed)
+	f.changed = make(chan struct{})
+}
+
+// Stop answers every waiting reader now, and every later one without
+// waiting: the server is shutting down, and a gateway should reconnect to
+// another replica rather than be cut off at the shutdown deadline. Register
+// it with http.Server.RegisterOnShutdown.
+func (f *Feed) Stop() {
+	f.stopOnce.Do(func() { close(f.stopping) })
+}
+
+// Run follows the database until ctx ends: it LISTENs for revocations,
+// checks the counter every Recheck, and prunes every PruneEvery. It then
+// stops the feed (see Stop).
+func (f *Feed) Run(ctx context.Context) {
+	defer f.Stop()
+	var wg sync.WaitGroup
+	wg.Go(func() { f.listen(ctx) })
+	wg.Go(func() { f.poll(ctx) })
+	wg.Go(func() { f.prune(ctx) })
+	wg.Wait()
+}
+
+func (f *Feed) listen(ctx context.Context) {
+	err := f.store.ListenRevocations(ctx, store.RevocationListener{
+		NotifiedFunc:   f.wake,
+		ErrorFunc:      func(err error) { f.log.Warn("revocation listener: reconnecting", "error", err) },
+		ReconnectDelay: reconnectDelay,
+	})
+	if err != nil {
+		f.log.Error("revocation listener stopped", "error", err)
+	}
+}
+
+// poll wakes the readers when the counter moved: the safety net for a
+// notification lost while the listening connection was down.
+func (f *Feed) poll(ctx context.Context) {
+	t := time.NewTicker(f.recheck)
+	defer t.Stop()
+	var known int64 = -1
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		last, err := f.store.RevocationFeedLastSeq(ctx)
+		if err != nil {
+			continue // the listener and the requests report the database's state
+		}
+		if known >= 0 && last != known {
+			f.wake()
+		}
+		known = last
+	}
+}
+
+func (f *Feed) prune(ctx context.Context) {
+	t := time.NewTicker(f.pruneEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n, err := f.store.RevocationFeedPrune(ctx, f.now().Add(-f.retention))
+		switch {
+		case err != nil && ctx.Err() == nil:
+			f.log.Warn("prune revocation events", "error", err)
+		case n > 0:
+			f.log.Info("pruned expired revocation events", "events", n)
+		}
+	}
+}
