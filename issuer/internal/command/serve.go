@@ -13,6 +13,7 @@ import (
 	"github.com/medinsights/auth/internal/version"
 	"github.com/medinsights/auth/issuer/internal/api"
 	"github.com/medinsights/auth/issuer/internal/config"
+	"github.com/medinsights/auth/issuer/internal/feed"
 	"github.com/medinsights/auth/issuer/internal/signer"
 	"github.com/medinsights/auth/issuer/internal/store"
 )
@@ -39,9 +40,19 @@ func serve(ctx context.Context, env Env) error {
 	if err != nil {
 		return err
 	}
+	// The revocation feed is served only with its credential set (else 404).
+	var revocations http.Handler
+	revocationFeed := feed.New(feed.Options{Store: st, Logger: log})
+	if c.RevocationFeedToken != "" {
+		feedCtx, stopFeed := context.WithCancel(ctx)
+		defer stopFeed()
+		go revocationFeed.Run(feedCtx)
+		revocations = api.NewRevocationFeed(revocationFeed, c.RevocationFeedToken, log)
+	}
 	handler, err := api.New(api.Options{
 		Auth: svc, Store: st, Signer: sg, Logger: log,
 		Issuer: c.Issuer, CORSAllowedOrigins: c.CORSAllowedOrigins,
+		Revocations: revocations,
 	})
 	if err != nil {
 		return err
@@ -62,6 +73,7 @@ func serve(ctx context.Context, env Env) error {
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 	}
+	srv.RegisterOnShutdown(revocationFeed.Stop) // long polls answer now, not at the drain deadline
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	errc := make(chan error, 1)
