@@ -433,6 +433,9 @@ func (s *scanner) audience() (jwt.ClaimStrings, error) {
 		return jwt.ClaimStrings{v}, nil
 	case '[':
 		v, err := s.strings()
+		if len(v) == 0 {
+			return nil, err // as golang-jwt decodes [], so that both read alike
+		}
 		return jwt.ClaimStrings(v), err
 	}
 	return nil, errNotAud
