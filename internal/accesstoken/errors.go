@@ -17,3 +17,9 @@ var (
 	ErrLifetime      = errors.New("token lifetime is too long")
 	ErrInvalidClaims = errors.New("token claims are invalid")
 )
+
+// ErrUnusableKey is wrapped by ParseJWKS, JWK.PublicKey and
+// ParsePublicKeyPEM when a key cannot verify access tokens: not RSA, not
+// meant for RS256 signatures, shorter than MinKeyBits, with a bad exponent,
+// or (in a JWKS) without a kid or with a kid shared by two different keys.
+var ErrUnusableKey = errors.New("key cannot verify access tokens")

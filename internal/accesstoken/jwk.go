@@ -51,36 +51,38 @@ func encodeInt(i *big.Int) string { return base64.RawURLEncoding.EncodeToString(
 // not RSA, not meant for signatures with RS256, or shorter than MinKeyBits.
 func (k JWK) PublicKey() (*rsa.PublicKey, error) {
 	if k.Kty != "RSA" {
-		return nil, fmt.Errorf("jwk %q: kty %q is not RSA", k.Kid, k.Kty)
+		return nil, fmt.Errorf("%w: jwk %q: kty %q is not RSA", ErrUnusableKey, k.Kid, k.Kty)
 	}
 	if k.Use != "" && k.Use != "sig" {
-		return nil, fmt.Errorf("jwk %q: use %q is not sig", k.Kid, k.Use)
+		return nil, fmt.Errorf("%w: jwk %q: use %q is not sig", ErrUnusableKey, k.Kid, k.Use)
 	}
 	if k.Alg != "" && k.Alg != Algorithm {
-		return nil, fmt.Errorf("jwk %q: alg %q is not %s", k.Kid, k.Alg, Algorithm)
+		return nil, fmt.Errorf("%w: jwk %q: alg %q is not %s", ErrUnusableKey, k.Kid, k.Alg, Algorithm)
 	}
 	n, err := base64.RawURLEncoding.Strict().DecodeString(k.N)
 	if err != nil {
-		return nil, fmt.Errorf("jwk %q: n: %w", k.Kid, err)
+		return nil, fmt.Errorf("%w: jwk %q: n: %w", ErrUnusableKey, k.Kid, err)
 	}
 	e, err := base64.RawURLEncoding.Strict().DecodeString(k.E)
 	if err != nil {
-		return nil, fmt.Errorf("jwk %q: e: %w", k.Kid, err)
+		return nil, fmt.Errorf("%w: jwk %q: e: %w", ErrUnusableKey, k.Kid, err)
 	}
 	exp := new(big.Int).SetBytes(e)
 	if !exp.IsInt64() || exp.Int64() < 3 || exp.Int64() > 1<<31-1 || exp.Bit(0) == 0 {
-		return nil, fmt.Errorf("jwk %q: exponent is not acceptable", k.Kid)
+		return nil, fmt.Errorf("%w: jwk %q: exponent is not acceptable", ErrUnusableKey, k.Kid)
 	}
 	pub := &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(exp.Int64())}
 	if pub.N.BitLen() < MinKeyBits {
-		return nil, fmt.Errorf("jwk %q: modulus of %d bits is below %d", k.Kid, pub.N.BitLen(), MinKeyBits)
+		return nil, fmt.Errorf("%w: jwk %q: modulus of %d bits is below %d", ErrUnusableKey, k.Kid, pub.N.BitLen(), MinKeyBits)
 	}
 	return pub, nil
 }
 
 // ParseJWKS decodes a JWKS document into a KeySet. A key that cannot verify
-// RS256 tokens makes the whole document an error, so that a broken publication
-// is noticed rather than half-applied.
+// RS256 tokens, or a kid named twice for different keys, makes the whole
+// document an error wrapping ErrUnusableKey, so that a broken publication is
+// noticed rather than half-applied. The same key listed twice is accepted:
+// an issuer may publish its current key among its retired ones.
 func ParseJWKS(data []byte) (KeySet, error) {
 	var doc JWKS
 	if err := json.Unmarshal(data, &doc); err != nil {
@@ -89,11 +91,14 @@ func ParseJWKS(data []byte) (KeySet, error) {
 	set := make(KeySet, len(doc.Keys))
 	for _, k := range doc.Keys {
 		if k.Kid == "" {
-			return nil, errors.New("decode jwks: a key has no kid")
+			return nil, fmt.Errorf("decode jwks: %w: a key has no kid", ErrUnusableKey)
 		}
 		pub, err := k.PublicKey()
 		if err != nil {
 			return nil, fmt.Errorf("decode jwks: %w", err)
+		}
+		if prev, ok := set[k.Kid]; ok && !prev.Equal(pub) {
+			return nil, fmt.Errorf("decode jwks: %w: kid %q names two different keys", ErrUnusableKey, k.Kid)
 		}
 		set[k.Kid] = pub
 	}
@@ -101,7 +106,8 @@ func ParseJWKS(data []byte) (KeySet, error) {
 }
 
 // ParsePublicKeyPEM decodes an RSA public key from PEM, as a PKIX
-// "PUBLIC KEY" or a PKCS #1 "RSA PUBLIC KEY" block.
+// "PUBLIC KEY" or a PKCS #1 "RSA PUBLIC KEY" block. A key that is not RSA or
+// is shorter than MinKeyBits is refused with ErrUnusableKey.
 func ParsePublicKeyPEM(data []byte) (*rsa.PublicKey, error) {
 	block, _ := pem.Decode(data)
 	if block == nil {
@@ -122,10 +128,10 @@ func ParsePublicKeyPEM(data []byte) (*rsa.PublicKey, error) {
 	}
 	rsaPub, ok := pub.(*rsa.PublicKey)
 	if !ok {
-		return nil, errors.New("decode public key: not an RSA key")
+		return nil, fmt.Errorf("decode public key: %w: not an RSA key", ErrUnusableKey)
 	}
 	if rsaPub.N.BitLen() < MinKeyBits {
-		return nil, fmt.Errorf("decode public key: modulus of %d bits is below %d", rsaPub.N.BitLen(), MinKeyBits)
+		return nil, fmt.Errorf("decode public key: %w: modulus of %d bits is below %d", ErrUnusableKey, rsaPub.N.BitLen(), MinKeyBits)
 	}
 	return rsaPub, nil
 }
