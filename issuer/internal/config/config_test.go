@@ -1,0 +1,81 @@
+package config_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/medinsights/auth/issuer/internal/config"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestDefaults(t *testing.T) {
+	t.Parallel()
+	c, err := config.Load(env(map[string]string{"DATABASE_URL": "postgres://x/db", "JWT_PRIVATE_KEY_PATH": "keys/private.pem"}), config.NeedDatabase|config.NeedSigningKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AccessLifetime != 900*time.Second || c.RefreshLifetime != 2592000*time.Second || c.Issuer != "http://localhost:8001" ||
+		c.Audience != "medinsights" || c.ListenAddr != ":8001" || len(c.DefaultRoles) != 1 || c.DefaultRoles[0] != "patient" ||
+		c.RefreshReuseInterval != 10*time.Second || c.ClockSkew != 30*time.Second || c.Algorithm != "RS256" || c.SMTPURL != nil ||
+		c.ShutdownTimeout != 20*time.Second || c.Port() != "8001" {
+		t.Fatalf("defaults %+v", c)
+	}
+}
+
+func TestEveryBadVariableIsReportedByName(t *testing.T) {
+	t.Parallel()
+	bad := map[string]string{
+		"JWT_ALGORITHM":              "HS256",
+		"JWT_ACCESS_TOKEN_LIFETIME":  "fifteen",
+		"JWT_REFRESH_TOKEN_LIFETIME": "-1",
+		"JWT_ISSUER":                 "not a url",
+		"JWT_AUDIENCE":               "a b",
+		"JWT_CLOCK_SKEW":             "9999",
+		"LISTEN_ADDR":                "8001",
+		"CORS_ALLOWED_ORIGINS":       "https://ok.example,*",
+		"DEFAULT_ROLES":              "Patient",
+		"REFRESH_REUSE_INTERVAL":     "x",
+		"SHUTDOWN_TIMEOUT":           "0",
+		"SMTP_URL":                   "http://mail",
+		"REVOCATION_FEED_TOKEN":      "short",
+		"LOG_LEVEL":                  "loud",
+		"EMAIL_VERIFICATION_URL":     "ftp://x",
+	}
+	_, err := config.Load(env(bad), config.NeedDatabase|config.NeedSigningKey)
+	if err == nil {
+		t.Fatal("bad configuration accepted")
+	}
+	lines := strings.Split(err.Error(), "\n")
+	for name := range bad {
+		found := false
+		for _, l := range lines {
+			found = found || strings.HasPrefix(l, name+" ")
+		}
+		if !found {
+			t.Errorf("%s not reported:\n%s", name, err)
+		}
+	}
+	for _, name := range []string{"DATABASE_URL", "JWT_PRIVATE_KEY_PATH"} {
+		if !strings.Contains(err.Error(), name+" is required") {
+			t.Errorf("missing %s not reported", name)
+		}
+	}
+}
+
+func TestValidValues(t *testing.T) {
+	t.Parallel()
+	c, err := config.Load(env(map[string]string{
+		"DATABASE_URL": "postgres://x/db", "CORS_ALLOWED_ORIGINS": "https://a.example, http://localhost:3000/",
+		"DEFAULT_ROLES": "patient,clinician_2", "SMTP_URL": "smtp://u:p@mail.example:587", "REVOCATION_FEED_TOKEN": strings.Repeat("k", 32),
+		"LISTEN_ADDR": "127.0.0.1:9000", "REFRESH_REUSE_INTERVAL": "0",
+	}), config.NeedDatabase)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.CORSAllowedOrigins) != 2 || c.CORSAllowedOrigins[1] != "http://localhost:3000" || c.SMTPURL.Hostname() != "mail.example" ||
+		c.Port() != "9000" || c.RefreshReuseInterval != 0 {
+		t.Fatalf("%+v", c)
+	}
+}

@@ -1,0 +1,224 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"go.uber.org/goleak"
+
+	"github.com/medinsights/auth/internal/testdb"
+	"github.com/medinsights/auth/issuer/internal/store"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// setup returns a store on a migrated database of its own.
+func setup(t *testing.T) *store.Store {
+	t.Helper()
+	ctx := context.Background()
+	url := testdb.New(t)
+	if _, err := store.Migrate(ctx, url); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	st, err := store.New(ctx, store.Config{URL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	return st
+}
+
+func newUser(t *testing.T, st *store.Store, username, email string) store.User {
+	t.Helper()
+	u, err := st.UserInsert(context.Background(), store.NewUser{
+		ID: uuid.New(), Username: username, Email: email, PasswordHash: "$argon2id$x", Roles: []string{"patient"}, Now: time.Now(),
+	})
+	if err != nil {
+		t.Fatalf("insert user: %v", err)
+	}
+	return u
+}
+
+func newSession(t *testing.T, st *store.Store, userID uuid.UUID) uuid.UUID {
+	t.Helper()
+	id := uuid.New()
+	now := time.Now()
+	hash := make([]byte, 32)
+	copy(hash, id[:])
+	if err := st.SessionCreate(context.Background(), store.NewSession{ID: id, UserID: userID, RefreshHash: hash, Now: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func TestMigrateIsIdempotentAndReportsStatus(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := testdb.New(t)
+	if applied, err := store.Migrate(ctx, url); err != nil || len(applied) == 0 {
+		t.Fatalf("first migrate: %v %v", applied, err)
+	}
+	if applied, err := store.Migrate(ctx, url); err != nil || len(applied) != 0 {
+		t.Fatalf("second migrate applied %v, %v", applied, err)
+	}
+	states, err := store.Migrations(ctx, url)
+	if err != nil || len(states) == 0 || !states[0].Applied {
+		t.Fatalf("status %+v %v", states, err)
+	}
+}
+
+func TestErrorsBecomeSentinels(t *testing.T) {
+	t.Parallel()
+	st := setup(t)
+	ctx := context.Background()
+	newUser(t, st, "alice", "alice@example.org")
+
+	_, err := st.UserGetByID(ctx, uuid.New())
+	if !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("missing user: %v, want ErrNotFound", err)
+	}
+	for _, c := range []struct{ username, email, constraint string }{
+		{"ALICE", "other@example.org", "users_username_key"},
+		{"other", "Alice@Example.ORG", "users_email_key"},
+	} {
+		_, err := st.UserInsert(ctx, store.NewUser{ID: uuid.New(), Username: c.username, Email: c.email, PasswordHash: "x", Roles: []string{}, Now: time.Now()})
+		var ce *store.ConflictError
+		if !errors.Is(err, store.ErrConflict) || !errors.As(err, &ce) || ce.Constraint != c.constraint {
+			t.Fatalf("insert %s/%s: %v, want a conflict on %s", c.username, c.email, err, c.constraint)
+		}
+	}
+}
+
+func TestUnreachableDatabaseIsErrUnavailable(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, err := store.New(ctx, store.Config{URL: "postgres://nobody@127.0.0.1:1/none?sslmode=disable&connect_timeout=2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Ping(ctx); !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("ping: %v, want ErrUnavailable", err)
+	}
+	if _, err := st.UserGetByID(ctx, uuid.New()); !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("query: %v, want ErrUnavailable", err)
+	}
+}
+
+func TestTxRollsBackOnError(t *testing.T) {
+	t.Parallel()
+	st := setup(t)
+	ctx := context.Background()
+	boom := errors.New("boom")
+	err := st.Tx(ctx, func(q *store.Q) error {
+		if _, err := q.UserInsert(ctx, store.NewUser{ID: uuid.New(), Username: "bob", Email: "bob@example.org", PasswordHash: "x", Roles: []string{}, Now: time.Now()}); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("Tx returned %v, want fn's error", err)
+	}
+	if _, err := st.UserGetByUsername(ctx, "bob"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("user written by a rolled-back transaction: %v", err)
+	}
+}
+
+// Concurrent revocations get distinct, gapless sequence numbers, one per
+// revoked session, and the feed's counter ends at the highest.
+func TestSessionRevokeNumbersEventsWithoutGaps(t *testing.T) {
+	t.Parallel()
+	st := setup(t)
+	ctx := context.Background()
+	const users, perUser = 8, 3
+	var wg sync.WaitGroup
+	ids := make([]uuid.UUID, users)
+	for i := range users {
+		u := newUser(t, st, "user"+string(rune('a'+i)), "user"+string(rune('a'+i))+"@example.org")
+		ids[i] = u.ID
+		for range perUser {
+			newSession(t, st, u.ID)
+		}
+	}
+	now := time.Now()
+	for _, id := range ids {
+		wg.Go(func() {
+			res, err := st.SessionRevoke(ctx, store.Revocation{UserID: id, Reason: "logout_all", At: now, EventExpiresAt: now.Add(time.Minute)})
+			if err != nil || res.Revoked != perUser {
+				t.Errorf("revoke: %+v %v", res, err)
+			}
+		})
+	}
+	wg.Wait()
+	events, err := st.RevocationEventListAfter(ctx, 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seqs []int64
+	for _, e := range events {
+		seqs = append(seqs, e.Seq)
+	}
+	want := make([]int64, users*perUser)
+	for i := range want {
+		want[i] = int64(i + 1)
+	}
+	if !slices.Equal(seqs, want) {
+		t.Fatalf("seqs %v, want 1..%d", seqs, users*perUser)
+	}
+	last, _, err := st.RevocationFeedGet(ctx)
+	if err != nil || last != int64(users*perUser) {
+		t.Fatalf("last_seq %d %v", last, err)
+	}
+	// A revocation that matches nothing uses no sequence number.
+	res, err := st.SessionRevoke(ctx, store.Revocation{UserID: ids[0], Reason: "logout_all", At: now, EventExpiresAt: now.Add(time.Minute)})
+	if err != nil || res.Revoked != 0 || res.LastSeq != 0 {
+		t.Fatalf("empty revocation: %+v %v", res, err)
+	}
+	if last2, _, _ := st.RevocationFeedGet(ctx); last2 != last {
+		t.Fatalf("an empty revocation moved last_seq to %d", last2)
+	}
+}
+
+func TestSessionRevokeFilters(t *testing.T) {
+	t.Parallel()
+	st := setup(t)
+	ctx := context.Background()
+	u := newUser(t, st, "alice", "alice@example.org")
+	a, b, c := newSession(t, st, u.ID), newSession(t, st, u.ID), newSession(t, st, u.ID)
+	now := time.Now()
+	rev := func(r store.Revocation) int {
+		r.UserID, r.Reason, r.At, r.EventExpiresAt = u.ID, "test", now, now.Add(time.Minute)
+		res, err := st.SessionRevoke(ctx, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Revoked
+	}
+	hashOf := func(id uuid.UUID) []byte { h := make([]byte, 32); copy(h, id[:]); return h }
+	other := newUser(t, st, "bob", "bob@example.org")
+	if n := rev(store.Revocation{RefreshHash: hashOf(newSession(t, st, other.ID))}); n != 0 {
+		t.Fatalf("revoked %d sessions of another user", n)
+	}
+	if n := rev(store.Revocation{SessionID: a}); n != 1 {
+		t.Fatalf("by id: %d", n)
+	}
+	if n := rev(store.Revocation{RefreshHash: hashOf(b)}); n != 1 {
+		t.Fatalf("by refresh token: %d", n)
+	}
+	d := newSession(t, st, u.ID)
+	if n := rev(store.Revocation{ExceptSessionID: d}); n != 1 { // c only: a and b are already revoked
+		t.Fatalf("all but one: %d", n)
+	}
+	for id, live := range map[uuid.UUID]bool{a: false, b: false, c: false, d: true} {
+		s, err := st.SessionGetByID(ctx, id)
+		if err != nil || (s.RevokedAt == nil) != live {
+			t.Fatalf("session %s: %+v %v, want live=%v", id, s, err, live)
+		}
+	}
+}
