@@ -277,4 +277,3 @@ func databaseName(t *testing.T, u string) string {
 	}
 	return cfg.Database
 }
-
