@@ -538,7 +538,7 @@ func checkHelm(cfg *config, f *findings) error {
 		f.add(chart, "%v", err)
 	}
 	valueSets := map[string][]string{
-		chart + " (default values)":          nil,
+		chart + " (default values)":            nil,
 		chart + " (ci/production-values.yaml)": {"-f", filepath.Join(chart, "ci/production-values.yaml")},
 	}
 	rendered := map[string][]byte{}
