@@ -101,17 +101,29 @@ func (v *verifier) verify(token string, now time.Time) (*identity, error) {
 		}
 		v.cache.remove(token)
 	}
-	claims, err := v.parser.Parse(token, set)
+	keys := &kidRecorder{set: set}
+	claims, err := v.parser.Parse(token, keys)
 	if err != nil {
 		if errors.Is(err, accesstoken.ErrUnknownKey) {
 			v.keys.unknownKey(now)
 		}
 		return nil, err
 	}
-	kid, _ := accesstoken.KeyID(token) // Parse succeeded: the header is sound
-	id := newIdentity(claims, kid, set[kid], v.skew)
+	id := newIdentity(claims, keys.kid, set[keys.kid], v.skew)
 	v.cache.put(token, id)
 	return id, nil
+}
+
+// kidRecorder remembers the kid Parse looked up, sparing a second decoding
+// of the token's header.
+type kidRecorder struct {
+	set accesstoken.KeySet
+	kid string
+}
+
+func (r *kidRecorder) PublicKey(kid string) (*rsa.PublicKey, bool) {
+	r.kid = kid
+	return r.set.PublicKey(kid)
 }
 
 func newIdentity(c *accesstoken.Claims, kid string, key *rsa.PublicKey, skew time.Duration) *identity {
