@@ -27,3 +27,34 @@ VALUES (@new_hash, @session_id, @now, @expires_at);
 SELECT sessions.user_id
 FROM refresh_tokens JOIN sessions ON sessions.id = refresh_tokens.session_id
 WHERE refresh_tokens.hash = @hash;
+
+-- RefreshTokenRotateLive is the common case of a refresh in one statement:
+-- when the token is live and its session too, it retires the token, extends
+-- the session, stores the successor and returns the session's id and user.
+-- Otherwise it returns no row and the caller takes the slow path
+-- (RefreshTokenGetForUpdate) to tell a retry within the reuse interval from
+-- reuse or a dead token. A concurrent rotation of the same token waits on
+-- the token's row lock and then finds it retired; a concurrent revocation of
+-- the session waits on the session's, or makes this one find it revoked.
+-- name: RefreshTokenRotateLive :one
+WITH retired AS (
+    UPDATE refresh_tokens
+    SET retired_at = @now::timestamptz
+    WHERE refresh_tokens.hash = @old_hash
+      AND refresh_tokens.retired_at IS NULL
+      AND refresh_tokens.expires_at > @now
+    RETURNING refresh_tokens.session_id
+), extended AS (
+    UPDATE sessions
+    SET expires_at = @expires_at
+    FROM retired
+    WHERE sessions.id = retired.session_id
+      AND sessions.revoked_at IS NULL
+      AND sessions.expires_at > @now
+    RETURNING sessions.id, sessions.user_id
+), issued AS (
+    INSERT INTO refresh_tokens (hash, session_id, issued_at, expires_at)
+    SELECT @new_hash, extended.id, @now, @expires_at FROM extended
+)
+SELECT extended.id AS session_id, sqlc.embed(users)
+FROM extended JOIN users ON users.id = extended.user_id;

@@ -280,9 +280,10 @@ func (s *Service) Login(ctx context.Context, login, password string) (TokenPair,
 //   - an unknown or expired token, or one of a revoked or expired session,
 //     is ErrInvalidGrant.
 //
-// The token and its session stay locked from the read to the commit, so
+// The common case, a live token of a live session, is one statement. Every
+// other case reads the token and its session locked until the commit, so
 // concurrent refreshes and revocations of one session run one at a time.
-// The access token is signed after the commit, keeping the lock short.
+// The access token is signed after the commit, keeping the locks short.
 func (s *Service) Refresh(ctx context.Context, refreshToken string) (TokenPair, error) {
 	oldHash := hashToken(refreshToken)
 	newToken, newHash, err := newOpaqueToken()
@@ -290,6 +291,14 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (TokenPair, 
 		return TokenPair{}, err
 	}
 	now := s.now()
+	expires := now.Add(s.opt.RefreshLifetime)
+	sessionID, u, err := s.opt.Store.RefreshTokenRotateLive(ctx, oldHash, newHash, now, expires)
+	if err == nil {
+		return s.tokenPair(u, sessionID, newToken, now)
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return TokenPair{}, fmt.Errorf("rotate refresh token: %w", err)
+	}
 	var grant store.RefreshGrant
 	var reused bool
 	err = s.opt.Store.Tx(ctx, func(q *store.Q) error {
@@ -309,7 +318,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (TokenPair, 
 			_, err := q.SessionRevoke(ctx, s.revocation(grant.User.ID, ReasonRefreshReuse, now, func(r *store.Revocation) { r.SessionID = grant.Session.ID }))
 			return err
 		}
-		return q.RefreshTokenRotate(ctx, grant.Session.ID, oldHash, newHash, now, now.Add(s.opt.RefreshLifetime))
+		return q.RefreshTokenRotate(ctx, grant.Session.ID, oldHash, newHash, now, expires)
 	})
 	if err != nil {
 		if errors.Is(err, ErrInvalidGrant) {

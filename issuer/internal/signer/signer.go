@@ -210,4 +210,3 @@ func writeFile(path string, data []byte, mode os.FileMode) error {
 	}
 	return nil
 }
-

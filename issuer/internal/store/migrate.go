@@ -50,7 +50,6 @@ func withMigrator(ctx context.Context, url string, fn func(*goose.Provider) erro
 	return fn(p)
 }
 
-
 // Migrate applies every pending migration and returns the ones it applied.
 func Migrate(ctx context.Context, url string) ([]MigrationState, error) {
 	var applied []MigrationState

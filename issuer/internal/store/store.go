@@ -72,7 +72,7 @@ func interpretError(err error) error {
 		case pgErr.Code == "23505":
 			return &ConflictError{Constraint: pgErr.ConstraintName, err: err}
 		case strings.HasPrefix(pgErr.Code, "08"), // connection exception
-			strings.HasPrefix(pgErr.Code, "53"), // insufficient resources
+			strings.HasPrefix(pgErr.Code, "53"),  // insufficient resources
 			strings.HasPrefix(pgErr.Code, "57P"), // operator intervention: shutdown, terminated backend
 			pgErr.Code == "55000" && strings.Contains(pgErr.Message, "not currently accepting connections"):
 			return fmt.Errorf("%w: %w", ErrUnavailable, err)

@@ -105,3 +105,71 @@ func (q *Queries) RefreshTokenRotate(ctx context.Context, db DBTX, arg RefreshTo
 	)
 	return err
 }
+
+const refreshTokenRotateLive = `-- name: RefreshTokenRotateLive :one
+WITH retired AS (
+    UPDATE refresh_tokens
+    SET retired_at = $1::timestamptz
+    WHERE refresh_tokens.hash = $2
+      AND refresh_tokens.retired_at IS NULL
+      AND refresh_tokens.expires_at > $1
+    RETURNING refresh_tokens.session_id
+), extended AS (
+    UPDATE sessions
+    SET expires_at = $3
+    FROM retired
+    WHERE sessions.id = retired.session_id
+      AND sessions.revoked_at IS NULL
+      AND sessions.expires_at > $1
+    RETURNING sessions.id, sessions.user_id
+), issued AS (
+    INSERT INTO refresh_tokens (hash, session_id, issued_at, expires_at)
+    SELECT $4, extended.id, $1, $3 FROM extended
+)
+SELECT extended.id AS session_id, users.id, users.username, users.email, users.password_hash, users.first_name, users.last_name, users.email_verified, users.roles, users.date_joined, users.updated_at
+FROM extended JOIN users ON users.id = extended.user_id
+`
+
+type RefreshTokenRotateLiveParams struct {
+	Now       time.Time
+	OldHash   []byte
+	ExpiresAt time.Time
+	NewHash   []byte
+}
+
+type RefreshTokenRotateLiveRow struct {
+	SessionID uuid.UUID
+	User      User
+}
+
+// RefreshTokenRotateLive is the common case of a refresh in one statement:
+// when the token is live and its session too, it retires the token, extends
+// the session, stores the successor and returns the session's id and user.
+// Otherwise it returns no row and the caller takes the slow path
+// (RefreshTokenGetForUpdate) to tell a retry within the reuse interval from
+// reuse or a dead token. A concurrent rotation of the same token waits on
+// the token's row lock and then finds it retired; a concurrent revocation of
+// the session waits on the session's, or makes this one find it revoked.
+func (q *Queries) RefreshTokenRotateLive(ctx context.Context, db DBTX, arg RefreshTokenRotateLiveParams) (RefreshTokenRotateLiveRow, error) {
+	row := db.QueryRow(ctx, refreshTokenRotateLive,
+		arg.Now,
+		arg.OldHash,
+		arg.ExpiresAt,
+		arg.NewHash,
+	)
+	var i RefreshTokenRotateLiveRow
+	err := row.Scan(
+		&i.SessionID,
+		&i.User.ID,
+		&i.User.Username,
+		&i.User.Email,
+		&i.User.PasswordHash,
+		&i.User.FirstName,
+		&i.User.LastName,
+		&i.User.EmailVerified,
+		&i.User.Roles,
+		&i.User.DateJoined,
+		&i.User.UpdatedAt,
+	)
+	return i, err
+}

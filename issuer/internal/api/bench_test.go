@@ -1,0 +1,305 @@
+package api_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
+
+	"github.com/medinsights/auth/internal/accesstoken"
+	"github.com/medinsights/auth/issuer/internal/auth"
+	"github.com/medinsights/auth/issuer/internal/issuertest"
+)
+
+// The benchmarks run the real handler on a loopback HTTP server against the
+// PostgreSQL of TEST_DATABASE_URL, with the production argon2id parameters.
+// BenchmarkLoadReport measures the goals as ratios within one run
+// and prints them; the others are ordinary Go benchmarks of each part.
+
+const concurrency = 16
+
+func benchIssuer(b *testing.B) *issuertest.Issuer {
+	b.Helper()
+	is := issuertest.New(b, issuertest.Options{Password: auth.DefaultPasswordParams, MaxConns: 8})
+	tr := is.Server.Client().Transport.(*http.Transport)
+	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 256, 256
+	is.Register(b, "alice", password)
+	return is
+}
+
+// call posts body and returns the status and, for 200, the decoded tokens.
+func call(client *http.Client, url, token string, body []byte) (int, map[string]any, error) {
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if resp.StatusCode == http.StatusOK {
+		err = json.NewDecoder(resp.Body).Decode(&out)
+	} else {
+		_, _ = io.Copy(io.Discard, resp.Body)
+	}
+	return resp.StatusCode, out, err
+}
+
+func refreshBody(token string) []byte {
+	b, _ := json.Marshal(map[string]string{"refresh_token": token})
+	return b
+}
+
+// run spreads n operations over workers goroutines; op(worker) returns an
+// error to stop. It returns the wall time and every latency.
+func run(workers, n int, op func(worker int) error) (time.Duration, []time.Duration, error) {
+	var next atomic.Int64
+	var mu sync.Mutex
+	var all []time.Duration
+	var firstErr error
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := range workers {
+		wg.Go(func() {
+			var mine []time.Duration
+			for next.Add(1) <= int64(n) {
+				t0 := time.Now()
+				if err := op(w); err != nil {
+					mu.Lock()
+					firstErr = cmpErr(firstErr, err)
+					mu.Unlock()
+					return
+				}
+				mine = append(mine, time.Since(t0))
+			}
+			mu.Lock()
+			all = append(all, mine...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return time.Since(start), all, firstErr
+}
+
+func cmpErr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+func percentile(d []time.Duration, p float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[min(len(s)-1, int(float64(len(s))*p))]
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// refreshLoad rotates n refresh tokens over 16 concurrent sessions.
+func refreshLoad(b *testing.B, is *issuertest.Issuer, n int) (time.Duration, []time.Duration) {
+	b.Helper()
+	tokens := make([]string, concurrency)
+	for i := range tokens {
+		tokens[i] = is.Login(b, "alice", password).Refresh
+	}
+	client, url := is.Server.Client(), is.Server.URL+"/api/auth/refresh/"
+	wall, lat, err := run(concurrency, n, func(w int) error {
+		status, out, err := call(client, url, "", refreshBody(tokens[w]))
+		if err != nil || status != 200 {
+			return fmt.Errorf("refresh: %d %v", status, err)
+		}
+		tokens[w] = out["refresh_token"].(string)
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return wall, lat
+}
+
+// logoutLoad logs out n sessions, 16 at a time: each worker is a live
+// session of the user that ends other sessions of the same user.
+func logoutLoad(b *testing.B, is *issuertest.Issuer, n int) (time.Duration, []time.Duration) {
+	b.Helper()
+	callers := make([]string, concurrency)
+	for i := range callers {
+		callers[i] = is.Login(b, "alice", password).Access
+	}
+	userID := uuid.MustParse(parseAccessB(b, is, callers[0]).Subject)
+	victims := make([][]byte, n)
+	for i := range victims {
+		victims[i] = refreshBody(is.NewRefreshSession(b, userID))
+	}
+	var next atomic.Int64
+	client, url := is.Server.Client(), is.Server.URL+"/api/auth/logout/"
+	wall, lat, err := run(concurrency, n, func(w int) error {
+		status, _, err := call(client, url, callers[w], victims[next.Add(1)-1])
+		if err != nil || status != 204 {
+			return fmt.Errorf("logout: %d %v", status, err)
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return wall, lat
+}
+
+func parseAccessB(b *testing.B, is *issuertest.Issuer, token string) *accesstoken.Claims {
+	b.Helper()
+	p, _ := accesstoken.NewParser(accesstoken.Options{Issuer: issuertest.IssuerURL, Audiences: []string{issuertest.Audience}, Now: is.Clock.Now})
+	c, err := p.Parse(token, is.Signer.Keys())
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c
+}
+
+func BenchmarkArgon2idHash(b *testing.B) {
+	for b.Loop() {
+		if _, err := auth.HashPassword(auth.DefaultPasswordParams, password); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkSignAccessToken(b *testing.B) {
+	is := issuertest.New(b, issuertest.Options{})
+	now := time.Now()
+	c := &accesstoken.Claims{
+		RegisteredClaims: jwt.RegisteredClaims{Issuer: issuertest.IssuerURL, Subject: uuid.NewString(), Audience: jwt.ClaimStrings{issuertest.Audience},
+			ExpiresAt: jwt.NewNumericDate(now.Add(time.Minute)), IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now), ID: uuid.NewString()},
+		SessionID: uuid.NewString(), Roles: []string{"patient"}, Username: "alice",
+	}
+	for b.Loop() {
+		if _, err := is.Signer.Sign(c); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkLogin is one login end to end, one at a time.
+func BenchmarkLogin(b *testing.B) {
+	is := benchIssuer(b)
+	body, _ := json.Marshal(map[string]string{"username": "alice", "password": password})
+	client, url := is.Server.Client(), is.Server.URL+"/api/auth/login/"
+	before := is.Statements.Count()
+	for b.Loop() {
+		if status, _, err := call(client, url, "", body); err != nil || status != 200 {
+			b.Fatalf("login: %d %v", status, err)
+		}
+	}
+	b.ReportMetric(float64(is.Statements.Count()-before)/float64(b.N), "stmts/op")
+}
+
+// BenchmarkRefresh is refresh rotation end to end at concurrency 16.
+func BenchmarkRefresh(b *testing.B) {
+	is := benchIssuer(b)
+	before := is.Statements.Count()
+	b.ResetTimer()
+	_, lat := refreshLoad(b, is, b.N)
+	b.StopTimer()
+	b.ReportMetric(ms(percentile(lat, 0.99)), "p99-ms")
+	b.ReportMetric(float64(is.Statements.Count()-before-concurrency*2)/float64(b.N), "stmts/op")
+}
+
+// BenchmarkLogout is logout end to end at concurrency 16.
+func BenchmarkLogout(b *testing.B) {
+	is := benchIssuer(b)
+	b.StopTimer()
+	before := is.Statements.Count()
+	b.StartTimer()
+	_, lat := logoutLoad(b, is, b.N)
+	b.StopTimer()
+	_ = before
+	b.ReportMetric(ms(percentile(lat, 0.99)), "p99-ms")
+}
+
+// BenchmarkLoadReport measures the goals in one run and prints them:
+//
+//   - refresh rotations per second at concurrency 16, at least 35% of the
+//     signing bound (cores / time of one RSA-2048 signature), p99 under 30 ms;
+//   - one login costs at most 1.15 x one argon2id hash;
+//   - logouts per second at least 2x the refresh rate;
+//   - SQL statements per request.
+func BenchmarkLoadReport(b *testing.B) {
+	if b.N > 1 {
+		b.Skip("runs once")
+	}
+	is := benchIssuer(b)
+	const rounds = 3000
+
+	// One RSA-2048 signature, one argon2id hash.
+	signTime := timeEach(200, func() {
+		_, _ = is.Signer.Sign(&accesstoken.Claims{RegisteredClaims: jwt.RegisteredClaims{Issuer: "i", Subject: "s"}, SessionID: "x", Roles: []string{}, Username: "u"})
+	})
+	hashTime := timeEach(20, func() { _, _ = auth.HashPassword(auth.DefaultPasswordParams, password) })
+
+	// Login, one at a time.
+	body, _ := json.Marshal(map[string]string{"username": "alice", "password": password})
+	st0 := is.Statements.Count()
+	loginTime := timeEach(20, func() {
+		if status, _, err := call(is.Server.Client(), is.Server.URL+"/api/auth/login/", "", body); err != nil || status != 200 {
+			b.Fatalf("login: %d %v", status, err)
+		}
+	})
+	loginStmts := float64(is.Statements.Count()-st0) / 20
+
+	st0 = is.Statements.Count()
+	refreshWall, refreshLat := refreshLoad(b, is, rounds)
+	refreshStmts := float64(is.Statements.Count()-st0-concurrency*2) / rounds
+	st0 = is.Statements.Count()
+	logoutWall, logoutLat := logoutLoad(b, is, rounds)
+	logoutStmts := float64(is.Statements.Count()-st0-concurrency*2-rounds) / rounds
+
+	cores := runtime.GOMAXPROCS(0)
+	bound := float64(cores) / signTime.Seconds()
+	refreshRate := rounds / refreshWall.Seconds()
+	logoutRate := rounds / logoutWall.Seconds()
+	p99 := percentile(refreshLat, 0.99)
+	verdict := func(ok bool) string {
+		if ok {
+			return "meets goal"
+		}
+		return "BELOW GOAL"
+	}
+	b.Logf("machine: %s/%s, %d CPUs (GOMAXPROCS %d), %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cores, runtime.Version())
+	b.Logf("one RSA-2048 signature %.3f ms -> signing bound %.0f/s on %d cores; one argon2id hash (m=%d KiB, t=%d, p=%d) %.1f ms",
+		ms(signTime), bound, cores, auth.DefaultPasswordParams.Memory, auth.DefaultPasswordParams.Time, auth.DefaultPasswordParams.Threads, ms(hashTime))
+	b.Logf("refresh: %.0f rotations/s at concurrency %d = %.0f%% of the signing bound (goal >= 35%%: %s); p50 %.1f ms, p99 %.1f ms (goal < 30 ms: %s); %.1f statements/request",
+		refreshRate, concurrency, 100*refreshRate/bound, verdict(refreshRate >= 0.35*bound), ms(percentile(refreshLat, 0.5)), ms(p99), verdict(p99 < 30*time.Millisecond), refreshStmts)
+	b.Logf("login: %.1f ms each = %.2f x one argon2id hash (goal <= 1.15: %s); %.1f statements/request",
+		ms(loginTime), loginTime.Seconds()/hashTime.Seconds(), verdict(loginTime.Seconds() <= 1.15*hashTime.Seconds()), loginStmts)
+	b.Logf("logout: %.0f/s at concurrency %d = %.2f x the refresh rate (goal >= 2: %s); p99 %.1f ms; %.1f statements/request",
+		logoutRate, concurrency, logoutRate/refreshRate, verdict(logoutRate >= 2*refreshRate), ms(percentile(logoutLat, 0.99)), logoutStmts)
+}
+
+// timeEach returns the mean time of n calls of f.
+func timeEach(n int, f func()) time.Duration {
+	f() // warm up
+	start := time.Now()
+	for range n {
+		f()
+	}
+	return time.Since(start) / time.Duration(n)
+}
