@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/medinsights/auth/internal/accesstoken"
+	"github.com/medinsights/auth/kong-plugin/internal/revocation"
 )
 
 // Priority places the plugin where Kong's bundled jwt plugin runs: after CORS
@@ -282,7 +283,7 @@ func (c *Config) build() (*settings, error) {
 	case c.RevocationURL == "" && (c.RevocationToken != "" || c.RevocationFailMode != "" || c.RevocationMaxStalenessSeconds != 0):
 		bad("revocation_token, revocation_fail_mode or revocation_max_staleness_seconds is set without revocation_url")
 	case c.RevocationURL != "":
-		if err := checkURL(c.RevocationURL); err != nil {
+		if err := revocation.CheckURL(c.RevocationURL); err != nil {
 			bad("revocation_url: %w", err)
 		}
 		if c.RevocationToken == "" {
@@ -317,8 +318,8 @@ func (c *Config) build() (*settings, error) {
 	}
 	s.verifier = v
 	if c.RevocationURL != "" {
-		s.revocation = newRevocationChecker(c.RevocationURL, c.RevocationToken)
 		s.revocationStale = time.Duration(stale) * time.Second
+		s.revocation = newRevocationChecker(c.RevocationURL, c.RevocationToken, s.revocationStale)
 		s.revocationOpen = failMode == failModeOpen
 		s.staleWarn = newWarnLimiter(s.revocationStale)
 	}

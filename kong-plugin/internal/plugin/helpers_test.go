@@ -25,6 +25,7 @@ func TestMain(m *testing.M) {
 		// Process-wide by design: one refresh loop per JWKS URL, and the
 		// JWKS client's idle keep-alive connections.
 		goleak.IgnoreAnyFunction("github.com/medinsights/auth/kong-plugin/internal/plugin.(*jwksFetcher).run"),
+		goleak.IgnoreAnyFunction("github.com/medinsights/auth/kong-plugin/internal/revocation.(*Syncer).run"),
 		goleak.IgnoreAnyFunction("net/http.(*persistConn).readLoop"),
 		goleak.IgnoreAnyFunction("net/http.(*persistConn).writeLoop"),
 	)

@@ -1,6 +1,10 @@
 package plugin
 
-import "time"
+import (
+	"time"
+
+	"github.com/medinsights/auth/kong-plugin/internal/revocation"
+)
 
 // revocationChecker is what the plugin needs from the revocation syncer of
 // issue 4: one per feed per process, shared by every instance naming it,
@@ -13,18 +17,10 @@ type revocationChecker interface {
 	LastSync() time.Time
 }
 
+var _ revocationChecker = (*revocation.Syncer)(nil)
+
 // newRevocationChecker is the seam where a configuration obtains the
 // process-wide syncer of its revocation feed.
-//
-// Until kong-plugin/internal/revocation lands it returns a checker that has
-// never synced, so revocation_fail_mode decides: closed (the default)
-// answers 503, open lets verified tokens through with a warning.
-func newRevocationChecker(url, token string) revocationChecker {
-	_, _ = url, token
-	return neverSynced{}
+func newRevocationChecker(url, token string, maxStaleness time.Duration) revocationChecker {
+	return revocation.For(url, token, maxStaleness, logger)
 }
-
-type neverSynced struct{}
-
-func (neverSynced) Revoked(string, time.Time) bool { return false }
-func (neverSynced) LastSync() time.Time            { return time.Time{} }
