@@ -6,10 +6,12 @@ import (
 	"testing"
 
 	"go.uber.org/goleak"
+
+	"github.com/medinsights/auth/kong-plugin/kongtest"
 )
 
 func TestMain(m *testing.M) {
-	code := m.Run()
+	code := kongtest.Main(m) // m.Run, then remove any issuer binary built for the tests
 	// The syncers of For belong to the process; stop the ones the tests
 	// made so the leak check below sees only real leaks.
 	registry.Lock()
