@@ -16,13 +16,18 @@ BIN       := bin
 TOOLS_DIR ?= $(HOME)/.cache/medinsights-auth/tools
 SQLC_VERSION := v1.31.1
 SQLC      := $(TOOLS_DIR)/sqlc-$(SQLC_VERSION)/sqlc
+# Deployment validators (tools/infracheck, make infra-check).
+HELM_VERSION             := v3.22.0
+HELM                     := $(TOOLS_DIR)/helm-$(HELM_VERSION)/helm
+KUBECTL_VALIDATE_VERSION := v0.0.4
+KUBECTL_VALIDATE         := $(TOOLS_DIR)/kubectl-validate-$(KUBECTL_VALIDATE_VERSION)/kubectl-validate
 
 .PHONY: help
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 .PHONY: tools
-tools: $(SQLC) ## Build the pinned tools into the machine-wide cache
+tools: $(SQLC) $(HELM) $(KUBECTL_VALIDATE) ## Build the pinned tools into the machine-wide cache
 
 $(SQLC):
 	@mkdir -p $(@D)
@@ -49,7 +54,7 @@ build: ## Build bin/issuer and bin/medinsights-auth (static, as in the images)
 	CGO_ENABLED=0 $(GO) build $(GO_BUILD_FLAGS) -o $(BIN)/medinsights-auth ./kong-plugin/cmd/medinsights-auth
 
 .PHONY: test
-test: verify lint build ## Everything CI checks: verify, vet, race tests on a private PostgreSQL
+test: verify lint build infra-check ## Everything CI checks: verify, vet, race tests on a private PostgreSQL
 	TEST_DATABASE_URL="$${TEST_DATABASE_URL:-$$(scripts/pg.sh start)}" \
 	MEDINSIGHTS_BIN_DIR=$(abspath $(BIN)) \
 		$(GO) test -race -count=1 ./...
@@ -67,3 +72,24 @@ run: build ## Start the issuer on :8001 (private PostgreSQL and dev keys when un
 .PHONY: db-stop
 db-stop: ## Stop the private PostgreSQL and delete its data
 	scripts/pg.sh stop
+
+# --- Deployment artifacts (issue 5) -----------------------------------------
+# tools/infracheck is its own Go module, so Kubernetes, BuildKit and
+# compose-go never enter the product's go.mod. yamllint and shellcheck come
+# from Debian (.ci/run installs them).
+
+$(HELM):
+	@mkdir -p $(@D)
+	GOBIN=$(abspath $(@D)) CGO_ENABLED=0 nice $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+
+$(KUBECTL_VALIDATE):
+	@mkdir -p $(@D)
+	GOBIN=$(abspath $(@D)) CGO_ENABLED=0 nice $(GO) install sigs.k8s.io/kubectl-validate@$(KUBECTL_VALIDATE_VERSION)
+
+.PHONY: infra-check
+infra-check: build $(HELM) $(KUBECTL_VALIDATE) ## Validate Dockerfiles, compose, kong.yml, Kustomize, Helm, ArgoCD offline
+	$(GO) -C tools/infracheck vet ./...
+	$(GO) -C tools/infracheck build -o $(abspath $(BIN))/infracheck .
+	$(BIN)/infracheck -root . -plugin $(BIN)/medinsights-auth -helm $(HELM) -kubectl-validate $(KUBECTL_VALIDATE)
+	INFRACHECK_PLUGIN=$(abspath $(BIN))/medinsights-auth INFRACHECK_HELM=$(HELM) INFRACHECK_KUBECTL_VALIDATE=$(KUBECTL_VALIDATE) \
+		$(GO) -C tools/infracheck test -count=1 ./...

@@ -1,0 +1,271 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// repoRoot is the repository this module lives in.
+const repoRoot = "../.."
+
+// artifacts are the paths the checks read, copied into each test's own tree.
+var artifacts = []string{
+	"Makefile", "go.mod", "go.sum", ".dockerignore", "Dockerfile.issuer", "Dockerfile.kong", "docker-compose.yml",
+	"kong", "k8s", "charts", "scripts", ".ci/run",
+	"tools/infracheck/crds", "tools/infracheck/yamllint.yaml",
+	"issuer/internal/config/config.go",
+}
+
+// packageDirs only need to exist: the Dockerfiles build them.
+var packageDirs = []string{"issuer/cmd/issuer", "kong-plugin/cmd/medinsights-auth"}
+
+// tool returns the path of an external tool for the tests: from the
+// environment (make infra-check sets them) or the Makefile's tool cache.
+func tool(t *testing.T, env, cached string) string {
+	t.Helper()
+	if p := os.Getenv(env); p != "" {
+		return p
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		t.Fatalf("%s unset and no home directory: %v", env, err)
+	}
+	p := filepath.Join(home, ".cache/medinsights-auth/tools", cached)
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("%s unset and %s missing: run `make tools` first", env, p)
+	}
+	return p
+}
+
+// setup copies the repository's artifacts into a temporary tree and
+// returns a config for it. The plugin schema comes from the built binary
+// when INFRACHECK_PLUGIN names it, else from testdata/plugin-dump.json.
+func setup(t *testing.T) *config {
+	t.Helper()
+	dir := t.TempDir()
+	for _, a := range artifacts {
+		src := filepath.Join(repoRoot, a)
+		dst := filepath.Join(dir, a)
+		info, err := os.Stat(src)
+		if err != nil {
+			t.Fatalf("artifact %s: %v", a, err)
+		}
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if info.IsDir() {
+			if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
+				t.Fatalf("copy %s: %v", a, err)
+			}
+			continue
+		}
+		data, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst, data, info.Mode().Perm()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, d := range packageDirs {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := &config{
+		root:            dir,
+		helm:            tool(t, "INFRACHECK_HELM", "helm-v3.22.0/helm"),
+		kubectlValidate: tool(t, "INFRACHECK_KUBECTL_VALIDATE", "kubectl-validate-v0.0.4/kubectl-validate"),
+		kubectl:         "kubectl",
+		yamllint:        "yamllint",
+		shellcheck:      "shellcheck",
+		pluginBin:       os.Getenv("INFRACHECK_PLUGIN"),
+	}
+	if cfg.pluginBin == "" {
+		abs, err := filepath.Abs("testdata/plugin-dump.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.pluginDump = abs
+	}
+	return cfg
+}
+
+// edit replaces the first occurrence of old in a file; old must be there,
+// so a test notices when the artifact it breaks has changed.
+type edit struct {
+	file, old, new string
+}
+
+func apply(t *testing.T, cfg *config, edits []edit) {
+	t.Helper()
+	for _, e := range edits {
+		p := cfg.path(e.file)
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(data), e.old) {
+			t.Fatalf("%s no longer contains %q: update this test", e.file, e.old)
+		}
+		if err := os.WriteFile(p, []byte(strings.Replace(string(data), e.old, e.new, 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestArtifactsPass is the control for every mutation below: the
+// repository's artifacts as committed pass every check.
+func TestArtifactsPass(t *testing.T) {
+	t.Parallel()
+	cfg := setup(t)
+	problems, err := run(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("unexpected problem: %s", p)
+	}
+}
+
+// TestDeliberateErrorsFail breaks each artifact in one way and asserts the
+// check that owns it reports exactly that.
+func TestDeliberateErrorsFail(t *testing.T) {
+	t.Parallel()
+	const finalIssuer = "FROM gcr.io/distroless/static-debian12:nonroot AS issuer\nCOPY --from=build /out/issuer /usr/local/bin/issuer\n"
+	tests := []struct {
+		name  string
+		check string
+		edits []edit
+		want  string
+	}{
+		// Dockerfiles: BuildKit's parser and lint rules, and what the code expects.
+		{name: "lint rule FromAsCasing", check: "dockerfile",
+			edits: []edit{{"Dockerfile.issuer", " AS issuer\n", " as issuer\n"}}, want: "FromAsCasing"},
+		{name: "unknown instruction", check: "dockerfile",
+			edits: []edit{{"Dockerfile.issuer", "WORKDIR /src", "WORKDIRR /src"}}, want: "unknown instruction"},
+		{name: "issuer runs as root", check: "dockerfile",
+			edits: []edit{{"Dockerfile.issuer", finalIssuer + "USER 65532:65532", finalIssuer + "USER root"}}, want: "non-root USER"},
+		{name: "issuer port not exposed", check: "dockerfile",
+			edits: []edit{{"Dockerfile.issuer", finalIssuer + "USER 65532:65532\nENV LISTEN_ADDR=:8001\nEXPOSE 8001", finalIssuer + "USER 65532:65532\nENV LISTEN_ADDR=:8001\nEXPOSE 8080"}}, want: "does not EXPOSE 8001"},
+		{name: "unpinned Kong", check: "dockerfile",
+			edits: []edit{{"Dockerfile.kong", "FROM kong:3.9.1 AS kong", "FROM kong:latest AS kong"}}, want: "not pinned"},
+		{name: "Kong older than 3.8", check: "dockerfile",
+			edits: []edit{{"Dockerfile.kong", "FROM kong:3.9.1 AS kong", "FROM kong:3.4.2 AS kong"}}, want: "older than 3.8"},
+		{name: "plugin socket outside the prefix", check: "dockerfile",
+			edits: []edit{{"Dockerfile.kong", "MEDINSIGHTS_AUTH_SOCKET=/var/run/kong/", "MEDINSIGHTS_AUTH_SOCKET=/usr/local/kong/"}}, want: "_SOCKET"},
+		{name: "no build-time -dump check", check: "dockerfile",
+			edits: []edit{
+				{"Dockerfile.kong", "RUN /out/medinsights-auth -dump | grep -q '\"Name\":\"medinsights-auth\"'\n", ""},
+				{"Dockerfile.kong", "RUN /usr/local/bin/medinsights-auth -dump | grep -q '\"Protocol\":\"ProtoBuf:1\"'\n", ""},
+			}, want: "-dump` at build time"},
+		{name: "COPY of a missing file", check: "dockerfile",
+			edits: []edit{{"Dockerfile.issuer", "COPY scripts/infra-dev-run.sh", "COPY scripts/infra-dev-gone.sh"}}, want: "does not exist in the build context"},
+		{name: "keys reach the build context", check: "dockerfile",
+			edits: []edit{{".dockerignore", "**/*.pem\n", ""}, {".dockerignore", "keys/\n", ""}}, want: "keys/private.pem would be sent"},
+
+		// The images build what CI builds.
+		{name: "flags drift from the Makefile", check: "buildflags",
+			edits: []edit{{"Dockerfile.kong", "-s -w -X", "-w -X"}}, want: "flags differ"},
+		{name: "package drifts from the Makefile", check: "buildflags",
+			edits: []edit{{"Dockerfile.issuer", "-o /out/issuer ./issuer/cmd/issuer", "-o /out/issuer ./issuer/cmd/server"}}, want: "from ./issuer/cmd/server, the Makefile from ./issuer/cmd/issuer"},
+
+		// Compose: compose-go's loader and schema, and the stack's wiring.
+		{name: "compose schema violation", check: "compose",
+			edits: []edit{{"docker-compose.yml", "    restart: unless-stopped\n", "    restart_policy: unless-stopped\n"}}, want: "compose-go"},
+		{name: "bind mount source missing", check: "compose",
+			edits: []edit{{"docker-compose.yml", "./kong:/kong:ro", "./kong-config:/kong:ro"}}, want: "bind mount source kong-config does not exist"},
+		{name: "issuer does not wait for migrations", check: "compose",
+			edits: []edit{{"docker-compose.yml", "      migrate:\n        condition: service_completed_successfully\n", ""}}, want: "must depend on \"migrate\""},
+		{name: "Kong admin API on the host", check: "compose",
+			edits: []edit{{"docker-compose.yml", "      - \"8000:8000\"\n", "      - \"8000:8000\"\n      - \"8444:8444\"\n"}}, want: "only the proxy"},
+		{name: "misspelled issuer variable", check: "compose",
+			edits: []edit{{"docker-compose.yml", "  JWT_AUDIENCE: medinsights", "  JWT_AUDIENCES: medinsights"}}, want: "JWT_AUDIENCES is not a variable the issuer reads"},
+		{name: "build target missing", check: "compose",
+			edits: []edit{{"docker-compose.yml", "  target: dev\n", "  target: development\n"}}, want: "build target \"development\""},
+
+		// kong.yml: Kong 3.0 structure and the plugin's own -dump schema.
+		{name: "field unknown to the plugin", check: "kong",
+			edits: []edit{{"kong/kong.yml", "jwks_refresh_seconds: 60", "jwks_refresh_secs: 60"}}, want: "\"jwks_refresh_secs\" is not in the plugin's -dump schema"},
+		{name: "string for an integer", check: "kong",
+			edits: []edit{{"kong/kong.yml", "clock_skew_seconds: 30", "clock_skew_seconds: \"30\""}}, want: "must be of type integer"},
+		{name: "scalar for an array", check: "kong",
+			edits: []edit{{"kong/kong.yml", "required_roles:\n                - patient", "required_roles: patient"}}, want: "must be of type array"},
+		{name: "revocation feed routed publicly", check: "kong",
+			edits: []edit{{"kong/kong.yml", "          - /auth/revocations\n", "          - /auth/revocation-feed\n"}}, want: "reaches the issuer's internal /api/auth/revocations/ publicly"},
+		{name: "old format version", check: "kong",
+			edits: []edit{{"kong/kong.yml", "_format_version: \"3.0\"", "_format_version: \"1.1\""}}, want: "_format_version"},
+		{name: "literal feed token", check: "kong",
+			edits: []edit{{"kong/kong.yml", "revocation_token: '${{ env \"DECK_MEDINSIGHTS_REVOCATION_TOKEN\" }}'", "revocation_token: 0123456789abcdef0123456789abcdef"}}, want: "never a literal secret"},
+		{name: "login without rate limit", check: "kong",
+			edits: []edit{{"kong/kong.yml", "          - /auth/login\n", "          - /auth/signin\n"}}, want: "/auth/login/ is not served by a route with rate-limiting"},
+		{name: "unknown route field", check: "kong",
+			edits: []edit{{"kong/kong.yml", "        strip_path: false\n", "        strip_paths: false\n"}}, want: "unknown field \"strip_paths\""},
+
+		// Kustomize: rendered, kubectl-validate, strict k8s.io/api decode.
+		{name: "bad quantity", check: "kustomize",
+			edits: []edit{{"k8s/base/issuer-deployment.yaml", "memory: 128Mi", "memory: 128MB"}}, want: "quantities must match"},
+		{name: "unnamed container", check: "kustomize",
+			edits: []edit{{"k8s/base/issuer-deployment.yaml", "        - name: issuer\n          image:", "        - image:"}}, want: "no name"},
+		{name: "bad protocol", check: "kustomize",
+			edits: []edit{{"k8s/base/issuer-deployment.yaml", "              protocol: TCP", "              protocol: TPC"}}, want: "protocol \"TPC\""},
+		{name: "unknown field", check: "kustomize",
+			edits: []edit{{"k8s/base/issuer-deployment.yaml", "  revisionHistoryLimit: 5", "  revisionHistoryLimits: 5"}}, want: "unknown field"},
+		{name: "wrong overlay prefix", check: "kustomize",
+			edits: []edit{{"k8s/overlays/prod/kustomization.yaml", "namePrefix: prod-", "namePrefix: production-"}}, want: "lacks the name prefix prod-"},
+		{name: "secret value committed", check: "kustomize",
+			edits: []edit{{"k8s/base/secret.template.yaml", "  DATABASE_URL: \"\"", "  DATABASE_URL: \"postgres://auth:hunter2@db/auth_db\""}}, want: "has a value"},
+		{name: "readiness on the wrong path", check: "kustomize",
+			edits: []edit{{"k8s/base/issuer-deployment.yaml", "path: /api/auth/ready/", "path: /api/auth/readyz/"}}, want: "readinessProbe must GET /api/auth/ready/"},
+		{name: "broken kustomization", check: "kustomize",
+			edits: []edit{{"k8s/overlays/dev/kustomization.yaml", "  - ../../base\n", "  - ../../basis\n"}}, want: "kubectl kustomize"},
+
+		// Helm: lint --strict, template, kubectl-validate, strict decode.
+		{name: "values do not parse", check: "helm",
+			edits: []edit{{"charts/medinsights-auth/values.yaml", "replicaCount: 2", "replicaCount: [2"}}, want: "helm lint --strict"},
+		{name: "template renders a bad port", check: "helm",
+			edits: []edit{{"charts/medinsights-auth/templates/deployment.yaml", "containerPort: {{ .Values.service.port }}", "containerPort: {{ .Values.service.port }}x"}}, want: "containerPort"},
+		{name: "migrations not a pre-upgrade hook", check: "helm",
+			edits: []edit{{"charts/medinsights-auth/templates/migrate-job.yaml", "helm.sh/hook: pre-install,pre-upgrade", "helm.sh/hook: post-install"}}, want: "pre-install,pre-upgrade hook"},
+		{name: "Kong chart prefix mismatch", check: "helm",
+			edits: []edit{{"charts/kong-values.yaml", "-kong-prefix /kong_prefix", "-kong-prefix /usr/local/kong"}}, want: "-kong-prefix must match KONG_PREFIX"},
+		{name: "ServiceMonitor field unknown to its CRD", check: "helm",
+			edits: []edit{{"charts/medinsights-auth/templates/servicemonitor.yaml", "      path: {{ .Values.serviceMonitor.path }}", "      paths: {{ .Values.serviceMonitor.path }}"}}, want: "unknown field"},
+
+		// ArgoCD: the Application against the CRD kept in the repository.
+		{name: "Application field unknown to the CRD", check: "argocd",
+			edits: []edit{{"k8s/argocd/application.yaml", "      prune: true", "      prunes: true"}}, want: "unknown field"},
+		{name: "Application points at no overlay", check: "argocd",
+			edits: []edit{{"k8s/argocd/application.yaml", "path: k8s/overlays/prod", "path: k8s/overlays/staging"}}, want: "is not a kustomization"},
+		{name: "Application without required destination", check: "argocd",
+			edits: []edit{{"k8s/argocd/application.yaml", "  destination:\n", "  target:\n"}}, want: "kubectl-validate"},
+
+		// Linters.
+		{name: "yamllint trailing spaces", check: "yamllint",
+			edits: []edit{{"kong/kong.yml", "_format_version: \"3.0\"\n", "_format_version: \"3.0\"   \n"}}, want: "trailing-spaces"},
+		{name: "shellcheck warning", check: "shellcheck",
+			edits: []edit{{"scripts/infra-dev-run.sh", "set -eu\n", "set -eu\nunused=1\n"}}, want: "SC2034"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := setup(t)
+			apply(t, cfg, tt.edits)
+			problems, err := run(cfg, []string{tt.check})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range problems {
+				if strings.Contains(p.String(), tt.want) {
+					return
+				}
+			}
+			t.Errorf("check %s reported no problem containing %q; got:", tt.check, tt.want)
+			for _, p := range problems {
+				t.Errorf("  %s", p)
+			}
+		})
+	}
+}
