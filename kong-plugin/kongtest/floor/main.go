@@ -1,6 +1,9 @@
 // Command medinsights-floor is a plugin server that does nothing but read
 // one request header: the floor that medinsights-auth's throughput through
-// the plugin socket is measured against. It is never shipped.
+// the plugin socket is measured against. With all_headers and set_header it
+// reads every header and sets one upstream header instead, the same two PDK
+// calls as an authenticated request through medinsights-auth. It is never
+// shipped.
 package main
 
 import (
@@ -10,14 +13,30 @@ import (
 	"github.com/Kong/go-pdk/server"
 )
 
-// Config has one field so that the schema is not empty.
+// Config names the header read and, optionally, the header set.
 type Config struct {
 	HeaderName string `json:"header_name"`
+	SetHeader  string `json:"set_header"`
+	AllHeaders bool   `json:"all_headers"`
 }
 
-// Access reads the Authorization header and lets the request through.
+// Access reads one header and, when configured, sets one upstream header.
 func (c *Config) Access(kong *pdk.PDK) {
-	_, _ = kong.Request.GetHeader("authorization")
+	var v string
+	var err error
+	if c.AllHeaders {
+		var h map[string][]string
+		h, err = kong.Request.GetHeaders(1000)
+		if len(h[c.HeaderName]) > 0 {
+			v = h[c.HeaderName][0]
+		}
+	} else {
+		v, err = kong.Request.GetHeader(c.HeaderName)
+	}
+	if err != nil || c.SetHeader == "" {
+		return
+	}
+	_ = kong.ServiceRequest.SetHeaders(map[string][]string{c.SetHeader: {v[:min(len(v), 8)]}})
 }
 
 func main() {

@@ -1,0 +1,83 @@
+package kongtest_test
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/medinsights/auth/internal/accesstoken"
+	"github.com/medinsights/auth/kong-plugin/kongtest"
+)
+
+// BenchmarkSocket drives access-phase events through the real plugin socket
+// at concurrency 1 and 16 (one connection per worker, as Kong's workers
+// hold them) and reports requests per second and the p50/p99 latency seen
+// by the Kong side. "plugin" is medinsights-auth verifying a repeated
+// token (two PDK calls); "floor" is a plugin that only reads one header
+// (one PDK call); "floor-2calls" reads every header and sets one upstream
+// header, the very PDK calls of the plugin, so that it separates the
+// plugin's own cost from the cost of its second round trip. Goal (issue 3): plugin within 1.3 x
+// the floor.
+func BenchmarkSocket(b *testing.B) {
+	k := testKey(b, 0)
+	targets := []struct {
+		name string
+		bin  func(testing.TB) string
+		cfg  map[string]any
+	}{
+		{name: "plugin", bin: kongtest.PluginBinary, cfg: map[string]any{
+			"public_keys": []string{publicPEM(b, k)}, "issuer": testIssuer, "audiences": []string{testAudience}}},
+		{name: "floor", bin: kongtest.FloorBinary, cfg: map[string]any{"header_name": "authorization"}},
+		{name: "floor-2calls", bin: kongtest.FloorBinary, cfg: map[string]any{"header_name": "authorization", "set_header": "X-Floor", "all_headers": true}},
+	}
+	tok := validToken(b, k, func(c *accesstoken.Claims) { c.ExpiresAt = jwtTime(time.Now().Add(14 * time.Minute)) })
+	req := bearer(tok, "User-Agent", "bench/1.0", "Accept", "application/json", "X-Request-Id", "5b1d6f0e-0000-4000-8000-000000000001")
+
+	for _, conc := range []int{1, 16} {
+		for _, tg := range targets {
+			name := fmt.Sprintf("%s/c%d", tg.name, conc)
+			b.Run(name, func(b *testing.B) {
+				srv := kongtest.Start(b, tg.bin(b))
+				inst := srv.MustStartInstance(b, tg.cfg)
+				if r := inst.MustAccess(b, req); r.Exited {
+					b.Fatalf("refused %d", r.Status)
+				}
+				lat := make([][]time.Duration, conc)
+				var next atomic.Int64
+				var failed atomic.Value
+				var wg sync.WaitGroup
+				b.ResetTimer()
+				start := time.Now()
+				for w := range conc {
+					wg.Go(func() {
+						for next.Add(1) <= int64(b.N) {
+							t0 := time.Now()
+							r, err := inst.Access(req)
+							lat[w] = append(lat[w], time.Since(t0))
+							if err != nil || r.Exited {
+								failed.Store(fmt.Sprintf("err %v result %+v", err, r))
+								return
+							}
+						}
+					})
+				}
+				wg.Wait()
+				elapsed := time.Since(start)
+				b.StopTimer()
+				if f := failed.Load(); f != nil {
+					b.Fatal(f)
+				}
+				all := slices.Concat(lat...)
+				slices.Sort(all)
+				pct := func(p float64) float64 { return float64(all[int(p*float64(len(all)-1))].Microseconds()) }
+				b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
+				b.ReportMetric(pct(0.50), "p50-µs")
+				b.ReportMetric(pct(0.99), "p99-µs")
+				b.ReportMetric(0, "ns/op")
+			})
+		}
+	}
+}
