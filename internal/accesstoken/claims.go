@@ -88,7 +88,20 @@ func (c Claims) Validate() error {
 // holds a comma-separated list: valid UTF-8, printable, no control character
 // (so no CR or LF), no comma, and no leading or trailing space.
 func HeaderSafe(s string) bool {
-	if s == "" || !utf8.ValidString(s) || strings.TrimSpace(s) != s {
+	if s == "" || s[0] == ' ' || s[len(s)-1] == ' ' {
+		return false
+	}
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == ',' {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return true
+	}
+	if !utf8.ValidString(s) || strings.TrimSpace(s) != s {
 		return false
 	}
 	for _, r := range s {

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -102,4 +103,19 @@ func sameDecoded(a, b Claims) bool {
 	a.ExpiresAt, a.NotBefore, a.IssuedAt = nil, nil, nil
 	b.ExpiresAt, b.NotBefore, b.IssuedAt = nil, nil, nil
 	return reflect.DeepEqual(a, b)
+}
+
+// FuzzHeaderSafe checks HeaderSafe's ASCII fast path against its plain
+// definition.
+func FuzzHeaderSafe(f *testing.F) {
+	for _, seed := range []string{"", "alice", " a", "a ", "a,b", "a\tb", "a\x7f", "élise", "a\u2028", "a\xff", "\u00a0a"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want := s != "" && utf8.ValidString(s) && strings.TrimSpace(s) == s &&
+			!strings.ContainsFunc(s, func(r rune) bool { return r == ',' || !unicode.IsPrint(r) })
+		if got := HeaderSafe(s); got != want {
+			t.Fatalf("HeaderSafe(%q) = %v, want %v", s, got, want)
+		}
+	})
 }

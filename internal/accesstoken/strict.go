@@ -31,6 +31,14 @@ const (
 // conversion of a larger value is implementation-defined.
 const maxNumericDate = 253402300799
 
+// base64url marks the bytes of the base64url alphabet (RFC 4648 section 5).
+var base64url = func() (t [256]bool) {
+	for _, c := range "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_" {
+		t[c] = true
+	}
+	return t
+}()
+
 // precheck refuses a token whose size or characters are wrong before any
 // decoding happens: at most MaxTokenSize bytes of base64url characters in
 // exactly three non-empty segments.
@@ -38,21 +46,24 @@ func precheck(token string) error {
 	if len(token) == 0 || len(token) > MaxTokenSize {
 		return fmt.Errorf("%w: length %d", ErrMalformed, len(token))
 	}
-	dots := 0
+	dots, start := 0, 0
 	for i := 0; i < len(token); i++ {
-		c := token[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_':
-		case c == '.':
-			dots++
-			if i == 0 || i == len(token)-1 || token[i-1] == '.' {
-				return fmt.Errorf("%w: empty segment", ErrMalformed)
-			}
-		default:
+		if base64url[token[i]] {
+			continue
+		}
+		if token[i] != '.' {
 			return fmt.Errorf("%w: character outside base64url", ErrMalformed)
 		}
+		if i == start {
+			return fmt.Errorf("%w: empty segment", ErrMalformed)
+		}
+		dots++
+		start = i + 1
 	}
-	if dots != 2 {
+	switch {
+	case start == len(token):
+		return fmt.Errorf("%w: empty segment", ErrMalformed)
+	case dots != 2:
 		return fmt.Errorf("%w: %d segments", ErrMalformed, dots+1)
 	}
 	return nil
@@ -220,7 +231,7 @@ func (s *scanner) object(names []string, what error, member func(i int) error) e
 
 func indexOf(names []string, name string) int {
 	for i, n := range names {
-		if n == name {
+		if len(n) == len(name) && n[0] == name[0] && n == name {
 			return i
 		}
 	}
@@ -263,6 +274,16 @@ func (s *scanner) peek() byte {
 	return 0
 }
 
+// plain marks the bytes that stand for themselves inside a JSON string and
+// need no further check: printable ASCII other than the quote and the
+// backslash.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // string reads a JSON string and returns its unescaped UTF-8 text: a slice
 // of the input when the string holds no escape, a new string otherwise.
 func (s *scanner) string() (string, error) {
@@ -273,15 +294,15 @@ func (s *scanner) string() (string, error) {
 	for s.pos < len(s.data) {
 		c := s.data[s.pos]
 		switch {
+		case plain[c]:
+			s.pos++
 		case c == '"':
 			s.pos++
 			return s.data[start : s.pos-1], nil
 		case c == '\\':
 			return s.escapedString(start)
-		case c < 0x20 || c == 0x7f:
-			return "", errControl
 		case c < utf8.RuneSelf:
-			s.pos++
+			return "", errControl
 		default:
 			r, n := utf8.DecodeRuneInString(s.data[s.pos:])
 			if r == utf8.RuneError && n == 1 {
