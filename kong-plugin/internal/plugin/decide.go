@@ -68,8 +68,10 @@ func decide(s *settings, r request, now time.Time) outcome {
 	var (
 		spoofed       []string
 		preflightHint bool
-		found         []string
-		sources       []tokenSource
+		foundBuf      [2]string // on the stack: one token is the common case
+		sourceBuf     [2]tokenSource
+		found         = foundBuf[:0]
+		sources       = sourceBuf[:0]
 		malformed     string
 		lines         int
 	)

@@ -102,9 +102,8 @@ type jwksFetcher struct {
 	lastUsed     atomic.Int64 // unix nanoseconds, updated at most once a second
 	wake         chan struct{}
 
-	mu      sync.Mutex
-	running bool
-	fetches atomic.Int64 // completed fetch attempts, for tests
+	mu      sync.Mutex  // serializes starting and stopping the goroutine
+	running atomic.Bool // written under mu
 }
 
 var (
@@ -160,9 +159,12 @@ func (f *jwksFetcher) touch(now time.Time) {
 	if n-f.lastUsed.Load() > int64(time.Second) {
 		f.lastUsed.Store(n)
 	}
+	if f.running.Load() {
+		return
+	}
 	f.mu.Lock()
-	if !f.running {
-		f.running = true
+	if !f.running.Load() {
+		f.running.Store(true)
 		go f.run()
 	}
 	f.mu.Unlock()
@@ -201,14 +203,13 @@ func (f *jwksFetcher) stopIfIdle() bool {
 	if time.Since(time.Unix(0, f.lastUsed.Load())) < idle {
 		return false
 	}
-	f.running = false
+	f.running.Store(false)
 	return true
 }
 
 // fetch replaces the key set with the one the URL publishes now: a key the
 // issuer stopped publishing stops verifying.
 func (f *jwksFetcher) fetch() error {
-	defer f.fetches.Add(1)
 	ctx, cancel := context.WithTimeout(context.Background(), jwksFetchTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, f.url, nil)
