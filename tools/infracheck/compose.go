@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,6 +14,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/distribution/reference"
+	"sigs.k8s.io/yaml"
 )
 
 var issuerEnvRE = regexp.MustCompile(`(?:str|list|seconds|getenv)\("([A-Z][A-Z0-9_]*)"`)
@@ -165,9 +167,78 @@ func checkCompose(cfg *config, f *findings) error {
 		}
 	}
 	if k, ok := project.Services["kong"]; ok {
-		checkComposeKong(f, file, k, info)
+		checkComposeKong(f, file, k, project.Volumes, info)
 	}
+	checkComposeKongConfig(cfg, f, project, info)
 	return nil
+}
+
+// checkComposeKongConfig: kong/kong.yml, as loaded by the compose stack's
+// Kong, reaches upstreams that are services of the stack, and its plugin
+// expects the issuer and audience the stack's issuer signs with.
+func checkComposeKongConfig(cfg *config, f *findings, project *types.Project, info *pluginInfo) {
+	const file = "kong/kong.yml"
+	raw, err := cfg.read(file)
+	if err != nil {
+		return // the kong check reports it
+	}
+	var doc struct {
+		Services []struct {
+			Name   string `json:"name"`
+			URL    string `json:"url"`
+			Routes []struct {
+				Plugins []kongEntity `json:"plugins"`
+			} `json:"routes"`
+			Plugins []kongEntity `json:"plugins"`
+		} `json:"services"`
+	}
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		return
+	}
+	env := func(service, name string) string {
+		if s, ok := project.Services[service]; ok {
+			if v := s.Environment[name]; v != nil {
+				return *v
+			}
+		}
+		return ""
+	}
+	reachable := func(where, raw string) {
+		u, err := url.Parse(raw)
+		if err != nil || u.Hostname() == "" {
+			return
+		}
+		if _, ok := project.Services[u.Hostname()]; !ok {
+			f.add(file, "%s: %s names host %q, which is not a service of docker-compose.yml", where, raw, u.Hostname())
+		}
+	}
+	for _, s := range doc.Services {
+		reachable(fmt.Sprintf("service %q", s.Name), s.URL)
+		plugins := s.Plugins
+		for _, r := range s.Routes {
+			plugins = append(plugins, r.Plugins...)
+		}
+		for _, p := range plugins {
+			if p["name"] != info.Name {
+				continue
+			}
+			conf, _ := p["config"].(kongEntity)
+			where := fmt.Sprintf("%s on service %q", info.Name, s.Name)
+			for _, k := range []string{"jwks_url", "revocation_url"} {
+				if v, ok := conf[k].(string); ok {
+					reachable(where+" "+k, v)
+				}
+			}
+			if iss := env("issuer", "JWT_ISSUER"); conf["issuer"] != iss {
+				f.add(file, "%s: issuer %v differs from the compose issuer's JWT_ISSUER %q", where, conf["issuer"], iss)
+			}
+			aud := env("issuer", "JWT_AUDIENCE")
+			auds, _ := conf["audiences"].([]any)
+			if !slices.Contains(auds, any(aud)) {
+				f.add(file, "%s: audiences %v lack the compose issuer's JWT_AUDIENCE %q", where, auds, aud)
+			}
+		}
+	}
 }
 
 func checkComposeBuild(cfg *config, f *findings, file, where string, b *types.BuildConfig) {
@@ -220,7 +291,7 @@ func requirePublished(f *findings, file string, s types.ServiceConfig, target ui
 // checkComposeKong: DB-less, kong/kong.yml, only the proxy on the host,
 // the plugin server settings consistent with the prefix, read-only root
 // with the prefix on a tmpfs, Kong's own user.
-func checkComposeKong(f *findings, file string, s types.ServiceConfig, info *pluginInfo) {
+func checkComposeKong(f *findings, file string, s types.ServiceConfig, volumes types.Volumes, info *pluginInfo) {
 	env := map[string]string{}
 	for k, v := range s.Environment {
 		if v != nil {
@@ -260,7 +331,15 @@ func checkComposeKong(f *findings, file string, s types.ServiceConfig, info *plu
 	prefix := strings.TrimSuffix(env["KONG_PREFIX"], "/")
 	onTmpfs := slices.ContainsFunc(s.Tmpfs, func(t string) bool { return strings.Split(t, ":")[0] == prefix })
 	for _, v := range s.Volumes {
-		onTmpfs = onTmpfs || (v.Type == types.VolumeTypeTmpfs && v.Target == prefix)
+		if v.Target != prefix {
+			continue
+		}
+		switch v.Type {
+		case types.VolumeTypeTmpfs:
+			onTmpfs = true
+		case types.VolumeTypeVolume:
+			onTmpfs = onTmpfs || volumes[v.Source].DriverOpts["type"] == "tmpfs"
+		}
 	}
 	if !onTmpfs {
 		f.add(file, "service \"kong\": KONG_PREFIX %q must be a tmpfs (the root file system is read-only)", prefix)

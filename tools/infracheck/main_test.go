@@ -183,6 +183,12 @@ func TestDeliberateErrorsFail(t *testing.T) {
 			edits: []edit{{"docker-compose.yml", "      - \"8000:8000\"\n", "      - \"8000:8000\"\n      - \"8444:8444\"\n"}}, want: "only the proxy"},
 		{name: "misspelled issuer variable", check: "compose",
 			edits: []edit{{"docker-compose.yml", "  JWT_AUDIENCE: medinsights", "  JWT_AUDIENCES: medinsights"}}, want: "JWT_AUDIENCES is not a variable the issuer reads"},
+		{name: "Kong prefix not on a tmpfs", check: "compose",
+			edits: []edit{{"docker-compose.yml", "      type: tmpfs\n      device: tmpfs\n", "      type: none\n      device: /srv\n"}}, want: "must be a tmpfs"},
+		{name: "plugin expects another issuer", check: "compose",
+			edits: []edit{{"kong/kong.yml", "issuer: http://localhost:8001", "issuer: http://localhost:8000"}}, want: "differs from the compose issuer's JWT_ISSUER"},
+		{name: "upstream not in the stack", check: "compose",
+			edits: []edit{{"kong/kong.yml", "url: http://echo:8080", "url: http://patients:8080"}}, want: "not a service of docker-compose.yml"},
 		{name: "build target missing", check: "compose",
 			edits: []edit{{"docker-compose.yml", "  target: dev\n", "  target: development\n"}}, want: "build target \"development\""},
 
