@@ -88,6 +88,7 @@ $(KUBECTL_VALIDATE):
 
 .PHONY: infra-check
 infra-check: build $(HELM) $(KUBECTL_VALIDATE) ## Validate Dockerfiles, compose, kong.yml, Kustomize, Helm, ArgoCD offline
+	$(GO) -C tools/infracheck mod tidy -diff
 	$(GO) -C tools/infracheck vet ./...
 	$(GO) -C tools/infracheck build -o $(abspath $(BIN))/infracheck .
 	$(BIN)/infracheck -root . -plugin $(BIN)/medinsights-auth -helm $(HELM) -kubectl-validate $(KUBECTL_VALIDATE)
