@@ -22,3 +22,7 @@ UPDATE users SET email_verified = true, updated_at = @now
 FROM spent
 WHERE users.id = spent.user_id
 RETURNING users.*;
+
+-- name: EmailVerificationDeleteExpired :execrows
+DELETE FROM email_verifications
+WHERE hash IN (SELECT e.hash FROM email_verifications e WHERE e.expires_at < @before LIMIT @max_rows);

@@ -59,3 +59,10 @@ WITH revoked AS (
 SELECT (SELECT count(*) FROM events)::bigint AS revoked,
        (SELECT coalesce(max(seq), 0) FROM events)::bigint AS last_seq,
        (SELECT count(*) FROM notified)::bigint AS notified;
+
+-- SessionDeleteExpired deletes up to @max_rows sessions that expired before
+-- @before, with their refresh tokens (ON DELETE CASCADE). Retired refresh
+-- tokens are kept until then: reuse detection needs them.
+-- name: SessionDeleteExpired :execrows
+DELETE FROM sessions
+WHERE id IN (SELECT s.id FROM sessions s WHERE s.expires_at < @before LIMIT @max_rows);

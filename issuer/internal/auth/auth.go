@@ -572,3 +572,57 @@ func hashToken(t string) []byte {
 	sum := sha256.Sum256([]byte(t))
 	return sum[:]
 }
+
+// expiredGrace is how long after expiry a session or a verification token
+// is kept before Cleanup deletes it.
+const expiredGrace = 24 * time.Hour
+
+// Cleanup deletes sessions (with their refresh tokens) and verification
+// tokens that expired more than a day ago, in batches, and returns how many
+// of each it deleted. Revocation events are pruned by the feed.
+func (s *Service) Cleanup(ctx context.Context) (sessions, verifications int64, err error) {
+	const batch = 5000
+	before := s.now().Add(-expiredGrace)
+	for {
+		n, err := s.opt.Store.SessionDeleteExpired(ctx, before, batch)
+		sessions += n
+		if err != nil {
+			return sessions, verifications, fmt.Errorf("delete expired sessions: %w", err)
+		}
+		if n < batch {
+			break
+		}
+	}
+	for {
+		n, err := s.opt.Store.EmailVerificationDeleteExpired(ctx, before, batch)
+		verifications += n
+		if err != nil {
+			return sessions, verifications, fmt.Errorf("delete expired verification tokens: %w", err)
+		}
+		if n < batch {
+			break
+		}
+	}
+	return sessions, verifications, nil
+}
+
+// RunCleanup calls Cleanup every interval until ctx ends. Every replica may
+// run it: concurrent deletions of the same rows are harmless.
+func (s *Service) RunCleanup(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		sessions, verifications, err := s.Cleanup(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			s.log.WarnContext(ctx, "cleanup of expired rows", "error", err.Error())
+		case sessions+verifications > 0:
+			s.log.InfoContext(ctx, "deleted expired rows", "sessions", sessions, "verification_tokens", verifications)
+		}
+	}
+}

@@ -18,6 +18,10 @@ import (
 	"github.com/medinsights/auth/issuer/internal/store"
 )
 
+// cleanupInterval is how often expired sessions and verification tokens
+// are deleted.
+const cleanupInterval = 10 * time.Minute
+
 // serve runs the API until SIGTERM or SIGINT, then stops accepting
 // connections, lets in-flight requests finish for at most SHUTDOWN_TIMEOUT,
 // and closes the database pool.
@@ -57,6 +61,10 @@ func serve(ctx context.Context, env Env) error {
 	if err != nil {
 		return err
 	}
+	cleanupCtx, stopCleanup := context.WithCancel(ctx)
+	cleanupDone := make(chan struct{})
+	go func() { defer close(cleanupDone); svc.RunCleanup(cleanupCtx, cleanupInterval) }()
+	defer func() { stopCleanup(); <-cleanupDone }()
 	if c.SMTPURL == nil {
 		log.Warn("SMTP_URL is unset: verification tokens are written to this log; development only")
 	}

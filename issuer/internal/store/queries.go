@@ -299,3 +299,17 @@ func (q *Q) RefreshTokenRotateLive(ctx context.Context, oldHash, newHash []byte,
 	}
 	return row.SessionID, toUser(row.User), nil
 }
+
+// SessionDeleteExpired deletes up to max sessions (and their refresh
+// tokens) that expired before before, and returns how many it deleted.
+func (q *Q) SessionDeleteExpired(ctx context.Context, before time.Time, max int32) (int64, error) {
+	n, err := q.q.SessionDeleteExpired(ctx, q.db, dbsqlc.SessionDeleteExpiredParams{Before: before, MaxRows: max})
+	return n, interpretError(err)
+}
+
+// EmailVerificationDeleteExpired deletes up to max verification tokens that
+// expired before before, and returns how many it deleted.
+func (q *Q) EmailVerificationDeleteExpired(ctx context.Context, before time.Time, max int32) (int64, error) {
+	n, err := q.q.EmailVerificationDeleteExpired(ctx, q.db, dbsqlc.EmailVerificationDeleteExpiredParams{Before: before, MaxRows: max})
+	return n, interpretError(err)
+}

@@ -222,3 +222,27 @@ func TestSessionRevokeFilters(t *testing.T) {
 		}
 	}
 }
+
+func TestDeleteExpired(t *testing.T) {
+	t.Parallel()
+	st := setup(t)
+	ctx := context.Background()
+	u := newUser(t, st, "alice", "alice@example.org")
+	live := newSession(t, st, u.ID) // expires in an hour
+	now := time.Now()
+	if err := st.EmailVerificationInsert(ctx, u.ID, make([]byte, 32), now, now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := st.SessionDeleteExpired(ctx, now, 10); err != nil || n != 0 {
+		t.Fatalf("deleted %d live sessions (%v)", n, err)
+	}
+	if n, err := st.SessionDeleteExpired(ctx, now.Add(2*time.Hour), 10); err != nil || n != 1 {
+		t.Fatalf("deleted %d expired sessions (%v), want 1", n, err)
+	}
+	if _, err := st.SessionGetByID(ctx, live); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("expired session still there: %v", err)
+	}
+	if n, err := st.EmailVerificationDeleteExpired(ctx, now.Add(2*time.Hour), 10); err != nil || n != 1 {
+		t.Fatalf("deleted %d verification tokens (%v), want 1", n, err)
+	}
+}

@@ -12,6 +12,24 @@ import (
 	"github.com/google/uuid"
 )
 
+const emailVerificationDeleteExpired = `-- name: EmailVerificationDeleteExpired :execrows
+DELETE FROM email_verifications
+WHERE hash IN (SELECT e.hash FROM email_verifications e WHERE e.expires_at < $1 LIMIT $2)
+`
+
+type EmailVerificationDeleteExpiredParams struct {
+	Before  time.Time
+	MaxRows int32
+}
+
+func (q *Queries) EmailVerificationDeleteExpired(ctx context.Context, db DBTX, arg EmailVerificationDeleteExpiredParams) (int64, error) {
+	result, err := db.Exec(ctx, emailVerificationDeleteExpired, arg.Before, arg.MaxRows)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const emailVerificationInsert = `-- name: EmailVerificationInsert :exec
 INSERT INTO email_verifications (hash, user_id, created_at, expires_at)
 VALUES ($1, $2, $3, $4)

@@ -74,6 +74,27 @@ func (q *Queries) SessionCreate(ctx context.Context, db DBTX, arg SessionCreateP
 	return err
 }
 
+const sessionDeleteExpired = `-- name: SessionDeleteExpired :execrows
+DELETE FROM sessions
+WHERE id IN (SELECT s.id FROM sessions s WHERE s.expires_at < $1 LIMIT $2)
+`
+
+type SessionDeleteExpiredParams struct {
+	Before  time.Time
+	MaxRows int32
+}
+
+// SessionDeleteExpired deletes up to @max_rows sessions that expired before
+// @before, with their refresh tokens (ON DELETE CASCADE). Retired refresh
+// tokens are kept until then: reuse detection needs them.
+func (q *Queries) SessionDeleteExpired(ctx context.Context, db DBTX, arg SessionDeleteExpiredParams) (int64, error) {
+	result, err := db.Exec(ctx, sessionDeleteExpired, arg.Before, arg.MaxRows)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const sessionGetByID = `-- name: SessionGetByID :one
 SELECT id, user_id, created_at, expires_at, revoked_at, revoke_reason FROM sessions WHERE id = $1
 `
