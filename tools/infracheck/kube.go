@@ -411,6 +411,10 @@ func checkWorkloads(f *findings, label string, ms []manifest, envNames map[strin
 			}
 		}
 		podNonRoot := spec.SecurityContext != nil && spec.SecurityContext.RunAsNonRoot != nil && *spec.SecurityContext.RunAsNonRoot
+		podSeccomp := spec.SecurityContext != nil && spec.SecurityContext.SeccompProfile != nil
+		if spec.AutomountServiceAccountToken == nil || *spec.AutomountServiceAccountToken {
+			f.add(label, "%s: automountServiceAccountToken must be false (the pods never call the API server)", where)
+		}
 		seen := map[string]bool{}
 		for _, c := range slices.Concat(spec.InitContainers, spec.Containers) {
 			cw := fmt.Sprintf("%s container %q", where, c.Name)
@@ -455,6 +459,13 @@ func checkWorkloads(f *findings, label string, ms []manifest, envNames map[strin
 			}
 			if !podNonRoot && (sc == nil || sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot) {
 				f.add(label, "%s: must run as non-root (runAsNonRoot)", cw)
+			}
+			// The namespace enforces the "restricted" Pod Security Standard.
+			if sc == nil || sc.Capabilities == nil || !slices.Contains(sc.Capabilities.Drop, "ALL") {
+				f.add(label, "%s: securityContext.capabilities.drop must include ALL (restricted Pod Security Standard)", cw)
+			}
+			if !podSeccomp && (sc == nil || sc.SeccompProfile == nil) {
+				f.add(label, "%s: needs a seccompProfile (restricted Pod Security Standard)", cw)
 			}
 			if strings.Contains(c.Image, "auth-issuer") {
 				checkIssuerContainer(f, label, cw, c, configMaps, envNames)

@@ -225,6 +225,8 @@ func TestDeliberateErrorsFail(t *testing.T) {
 			edits: []edit{{"k8s/base/secret.template.yaml", "  DATABASE_URL: \"\"", "  DATABASE_URL: \"postgres://auth:hunter2@db/auth_db\""}}, want: "has a value"},
 		{name: "readiness on the wrong path", check: "kustomize",
 			edits: []edit{{"k8s/base/issuer-deployment.yaml", "path: /api/auth/ready/", "path: /api/auth/readyz/"}}, want: "readinessProbe must GET /api/auth/ready/"},
+		{name: "capabilities kept", check: "kustomize",
+			edits: []edit{{"k8s/base/postgres-statefulset.yaml", "              drop: [\"ALL\"]\n", "              drop: [\"NET_RAW\"]\n"}}, want: "capabilities.drop must include ALL"},
 		{name: "broken kustomization", check: "kustomize",
 			edits: []edit{{"k8s/overlays/dev/kustomization.yaml", "  - ../../base\n", "  - ../../basis\n"}}, want: "kubectl kustomize"},
 
