@@ -1,10 +1,12 @@
 package revocation
 
 import (
-	"encoding/json"
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // page is one decoded answer of the revocation feed:
@@ -21,73 +23,25 @@ type page struct {
 	maxSeq   int64
 }
 
-// wireEvent is one element of "events".
-type wireEvent struct {
-	Seq       int64   `json:"seq"`
-	SID       wireSID `json:"sid"`
-	ExpiresAt int64   `json:"expires_at"`
-}
-
-// wireSID decodes a quoted UUID straight into its 16 bytes, so a snapshot of
-// 100,000 events allocates no string per event.
-type wireSID struct {
-	id sessionID
-	ok bool
-}
-
-func (w *wireSID) UnmarshalJSON(b []byte) error {
-	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
-		return errors.New("sid is not a string")
-	}
-	id, ok := parseSessionID(b[1 : len(b)-1])
-	if !ok {
-		return errors.New("sid is not a UUID")
-	}
-	w.id, w.ok = id, true
-	return nil
-}
-
 // errFeedProtocol marks an answer that breaks the feed's contract.
 var errFeedProtocol = errors.New("revocation feed: answer breaks the contract")
 
-// decodePage reads one feed answer as a stream, so a large snapshot is never
-// held twice in memory (once as JSON, once as values).
+// decodePage reads one feed answer as a stream.
+//
+// It is a small JSON reader of its own rather than encoding/json: a gateway
+// that starts while 100,000 revocations are live must load them in well
+// under a second, and encoding/json spends most of that on reflection and
+// a value per event. This reader makes one pass over the bytes, allocates
+// nothing per event, and holds only the resulting set in memory. It accepts
+// any JSON the contract allows (whitespace, fields in any order, fields it
+// does not know, which it skips) and refuses anything else.
 func decodePage(r io.Reader) (page, error) {
 	p := page{events: make(map[sessionID]int64)}
-	dec := json.NewDecoder(r)
-	if err := expectDelim(dec, '{'); err != nil {
-		return p, err
-	}
-	var seen struct{ cursor, snapshot, events bool }
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return p, fmt.Errorf("%w: %w", errFeedProtocol, err)
-		}
-		switch tok {
-		case "cursor":
-			seen.cursor = true
-			err = dec.Decode(&p.cursor)
-		case "snapshot":
-			seen.snapshot = true
-			err = dec.Decode(&p.snapshot)
-		case "events":
-			seen.events = true
-			err = decodeEvents(dec, &p)
-		default: // a field added later: ignore it
-			var skip json.RawMessage
-			err = dec.Decode(&skip)
-		}
-		if err != nil {
-			return p, fmt.Errorf("%w: %v: %w", errFeedProtocol, tok, err)
-		}
-	}
-	if err := expectDelim(dec, '}'); err != nil {
-		return p, err
+	s := &jsonReader{r: bufio.NewReaderSize(r, 64<<10)}
+	if err := s.decodePage(&p); err != nil {
+		return p, fmt.Errorf("%w: %w", errFeedProtocol, err)
 	}
 	switch {
-	case !seen.cursor || !seen.snapshot || !seen.events:
-		return p, fmt.Errorf("%w: cursor, snapshot and events are required", errFeedProtocol)
 	case p.cursor < 0:
 		return p, fmt.Errorf("%w: negative cursor %d", errFeedProtocol, p.cursor)
 	case p.maxSeq > p.cursor:
@@ -96,39 +50,467 @@ func decodePage(r io.Reader) (page, error) {
 	return p, nil
 }
 
-func decodeEvents(dec *json.Decoder, p *page) error {
-	if tok, err := dec.Token(); err != nil {
+// jsonReader reads JSON (RFC 8259) from a buffered stream, one token at a time.
+type jsonReader struct {
+	r       *bufio.Reader
+	scratch []byte
+}
+
+func (s *jsonReader) decodePage(p *page) error {
+	var seen struct{ cursor, snapshot, events bool }
+	err := s.object(func(key []byte) error {
+		switch string(key) {
+		case "cursor":
+			if seen.cursor {
+				return errors.New("cursor given twice")
+			}
+			seen.cursor = true
+			v, err := s.integer()
+			p.cursor = v
+			return wrap("cursor", err)
+		case "snapshot":
+			if seen.snapshot {
+				return errors.New("snapshot given twice")
+			}
+			seen.snapshot = true
+			v, err := s.boolean()
+			p.snapshot = v
+			return wrap("snapshot", err)
+		case "events":
+			if seen.events {
+				return errors.New("events given twice")
+			}
+			seen.events = true
+			return wrap("events", s.events(p))
+		default: // a field added later
+			return wrap("unknown field", s.skip(0))
+		}
+	})
+	if err != nil {
 		return err
-	} else if tok == nil { // "events": null is an empty list
-		return nil
-	} else if tok != json.Delim('[') {
-		return fmt.Errorf("events is %v, not a list", tok)
 	}
-	for dec.More() {
-		var e wireEvent
-		if err := dec.Decode(&e); err != nil {
+	if !seen.cursor || !seen.snapshot || !seen.events {
+		return errors.New("cursor, snapshot and events are required")
+	}
+	if c, err := s.peek(); err != io.EOF {
+		if err != nil {
 			return err
 		}
-		if e.Seq <= 0 || !e.SID.ok || e.ExpiresAt <= 0 {
+		return fmt.Errorf("unexpected %q after the answer", c)
+	}
+	return nil
+}
+
+// events reads the list of events ("null" is an empty list).
+func (s *jsonReader) events(p *page) error {
+	c, err := s.peek()
+	if err != nil {
+		return err
+	}
+	if c == 'n' {
+		return s.literal("null")
+	}
+	return s.array(func() error {
+		var (
+			seq, exp int64
+			id       sessionID
+			hasSID   bool
+		)
+		err := s.object(func(key []byte) error {
+			var err error
+			switch string(key) {
+			case "seq":
+				seq, err = s.integer()
+				return wrap("seq", err)
+			case "expires_at":
+				exp, err = s.integer()
+				return wrap("expires_at", err)
+			case "sid":
+				id, err = s.sessionID()
+				hasSID = err == nil
+				return wrap("sid", err)
+			default:
+				return wrap("unknown field", s.skip(0))
+			}
+		})
+		if err != nil {
+			return fmt.Errorf("event %d: %w", p.count, err)
+		}
+		if seq <= 0 || !hasSID || exp <= 0 {
 			return fmt.Errorf("event %d needs a positive seq, a sid and a positive expires_at", p.count)
 		}
 		p.count++
-		p.maxSeq = max(p.maxSeq, e.Seq)
-		if e.ExpiresAt > p.events[e.SID.id] {
-			p.events[e.SID.id] = e.ExpiresAt
+		p.maxSeq = max(p.maxSeq, seq)
+		if exp > p.events[id] {
+			p.events[id] = exp
 		}
-	}
-	_, err := dec.Token() // the closing ']'
-	return err
+		return nil
+	})
 }
 
-func expectDelim(dec *json.Decoder, want json.Delim) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return fmt.Errorf("%w: %w", errFeedProtocol, err)
+// next returns the next byte that is not JSON whitespace, consuming it.
+func (s *jsonReader) next() (byte, error) {
+	for {
+		c, err := s.r.ReadByte()
+		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return 0, err
+		}
+		switch c {
+		case ' ', '\t', '\n', '\r':
+			continue
+		}
+		return c, nil
 	}
-	if tok != want {
-		return fmt.Errorf("%w: want %v, got %v", errFeedProtocol, want, tok)
+}
+
+// peek returns the next byte that is not JSON whitespace, leaving it; io.EOF
+// at the end of the stream.
+func (s *jsonReader) peek() (byte, error) {
+	for {
+		b, err := s.r.Peek(1)
+		if err != nil {
+			return 0, err
+		}
+		switch b[0] {
+		case ' ', '\t', '\n', '\r':
+			_, _ = s.r.ReadByte()
+			continue
+		}
+		return b[0], nil
+	}
+}
+
+func (s *jsonReader) expect(want byte) error {
+	c, err := s.next()
+	if err != nil {
+		return err
+	}
+	if c != want {
+		return fmt.Errorf("want %q, got %q", want, c)
 	}
 	return nil
+}
+
+// object reads an object, calling field for each key with the reader
+// positioned on its value; field must read the value.
+func (s *jsonReader) object(field func(key []byte) error) error {
+	if err := s.expect('{'); err != nil {
+		return err
+	}
+	if c, err := s.peek(); err != nil {
+		return unexpectedEOF(err)
+	} else if c == '}' {
+		_, _ = s.r.ReadByte()
+		return nil
+	}
+	for {
+		if err := s.expect('"'); err != nil {
+			return err
+		}
+		key, err := s.str()
+		if err != nil {
+			return err
+		}
+		if err := s.expect(':'); err != nil {
+			return err
+		}
+		if err := field(key); err != nil { // key's bytes may be reused by now
+			return err
+		}
+		c, err := s.next()
+		if err != nil {
+			return err
+		}
+		switch c {
+		case ',':
+		case '}':
+			return nil
+		default:
+			return fmt.Errorf("want ',' or '}', got %q", c)
+		}
+	}
+}
+
+// array reads an array, calling elem with the reader on each element.
+func (s *jsonReader) array(elem func() error) error {
+	if err := s.expect('['); err != nil {
+		return err
+	}
+	if c, err := s.peek(); err != nil {
+		return unexpectedEOF(err)
+	} else if c == ']' {
+		_, _ = s.r.ReadByte()
+		return nil
+	}
+	for {
+		if err := elem(); err != nil {
+			return err
+		}
+		c, err := s.next()
+		if err != nil {
+			return err
+		}
+		switch c {
+		case ',':
+		case ']':
+			return nil
+		default:
+			return fmt.Errorf("want ',' or ']', got %q", c)
+		}
+	}
+}
+
+// str reads the rest of a string whose opening quote is consumed, decoding
+// its escapes. The result is valid until the next call.
+func (s *jsonReader) str() ([]byte, error) {
+	out := s.scratch[:0]
+	defer func() { s.scratch = out[:0] }()
+	for {
+		c, err := s.r.ReadByte()
+		if err != nil {
+			return nil, unexpectedEOF(err)
+		}
+		switch {
+		case c == '"':
+			return out, nil
+		case c < 0x20:
+			return nil, errors.New("control character in a string")
+		case c != '\\':
+			out = append(out, c)
+			continue
+		}
+		c, err = s.r.ReadByte()
+		if err != nil {
+			return nil, unexpectedEOF(err)
+		}
+		switch c {
+		case '"', '\\', '/':
+			out = append(out, c)
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			r, err := s.hex4()
+			if err != nil {
+				return nil, err
+			}
+			if utf16.IsSurrogate(r) { // a pair, or the replacement character
+				r2 := rune(utf8.RuneError)
+				if b, _ := s.r.Peek(2); len(b) == 2 && b[0] == '\\' && b[1] == 'u' {
+					_, _ = s.r.Discard(2)
+					if r2, err = s.hex4(); err != nil {
+						return nil, err
+					}
+				}
+				r = utf16.DecodeRune(r, r2)
+			}
+			out = utf8.AppendRune(out, r)
+		default:
+			return nil, fmt.Errorf("invalid escape \\%c", c)
+		}
+	}
+}
+
+func (s *jsonReader) hex4() (rune, error) {
+	var r rune
+	for range 4 {
+		c, err := s.r.ReadByte()
+		if err != nil {
+			return 0, unexpectedEOF(err)
+		}
+		v := unhex[c]
+		if v > 0x0f {
+			return 0, errors.New("invalid \\u escape")
+		}
+		r = r<<4 | rune(v)
+	}
+	return r, nil
+}
+
+// sessionID reads a string holding a UUID, which needs no escape.
+func (s *jsonReader) sessionID() (sessionID, error) {
+	if err := s.expect('"'); err != nil {
+		return sessionID{}, err
+	}
+	b, err := s.r.Peek(37)
+	if err != nil || b[36] != '"' {
+		return sessionID{}, errors.New("not a UUID")
+	}
+	id, ok := parseSessionID(b[:36])
+	if !ok {
+		return sessionID{}, errors.New("not a UUID")
+	}
+	_, _ = s.r.Discard(37)
+	return id, nil
+}
+
+// integer reads a JSON number that is an integer fitting in an int64: no
+// fraction, no exponent, no leading zero.
+func (s *jsonReader) integer() (int64, error) {
+	c, err := s.next()
+	if err != nil {
+		return 0, err
+	}
+	neg := c == '-'
+	if neg {
+		if c, err = s.r.ReadByte(); err != nil {
+			return 0, unexpectedEOF(err)
+		}
+	}
+	if c < '0' || c > '9' {
+		return 0, fmt.Errorf("want an integer, got %q", c)
+	}
+	var v uint64
+	digits := 0
+	for {
+		v = v*10 + uint64(c-'0')
+		digits++
+		if digits > 19 || v > 1<<63 {
+			return 0, errors.New("integer out of range")
+		}
+		b, err := s.r.Peek(1)
+		if err != nil || b[0] < '0' || b[0] > '9' {
+			if err == nil && (b[0] == '.' || b[0] == 'e' || b[0] == 'E') {
+				return 0, errors.New("want an integer, got a fraction or an exponent")
+			}
+			break
+		}
+		if v == 0 {
+			return 0, errors.New("integer with a leading zero")
+		}
+		c, _ = s.r.ReadByte()
+	}
+	if neg {
+		return -int64(v), nil // -(1<<63) wraps to itself: still in range
+	}
+	if v > 1<<63-1 {
+		return 0, errors.New("integer out of range")
+	}
+	return int64(v), nil
+}
+
+func (s *jsonReader) boolean() (bool, error) {
+	c, err := s.peek()
+	if err != nil {
+		return false, unexpectedEOF(err)
+	}
+	if c == 't' {
+		return true, s.literal("true")
+	}
+	return false, s.literal("false")
+}
+
+func (s *jsonReader) literal(word string) error {
+	c, err := s.next()
+	for i := 0; ; i++ {
+		if err != nil {
+			return unexpectedEOF(err)
+		}
+		if c != word[i] {
+			return fmt.Errorf("want %s", word)
+		}
+		if i == len(word)-1 {
+			return nil
+		}
+		c, err = s.r.ReadByte()
+	}
+}
+
+// maxDepth bounds the nesting of a skipped value.
+const maxDepth = 32
+
+// skip reads and discards one value of any kind.
+func (s *jsonReader) skip(depth int) error {
+	if depth > maxDepth {
+		return errors.New("value nested too deep")
+	}
+	c, err := s.peek()
+	if err != nil {
+		return unexpectedEOF(err)
+	}
+	switch {
+	case c == '{':
+		return s.object(func([]byte) error { return s.skip(depth + 1) })
+	case c == '[':
+		return s.array(func() error { return s.skip(depth + 1) })
+	case c == '"':
+		_, _ = s.r.ReadByte()
+		_, err := s.str()
+		return err
+	case c == 't':
+		return s.literal("true")
+	case c == 'f':
+		return s.literal("false")
+	case c == 'n':
+		return s.literal("null")
+	case c == '-' || c >= '0' && c <= '9':
+		return s.number()
+	}
+	return fmt.Errorf("unexpected %q", c)
+}
+
+// number reads any JSON number: -? int frac? exp?
+func (s *jsonReader) number() error {
+	first, _ := s.next()
+	ok := first != '-'   // a digit seen in the current part
+	zero := first == '0' // the integer part is a lone zero so far
+	state := 0           // 0 integer, 1 fraction, 2 exponent
+	for {
+		b, err := s.r.Peek(1)
+		if err != nil {
+			break
+		}
+		c := b[0]
+		switch {
+		case c >= '0' && c <= '9':
+			if state == 0 && zero {
+				return errors.New("number with a leading zero")
+			}
+			zero = state == 0 && !ok && c == '0'
+			ok = true
+		case c == '.' && state == 0 && ok:
+			state, ok = 1, false
+		case (c == 'e' || c == 'E') && state < 2 && ok:
+			state, ok = 2, false
+			_, _ = s.r.ReadByte()
+			if b, err := s.r.Peek(1); err == nil && (b[0] == '+' || b[0] == '-') {
+				_, _ = s.r.ReadByte()
+			}
+			continue
+		default:
+			if !ok {
+				return errors.New("malformed number")
+			}
+			return nil
+		}
+		_, _ = s.r.ReadByte()
+	}
+	if !ok {
+		return errors.New("malformed number")
+	}
+	return nil
+}
+
+func wrap(field string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", field, err)
+}
+
+func unexpectedEOF(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
 }

@@ -1,7 +1,10 @@
 package revocation
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -73,7 +76,49 @@ func TestDecodePage(t *testing.T) {
 			wantCursor: 4,
 			wantEvents: map[string]int64{},
 		},
+		{
+			name:       "whitespace everywhere, nested unknown fields, escapes",
+			body:       " \n{ \"cursor\" :\t3 ,\"x\":{\"a\":[1,-2.5e+3,true,false,null,\"\\u00e9\\\"\\n\\ud83d\\ude00\"]},\r\n\"snapshot\": false , \"events\" : [ { \"seq\" : 3 , \"x\": [] , \"sid\" : \"" + a + "\" , \"expires_at\" : 100 } ] }\n",
+			wantCursor: 3,
+			wantEvents: map[string]int64{a: 100},
+		},
+		{
+			name:       "largest cursor",
+			body:       `{"cursor": 9223372036854775807, "snapshot": false, "events": []}`,
+			wantCursor: 9223372036854775807,
+			wantEvents: map[string]int64{},
+		},
+		{
+			name:       "minus zero",
+			body:       `{"cursor": -0, "snapshot": false, "events": []}`,
+			wantCursor: 0,
+			wantEvents: map[string]int64{},
+		},
+		{name: "empty", body: ``, wantErr: true},
 		{name: "not an object", body: `[]`, wantErr: true},
+		{name: "trailing garbage", body: `{"cursor": 1, "snapshot": false, "events": []} x`, wantErr: true},
+		{name: "two answers", body: `{"cursor": 1, "snapshot": false, "events": []}{}`, wantErr: true},
+		{name: "events twice", body: `{"cursor": 1, "snapshot": false, "events": [], "events": []}`, wantErr: true},
+		{name: "cursor overflows", body: `{"cursor": 9223372036854775808, "snapshot": false, "events": []}`, wantErr: true},
+		{name: "cursor with 20 digits", body: `{"cursor": 18446744073709551617, "snapshot": false, "events": []}`, wantErr: true},
+		{name: "cursor a fraction", body: `{"cursor": 1.0, "snapshot": false, "events": []}`, wantErr: true},
+		{name: "cursor an exponent", body: `{"cursor": 1e3, "snapshot": false, "events": []}`, wantErr: true},
+		{name: "cursor with a leading zero", body: `{"cursor": 01, "snapshot": false, "events": []}`, wantErr: true},
+		{name: "cursor with a plus", body: `{"cursor": +1, "snapshot": false, "events": []}`, wantErr: true},
+		{name: "snapshot misspelt", body: `{"cursor": 1, "snapshot": fals, "events": []}`, wantErr: true},
+		{name: "snapshot another word", body: `{"cursor": 1, "snapshot": xalse, "events": []}`, wantErr: true},
+		{name: "snapshot a string", body: `{"cursor": 1, "snapshot": "false", "events": []}`, wantErr: true},
+		{name: "trailing comma", body: `{"cursor": 1, "snapshot": false, "events": [],}`, wantErr: true},
+		{name: "trailing comma in events", body: `{"cursor": 1, "snapshot": false, "events": [{"seq": 1, "sid": "` + a + `", "expires_at": 1},]}`, wantErr: true},
+		{name: "single quotes", body: `{'cursor': 1, "snapshot": false, "events": []}`, wantErr: true},
+		{name: "control character in a key", body: "{\"cur\nsor\": 1, \"snapshot\": false, \"events\": []}", wantErr: true},
+		{name: "bad escape in an unknown field", body: `{"x": "\q", "cursor": 1, "snapshot": false, "events": []}`, wantErr: true},
+		{name: "malformed number in an unknown field", body: `{"x": 1., "cursor": 1, "snapshot": false, "events": []}`, wantErr: true},
+		{name: "minus alone in an unknown field", body: `{"x": -, "cursor": 1, "snapshot": false, "events": []}`, wantErr: true},
+		{name: "leading zero in an unknown field", body: `{"x": 00, "cursor": 1, "snapshot": false, "events": []}`, wantErr: true},
+		{name: "unknown field nested too deep", body: `{"x": ` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `, "cursor": 1, "snapshot": false, "events": []}`, wantErr: true},
+		{name: "sid with an escape", body: `{"cursor": 4, "snapshot": false, "events": [{"seq": 1, "sid": "\u0030f8fad5b-d9cb-469f-a165-70867728950e", "expires_at": 1}]}`, wantErr: true},
+		{name: "sid too long", body: `{"cursor": 4, "snapshot": false, "events": [{"seq": 1, "sid": "` + a + `0", "expires_at": 1}]}`, wantErr: true},
 		{name: "truncated", body: `{"cursor": 4, "snapshot": false, "events": [`, wantErr: true},
 		{name: "events missing", body: `{"cursor": 4, "snapshot": false}`, wantErr: true},
 		{name: "snapshot missing", body: `{"cursor": 4, "events": []}`, wantErr: true},
@@ -117,4 +162,55 @@ func TestDecodePage(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzDecodePage: the feed reader never panics, refuses everything that is
+// not JSON, and what it accepts survives a round trip through the
+// issuer's encoding unchanged.
+func FuzzDecodePage(f *testing.F) {
+	const a = "0f8fad5b-d9cb-469f-a165-70867728950e"
+	for _, seed := range []string{
+		`{"cursor": 7, "snapshot": true, "events": [{"seq": 3, "sid": "` + a + `", "expires_at": 100}]}`,
+		`{"events": null, "snapshot": false, "cursor": 0, "x": {"y": [1, 2.5e-3, "\u00e9"]}}`,
+		`{"cursor": 01, "snapshot": false, "events": []}`,
+		`{"cursor": 1, "snapshot": fals, "events": []}`,
+		`[]`, ``, `{`, `{"cursor": -9223372036854775808}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		p, err := decodePage(bytes.NewReader(body))
+		if err != nil {
+			if !errors.Is(err, errFeedProtocol) {
+				t.Fatalf("error %v does not wrap errFeedProtocol", err)
+			}
+			return
+		}
+		if !json.Valid(body) {
+			t.Fatalf("accepted invalid JSON %q", body)
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, `{"cursor":%d,"snapshot":%t,"events":[`, p.cursor, p.snapshot)
+		i := 0
+		for id, exp := range p.events {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			i++
+			fmt.Fprintf(&b, `{"seq":%d,"sid":"%s","expires_at":%d}`, max(1, min(p.cursor, p.maxSeq)), id, exp)
+		}
+		b.WriteString("]}")
+		again, err := decodePage(strings.NewReader(b.String()))
+		if err != nil {
+			t.Fatalf("re-encoded %q refused: %v", b.String(), err)
+		}
+		if again.cursor != p.cursor || again.snapshot != p.snapshot || len(again.events) != len(p.events) {
+			t.Fatalf("round trip changed the page: %+v then %+v", p, again)
+		}
+		for id, exp := range p.events {
+			if again.events[id] != exp {
+				t.Fatalf("round trip changed %s: %d then %d", id, exp, again.events[id])
+			}
+		}
+	})
 }
