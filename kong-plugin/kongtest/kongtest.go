@@ -145,8 +145,11 @@ func Start(t testing.TB, bin string) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(info.Plugins) != 1 {
-		t.Fatalf("-dump lists %d plugins, want 1", len(info.Plugins))
+	if len(info.Plugins) != 1 || info.Protocol != "ProtoBuf:1" {
+		t.Fatalf("-dump: protocol %q with %d plugins, want ProtoBuf:1 with 1", info.Protocol, len(info.Plugins))
+	}
+	if want := filepath.Join(prefix, info.Plugins[0].Name+".socket"); info.SocketPath != want {
+		t.Fatalf("-dump: socket %q, want %q (Kong connects there)", info.SocketPath, want)
 	}
 	fields, err := info.Plugins[0].ConfigFields()
 	if err != nil {
