@@ -1,0 +1,98 @@
+package mail_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"log/slog"
+	"net"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/medinsights/auth/issuer/internal/auth"
+	"github.com/medinsights/auth/issuer/internal/mail"
+)
+
+// fakeSMTP accepts one message and returns what it received.
+func fakeSMTP(t *testing.T) (addr string, received <-chan string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	out := make(chan string, 1)
+	go func() {
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+		r := bufio.NewReader(conn)
+		reply := func(s string) { conn.Write([]byte(s + "\r\n")) }
+		reply("220 fake ESMTP")
+		var data strings.Builder
+		inData := false
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				out <- data.String()
+				return
+			}
+			if inData {
+				if line == ".\r\n" {
+					inData = false
+					reply("250 queued")
+					continue
+				}
+				data.WriteString(line)
+				continue
+			}
+			switch cmd := strings.ToUpper(strings.Fields(line)[0]); cmd {
+			case "EHLO", "HELO":
+				reply("250 fake")
+			case "DATA":
+				inData = true
+				reply("354 go on")
+			case "QUIT":
+				reply("221 bye")
+				out <- data.String()
+				return
+			default:
+				reply("250 ok")
+			}
+		}
+	}()
+	return ln.Addr().String(), out
+}
+
+func TestSMTPMailerSendsTheLink(t *testing.T) {
+	t.Parallel()
+	addr, received := fakeSMTP(t)
+	m := mail.SMTPMailer{URL: &url.URL{Scheme: "smtp", Host: addr}, From: "MedInsights <no-reply@example.org>", LinkURL: "https://app.example.org/verify"}
+	err := m.SendVerification(context.Background(), auth.VerificationMail{To: "alice@example.org", Username: "alice", Token: "tok-123", ExpiresAt: time.Now().Add(24 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := <-received
+	for _, want := range []string{"To: <alice@example.org>", "Subject: Confirm your e-mail address", "https://app.example.org/verify?token=tok-123"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("message lacks %q:\n%s", want, msg)
+		}
+	}
+}
+
+func TestLogMailerWritesTheTokenToTheLog(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	m := mail.LogMailer{Logger: slog.New(slog.NewJSONHandler(&buf, nil))}
+	if err := m.SendVerification(context.Background(), auth.VerificationMail{To: "a@example.org", Token: "tok-456"}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), `"verification_token":"tok-456"`) || !strings.Contains(buf.String(), "development only") {
+		t.Fatalf("log %s", buf.String())
+	}
+}
