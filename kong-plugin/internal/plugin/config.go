@@ -304,6 +304,10 @@ func (c *Config) build() (*settings, error) {
 	// Valid: attach the process-wide state shared by every instance with the
 	// same settings.
 	if c.JWKSURL != "" {
+		if strings.HasPrefix(c.JWKSURL, "http:") {
+			logger.Warn("jwks_url is plain http: whoever sits on that network path can publish signing keys; use https outside a trusted network",
+				"plugin_id", c.pluginID, "jwks_url", c.JWKSURL)
+		}
 		keys = jwksFor(c.JWKSURL, time.Duration(refresh)*time.Second)
 	}
 	v, err := verifierFor(verifierKey{
