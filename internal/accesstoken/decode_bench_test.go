@@ -6,8 +6,9 @@ import (
 )
 
 // BenchmarkStrictDecode is the cost of everything Parse does besides the
-// signature and the validator: the size and character checks, base64url and
-// the strict scan of the header and the claims of a typical token.
+// signature and the validator: the size and shape checks, base64url of the
+// three segments and the strict scan of the header and the claims of a
+// typical token.
 func BenchmarkStrictDecode(b *testing.B) {
 	enc := base64.RawURLEncoding
 	header := enc.EncodeToString([]byte(`{"alg":"RS256","kid":"3h4sqGHPoIAroVSeGe_JThibCOb6xTx1V2m2fPStNw4","typ":"at+jwt"}`))
@@ -16,15 +17,12 @@ func BenchmarkStrictDecode(b *testing.B) {
 		`"sid":"0b6f3c8e-2222-4000-8000-000000000003","roles":["patient","clinician"],"username":"alice@example.org","email_verified":true}`))
 	token := header + "." + payload + "." + enc.EncodeToString(make([]byte, 256))
 	for b.Loop() {
-		if _, err := parseHeader(token); err != nil {
-			b.Fatal(err)
-		}
-		raw, err := decodeText(payload)
+		t, err := open(token)
 		if err != nil {
 			b.Fatal(err)
 		}
 		var c Claims
-		if err := decodeClaims(raw, &c); err != nil {
+		if err := decodeClaims(t.payload, &c); err != nil {
 			b.Fatal(err)
 		}
 	}

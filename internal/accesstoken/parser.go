@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -77,9 +76,11 @@ var verify = jwt.SigningMethodRS256
 // Parse verifies token against keys and returns its claims.
 //
 // Parse refuses, in this order:
-//   - more than MaxTokenSize bytes, any character outside base64url and the
-//     two dots, a number of segments other than three, an empty segment;
-//   - non-canonical base64url (padding, or unused bits that are not zero);
+//   - more than MaxTokenSize bytes, a CR or LF, a number of segments other
+//     than three, an empty segment;
+//   - any segment that is not canonical base64url: a character outside the
+//     alphabet, padding, or unused bits that are not zero (all three
+//     segments are decoded before any JSON is read);
 //   - a JOSE header other than alg, typ and kid (so crit, jku, x5u, jwk and
 //     x5c are refused); alg other than RS256 (so "none" and the HMAC
 //     algorithms are refused before a key is chosen); typ other than at+jwt
@@ -103,28 +104,19 @@ var verify = jwt.SigningMethodRS256
 // make a caller fetch keys. Every error wraps exactly one of the sentinels in
 // this package and never carries the token.
 func (p *Parser) Parse(token string, keys Keys) (*Claims, error) {
-	h, err := parseHeader(token)
-	if err != nil {
-		return nil, err
-	}
-	signed := token[:strings.LastIndexByte(token, '.')]
-	payload, err := decodeText(signed[strings.IndexByte(signed, '.')+1:])
+	t, err := open(token)
 	if err != nil {
 		return nil, err
 	}
 	claims := new(Claims)
-	if err := decodeClaims(payload, claims); err != nil {
+	if err := decodeClaims(t.payload, claims); err != nil {
 		return nil, err
 	}
-	key, ok := keys.PublicKey(h.Kid)
+	key, ok := keys.PublicKey(t.header.Kid)
 	if !ok || key == nil {
-		return nil, fmt.Errorf("%w: kid %q", ErrUnknownKey, h.Kid)
+		return nil, fmt.Errorf("%w: kid %q", ErrUnknownKey, t.header.Kid)
 	}
-	sig, err := decodeSegment(token[len(signed)+1:])
-	if err != nil {
-		return nil, err
-	}
-	if err := verify.Verify(signed, sig, key); err != nil {
+	if err := verify.Verify(t.signed, t.sig, key); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrSignature, err)
 	}
 	if err := p.validator.Validate(claims); err != nil {
@@ -137,39 +129,15 @@ func (p *Parser) Parse(token string, keys Keys) (*Claims, error) {
 }
 
 // KeyID returns the kid a token names, without verifying anything but the
-// token's shape and header. It lets a caller fetch an unknown key before
-// calling Parse again; never trust anything else about such a token.
+// token's size, shape, base64url and header. It lets a caller fetch an
+// unknown key before calling Parse again; never trust anything else about
+// such a token.
 func KeyID(token string) (string, error) {
-	h, err := parseHeader(token)
+	t, err := open(token)
 	if err != nil {
 		return "", err
 	}
-	return h.Kid, nil
-}
-
-// parseHeader checks the token's size and characters, then decodes its
-// JOSE header strictly and checks alg, typ and kid.
-func parseHeader(token string) (header, error) {
-	if err := precheck(token); err != nil {
-		return header{}, err
-	}
-	raw, err := decodeText(token[:strings.IndexByte(token, '.')])
-	if err != nil {
-		return header{}, err
-	}
-	h, err := decodeHeader(raw)
-	if err != nil {
-		return h, err
-	}
-	switch {
-	case h.Alg != Algorithm:
-		return h, fmt.Errorf("%w: alg %q", ErrHeader, h.Alg)
-	case !typAllowed(h.Typ):
-		return h, fmt.Errorf("%w: typ %q", ErrHeader, h.Typ)
-	case h.Kid == "":
-		return h, fmt.Errorf("%w: kid is missing", ErrHeader)
-	}
-	return h, nil
+	return t.header.Kid, nil
 }
 
 // translate maps the errors of golang-jwt's validator onto this package's

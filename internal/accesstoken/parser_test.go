@@ -178,6 +178,12 @@ func parseCases() []parseCase {
 		{name: "standard base64 plus", token: edit(func(t string) string { return "+" + t[1:] }), want: accesstoken.ErrMalformed},
 		{name: "standard base64 slash", token: edit(func(t string) string { return t[:len(t)-1] + "/" }), want: accesstoken.ErrMalformed},
 		{name: "padding", token: edit(func(t string) string { return t + "==" }), want: accesstoken.ErrMalformed},
+		{name: "line feed inside the signature", token: edit(func(t string) string { return t[:len(t)-10] + "\n" + t[len(t)-10:] }), want: accesstoken.ErrMalformed},
+		{name: "CR LF inside the payload", token: edit(func(t string) string {
+			h, p, s := segments(t)
+			return h + "." + p[:8] + "\r\n" + p[8:] + "." + s
+		}), want: accesstoken.ErrMalformed},
+		{name: "space inside the signature", token: edit(func(t string) string { return t[:len(t)-10] + " " + t[len(t)-10:] }), want: accesstoken.ErrMalformed},
 		{name: "NUL byte", token: edit(func(t string) string { return t[:5] + "\x00" + t[5:] }), want: accesstoken.ErrMalformed},
 		{name: "non-ASCII letter", token: edit(func(t string) string { return t[:5] + "é" + t[5:] }), want: accesstoken.ErrMalformed},
 
@@ -538,7 +544,21 @@ func TestKeyID(t *testing.T) {
 	}{
 		{name: "the issuer's token", token: validToken, wantKid: f.kid},
 		{name: "unknown kid, unverified", token: withHeader(`{"alg":"RS256","typ":"at+jwt","kid":"k-2"}`), wantKid: "k-2"},
-		{name: "bad signature is not checked", token: edit(func(t string) string { return t[:len(t)-4] }), wantKid: f.kid},
+		{name: "signature is not verified", token: func(tb testing.TB, f fixture) string {
+			return token(tb, f.other, f.header(), validClaims().String())
+		}, wantKid: f.kid},
+		{name: "signature not canonical base64url", token: func(tb testing.TB, f fixture) string {
+			h, p, s := segments(f.valid(tb))
+			return h + "." + p + "." + nonCanonical(tb, s)
+		}, wantErr: accesstoken.ErrMalformed},
+		{name: "payload with a character outside base64url", token: edit(func(t string) string {
+			h, p, s := segments(t)
+			return h + "." + p[:4] + "+" + p[5:] + "." + s
+		}), wantErr: accesstoken.ErrMalformed},
+		{name: "signature with a line feed", token: edit(func(t string) string {
+			h, p, s := segments(t)
+			return h + "." + p + "." + s[:100] + "\n" + s[100:]
+		}), wantErr: accesstoken.ErrMalformed},
 		{name: "too long", token: sized(accesstoken.MaxTokenSize + 1), wantErr: accesstoken.ErrMalformed},
 		{name: "two segments", token: edit(func(t string) string { h, p, _ := segments(t); return h + "." + p }), wantErr: accesstoken.ErrMalformed},
 		{name: "duplicate kid", token: withHeader(`{"alg":"RS256","typ":"at+jwt","kid":"%s","kid":"k-2"}`), wantErr: accesstoken.ErrMalformed},

@@ -31,58 +31,72 @@ const (
 // conversion of a larger value is implementation-defined.
 const maxNumericDate = 253402300799
 
-// base64url marks the bytes of the base64url alphabet (RFC 4648 section 5).
-var base64url = func() (t [256]bool) {
-	for _, c := range "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_" {
-		t[c] = true
-	}
-	return t
-}()
+// strictBase64 decodes base64url without padding and refuses non-canonical
+// encodings, whose unused trailing bits are not zero (RFC 7515 section 2,
+// RFC 4648 section 3.5).
+var strictBase64 = base64.RawURLEncoding.Strict()
 
-// precheck refuses a token whose size or characters are wrong before any
-// decoding happens: at most MaxTokenSize bytes of base64url characters in
-// exactly three non-empty segments.
-func precheck(token string) error {
+// compact is a token whose size, shape, base64url and JOSE header have
+// passed: what the rest of the verification works on.
+type compact struct {
+	header  header
+	payload string // the JSON text of the claims
+	signed  string // the signing input: header and payload segments
+	sig     []byte
+}
+
+// open checks a token's size, shape and characters before anything is
+// decoded, then decodes all three segments (into one buffer) before any JSON
+// is read, then reads the header strictly and checks alg, typ and kid.
+//
+// The characters are checked by the strict base64url decoding itself, which
+// refuses everything outside the alphabet except CR and LF, which Go's
+// decoder skips; those are refused first.
+func open(token string) (compact, error) {
+	var t compact
 	if len(token) == 0 || len(token) > MaxTokenSize {
-		return fmt.Errorf("%w: length %d", ErrMalformed, len(token))
+		return t, fmt.Errorf("%w: length %d", ErrMalformed, len(token))
 	}
-	dots, start := 0, 0
-	for i := 0; i < len(token); i++ {
-		if base64url[token[i]] {
-			continue
-		}
-		if token[i] != '.' {
-			return fmt.Errorf("%w: character outside base64url", ErrMalformed)
-		}
-		if i == start {
-			return fmt.Errorf("%w: empty segment", ErrMalformed)
-		}
-		dots++
-		start = i + 1
+	if strings.IndexByte(token, '\n') >= 0 || strings.IndexByte(token, '\r') >= 0 {
+		return t, fmt.Errorf("%w: character outside base64url", ErrMalformed)
+	}
+	if dots := strings.Count(token, "."); dots != 2 {
+		return t, fmt.Errorf("%w: %d segments", ErrMalformed, dots+1)
+	}
+	h, rest, _ := strings.Cut(token, ".")
+	p, s, _ := strings.Cut(rest, ".")
+	if h == "" || p == "" || s == "" {
+		return t, fmt.Errorf("%w: empty segment", ErrMalformed)
+	}
+	buf := make([]byte, strictBase64.DecodedLen(len(h))+strictBase64.DecodedLen(len(p))+strictBase64.DecodedLen(len(s)))
+	nh, err := strictBase64.Decode(buf, []byte(h))
+	if err != nil {
+		return t, fmt.Errorf("%w: header is not canonical base64url", ErrMalformed)
+	}
+	np, err := strictBase64.Decode(buf[nh:], []byte(p))
+	if err != nil {
+		return t, fmt.Errorf("%w: payload is not canonical base64url", ErrMalformed)
+	}
+	ns, err := strictBase64.Decode(buf[nh+np:], []byte(s))
+	if err != nil {
+		return t, fmt.Errorf("%w: signature is not canonical base64url", ErrMalformed)
+	}
+	text := string(buf[:nh+np])
+	t.payload = text[nh:]
+	t.signed = token[:len(h)+1+len(p)]
+	t.sig = buf[nh+np : nh+np+ns]
+	if t.header, err = decodeHeader(text[:nh]); err != nil {
+		return t, err
 	}
 	switch {
-	case start == len(token):
-		return fmt.Errorf("%w: empty segment", ErrMalformed)
-	case dots != 2:
-		return fmt.Errorf("%w: %d segments", ErrMalformed, dots+1)
+	case t.header.Alg != Algorithm:
+		return t, fmt.Errorf("%w: alg %q", ErrHeader, t.header.Alg)
+	case !typAllowed(t.header.Typ):
+		return t, fmt.Errorf("%w: typ %q", ErrHeader, t.header.Typ)
+	case t.header.Kid == "":
+		return t, fmt.Errorf("%w: kid is missing", ErrHeader)
 	}
-	return nil
-}
-
-// decodeSegment decodes one base64url segment, refusing padding and
-// non-canonical encodings (trailing bits that are not zero).
-func decodeSegment(seg string) ([]byte, error) {
-	b, err := base64.RawURLEncoding.Strict().DecodeString(seg)
-	if err != nil {
-		return nil, fmt.Errorf("%w: segment is not canonical base64url", ErrMalformed)
-	}
-	return b, nil
-}
-
-// decodeText decodes a base64url segment that holds JSON text.
-func decodeText(seg string) (string, error) {
-	b, err := decodeSegment(seg)
-	return string(b), err
+	return t, nil
 }
 
 type header struct {
