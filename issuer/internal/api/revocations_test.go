@@ -211,3 +211,23 @@ func TestRevocationFeedAnswers(t *testing.T) {
 		t.Errorf("long poll = %s, want the new event at cursor 3, not a snapshot", a.body)
 	}
 }
+
+// BenchmarkRevocationFeedSnapshot100k is the issuer's side of a gateway's
+// first sync while 100,000 revocations are live: read them in one
+// transaction and write the JSON.
+func BenchmarkRevocationFeedSnapshot100k(b *testing.B) {
+	st, dbURL := feedtest.NewStore(b)
+	feedtest.RevokeMany(b, dbURL, 100_000, time.Now().Add(time.Hour))
+	f := feed.New(feed.Options{Store: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	h := api.NewRevocationFeed(f, feedToken, nil)
+	req := httptest.NewRequest(http.MethodGet, "/api/auth/revocations/?after=0", nil)
+	req.Header.Set("Authorization", "Bearer "+feedToken)
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusOK || w.Body.Len() < 8_000_000 {
+			b.Fatalf("status %d, %d bytes", w.Code, w.Body.Len())
+		}
+		b.SetBytes(int64(w.Body.Len()))
+	}
+}

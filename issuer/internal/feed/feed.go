@@ -162,9 +162,25 @@ func (f *Feed) Run(ctx context.Context) {
 }
 
 func (f *Feed) listen(ctx context.Context) {
+	var lastLog time.Time
+	failures := 0
 	err := f.store.ListenRevocations(ctx, store.RevocationListener{
-		NotifiedFunc:   f.wake,
-		ErrorFunc:      func(err error) { f.log.Warn("revocation listener: reconnecting", "error", err) },
+		NotifiedFunc: func() {
+			if failures > 0 {
+				f.log.Info("revocation listener connected again", "failures", failures)
+				failures = 0
+			}
+			f.wake()
+		},
+		// The first failure, then one line every 30 s: while the database is
+		// down the listener retries every second.
+		ErrorFunc: func(err error) {
+			failures++
+			if failures == 1 || time.Since(lastLog) >= 30*time.Second {
+				f.log.Warn("revocation listener: reconnecting", "error", err, "failures", failures)
+				lastLog = time.Now()
+			}
+		},
 		ReconnectDelay: reconnectDelay,
 	})
 	if err != nil {

@@ -118,7 +118,11 @@ func (s *Store) ListenRevocations(ctx context.Context, l RevocationListener) err
 			conn, err := pgx.ConnectConfig(ctx, cfg)
 			return conn, interpretError(err)
 		},
-		LogError:       func(_ context.Context, err error) { l.ErrorFunc(err) },
+		LogError: func(ctx context.Context, err error) {
+			if ctx.Err() == nil { // not the shutdown itself
+				l.ErrorFunc(err)
+			}
+		},
 		ReconnectDelay: l.ReconnectDelay,
 	}
 	listener.Handle(RevocationChannel, revocationHandler(l.NotifiedFunc))
