@@ -114,7 +114,7 @@ func (p *Parser) Parse(token string, keys Keys) (*Claims, error) {
 	}
 	key, ok := keys.PublicKey(t.header.Kid)
 	if !ok || key == nil {
-		return nil, fmt.Errorf("%w: kid %q", ErrUnknownKey, t.header.Kid)
+		return nil, fmt.Errorf("%w: kid %s", ErrUnknownKey, quote(t.header.Kid))
 	}
 	if err := verify.Verify(t.signed, t.sig, key); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrSignature, err)

@@ -90,9 +90,9 @@ func open(token string) (compact, error) {
 	}
 	switch {
 	case t.header.Alg != Algorithm:
-		return t, fmt.Errorf("%w: alg %q", ErrHeader, t.header.Alg)
+		return t, fmt.Errorf("%w: alg %s", ErrHeader, quote(t.header.Alg))
 	case !typAllowed(t.header.Typ):
-		return t, fmt.Errorf("%w: typ %q", ErrHeader, t.header.Typ)
+		return t, fmt.Errorf("%w: typ %s", ErrHeader, quote(t.header.Typ))
 	case t.header.Kid == "":
 		return t, fmt.Errorf("%w: kid is missing", ErrHeader)
 	}
@@ -252,10 +252,10 @@ func indexOf(names []string, name string) int {
 	return -1
 }
 
-// quote renders an attacker-chosen name for an error message: escaped, and
-// cut short.
+// quote renders an attacker-chosen name or value for an error message (and
+// so for a log line): escaped, and cut short.
 func quote(name string) string {
-	const max = 32
+	const max = 64 // room for an RFC 7638 kid of 43 characters
 	if len(name) > max {
 		return strconv.Quote(name[:max]) + "..."
 	}
