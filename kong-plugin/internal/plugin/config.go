@@ -31,12 +31,17 @@ const (
 
 // Bounds of the numeric settings, in seconds.
 const (
-	jwksRefreshMax      = 86400
-	clockSkewMax        = 300
-	maxLifetimeMax      = 86400
-	revocationStaleMax  = 3600
-	defaultTokenHeader  = "authorization"
-	maxConfiguredSource = 16
+	jwksRefreshMax     = 86400
+	clockSkewMax       = 300
+	maxLifetimeMax     = 86400
+	revocationStaleMax = 3600
+)
+
+const (
+	defaultTokenHeader = "authorization"
+	// maxTokenSources bounds header_names, cookie_names and uri_param_names
+	// together: each is looked for on every request.
+	maxTokenSources = 16
 )
 
 // Config is the plugin's configuration as Kong stores it: go-pdk derives the
@@ -47,9 +52,10 @@ const (
 // Kong sends unset fields as null. Decoded from JSON, a null or absent field
 // takes its documented default; a Config built as a Go literal (tests) is
 // taken as written, except that zero durations and a nil header_names take
-// their defaults too. Defaults and validation are applied once, the first
-// time the instance is used (see settings); a Config that fails validation
-// answers every request with 500 and never lets one through.
+// their defaults too. Defaults and validation are applied once (see
+// settings): when Kong starts the instance, or on first use for a Config
+// that was not decoded. A Config that fails validation answers every
+// request with 500 and never lets one through.
 //
 // A Config is shared by every request of one plugin instance and is never
 // written after it has been decoded.
@@ -267,8 +273,8 @@ func (c *Config) build() (*settings, error) {
 	switch {
 	case sources == 0:
 		bad("no token source: header_names, cookie_names and uri_param_names are all empty")
-	case sources > maxConfiguredSource:
-		bad("%d token sources configured; at most %d", sources, maxConfiguredSource)
+	case sources > maxTokenSources:
+		bad("%d token sources configured; at most %d", sources, maxTokenSources)
 	}
 	if hasDuplicate(s.headerNames) || hasDuplicate(c.CookieNames) || hasDuplicate(c.URIParamNames) {
 		bad("a token source is listed twice")
