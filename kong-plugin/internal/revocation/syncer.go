@@ -72,6 +72,10 @@ const (
 
 	backoffBase = 100 * time.Millisecond
 	backoffCap  = 5 * time.Second
+
+	// idleAfter is how long a failing Syncer goes on with no plugin
+	// instance asking for it before it stops (see run).
+	idleAfter = 10 * time.Minute
 )
 
 // Options configures a Syncer made with [New].
@@ -104,10 +108,16 @@ type Syncer struct {
 	lastSync    atomic.Int64 // Unix nanoseconds; 0 until the first snapshot
 
 	backoffBase, backoffCap time.Duration
+	idleAfter               time.Duration
 
-	startOnce sync.Once
-	stop      context.CancelFunc
-	done      chan struct{}
+	// Lifecycle. A run goroutine is launched under mu; ctx ends it.
+	mu      sync.Mutex
+	ctx     context.Context
+	stop    context.CancelFunc
+	closed  bool
+	running atomic.Bool // a run goroutine is active; written under mu
+	wg      sync.WaitGroup
+	used    atomic.Bool // LastSync was called since run last looked
 
 	// Owned by the run goroutine.
 	cursor      int64
@@ -157,8 +167,9 @@ func New(o Options) (*Syncer, error) {
 		client:      o.Client,
 		backoffBase: backoffBase,
 		backoffCap:  backoffCap,
-		done:        make(chan struct{}),
+		idleAfter:   idleAfter,
 	}
+	s.ctx, s.stop = context.WithCancel(context.Background())
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -221,7 +232,7 @@ func For(rawURL, token string, maxStaleness time.Duration, log *slog.Logger) *Sy
 			log = slog.Default()
 		}
 		log.Error("revocation feed not followed: every token is treated as of unknown state", "error", err)
-		s = &Syncer{done: make(chan struct{})}
+		s = &Syncer{}
 		s.state.Store(emptySet)
 		registry.syncers[key] = s
 		return s
@@ -255,7 +266,21 @@ func (s *Syncer) Revoked(sid string, now time.Time) bool {
 // LastSync returns the time as of which the set is known to hold every
 // revocation the feed had: the start of the last request the feed answered.
 // It is zero until the first snapshot has loaded.
+//
+// Callers ask it on every request, which marks the Syncer in use: a Syncer
+// that has stopped because nobody used it while its feed failed (see run)
+// starts again.
 func (s *Syncer) LastSync() time.Time {
+	if !s.used.Load() { // written once per loop of run, not per request
+		s.used.Store(true)
+		if !s.running.Load() {
+			s.launch()
+		}
+	}
+	return s.lastSyncTime()
+}
+
+func (s *Syncer) lastSyncTime() time.Time {
 	ns := s.lastSync.Load()
 	if ns == 0 {
 		return time.Time{}
@@ -268,38 +293,52 @@ func (s *Syncer) Len() int {
 	return s.state.Load().len()
 }
 
-// Start starts following the feed, once; later calls do nothing.
-func (s *Syncer) Start() {
-	s.startOnce.Do(func() {
-		if s.url == nil {
-			close(s.done)
-			return
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		s.stop = cancel
-		go s.run(ctx)
-	})
+// Start starts following the feed; calls while it runs do nothing.
+func (s *Syncer) Start() { s.launch() }
+
+func (s *Syncer) launch() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.url == nil || s.running.Load() {
+		return
+	}
+	s.running.Store(true)
+	s.wg.Add(1)
+	go s.run(s.ctx)
 }
 
 // Close stops a Syncer made with [New] and waits for its goroutine to end.
 // The Syncers of [For] belong to the process and are never closed.
 func (s *Syncer) Close() {
-	s.startOnce.Do(func() { close(s.done) }) // never started: nothing to wait for
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
 	if s.stop != nil {
 		s.stop()
 	}
-	<-s.done
+	s.wg.Wait()
 	if s.client != nil {
 		s.client.CloseIdleConnections()
 	}
 }
 
 // run is the Syncer's goroutine: sync, and after an error back off.
+//
+// A Syncer whose feed keeps failing while no plugin instance has asked for
+// it (through LastSync) for idleAfter stops: after a revocation_token
+// rotation or a revocation_url change, the Syncer of the old settings would
+// otherwise retry, and log, until the plugin server restarts. A healthy
+// Syncer never stops (an idle long poll costs nothing), and a stopped one
+// starts again when it is next used.
 func (s *Syncer) run(ctx context.Context) {
-	defer close(s.done)
+	defer s.wg.Done()
 	failures := 0
 	var lastErrLog time.Time
+	lastUse := time.Now()
 	for ctx.Err() == nil {
+		if s.used.Swap(false) {
+			lastUse = time.Now()
+		}
 		err := s.syncOnce(ctx)
 		if ctx.Err() != nil {
 			return
@@ -315,11 +354,30 @@ func (s *Syncer) run(ctx context.Context) {
 		// The first failure and then one line every 30 s: a feed that is down
 		// for an hour must not flood the log.
 		if failures == 1 || time.Since(lastErrLog) >= 30*time.Second {
-			s.log.Warn("revocation feed unreachable; retrying", "error", err, "failures", failures, "last_sync", s.LastSync())
+			s.log.Warn("revocation feed unreachable; retrying", "error", err, "failures", failures, "last_sync", s.lastSyncTime())
 			lastErrLog = time.Now()
+		}
+		if time.Since(lastUse) >= s.idleAfter && s.stopIdle() {
+			s.log.Info("revocation feed unreachable and unused: stopped until a plugin instance uses it again", "idle", time.Since(lastUse).Round(time.Second))
+			return
 		}
 		sleep(ctx, s.backoff(failures))
 	}
+}
+
+// stopIdle marks the Syncer stopped unless it was used meanwhile. LastSync
+// sets used before it reads running, and stopIdle clears running before it
+// reads used, so one of the two always sees the other: a use is never lost
+// between a stop and a launch.
+func (s *Syncer) stopIdle() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.running.Store(false)
+	if s.used.Load() {
+		s.running.Store(true)
+		return false
+	}
+	return true
 }
 
 // backoff is the pause after the n-th failure in a row: exponential from the

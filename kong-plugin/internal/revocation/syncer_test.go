@@ -412,3 +412,46 @@ func forget(url, token string) {
 		delete(registry.syncers, registryKey{url, token})
 	}
 }
+
+func TestSyncerStopsWhenItsFailingFeedIsUnused(t *testing.T) {
+	t.Parallel()
+	f := newFakeFeed(t)
+	f.add(future(), sid(1))
+	s, err := New(Options{URL: f.url(), Token: "a-rotated-away-token", Logger: discardLog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.backoffBase, s.backoffCap, s.idleAfter = time.Millisecond, 5*time.Millisecond, 50*time.Millisecond
+	s.Start()
+	t.Cleanup(s.Close)
+
+	eventually(t, "the unused, failing syncer to stop", func() bool { return !s.running.Load() })
+	n := len(f.log())
+	time.Sleep(50 * time.Millisecond)
+	if got := len(f.log()); got != n {
+		t.Errorf("a stopped syncer sent %d more requests", got-n)
+	}
+	if !s.LastSync().IsZero() { // a use: it starts again
+		t.Error("LastSync is set with no successful sync")
+	}
+	eventually(t, "requests after the syncer is used again", func() bool { return len(f.log()) > n })
+}
+
+func TestSyncerKeepsFollowingAHealthyFeedWhenUnused(t *testing.T) {
+	t.Parallel()
+	f := newFakeFeed(t)
+	s, err := New(Options{URL: f.url(), Token: f.token, MaxStaleness: 3 * time.Second, Logger: discardLog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.idleAfter = 0 // would stop at once if it were failing
+	s.Start()
+	t.Cleanup(s.Close)
+	eventually(t, "the snapshot", func() bool { return !s.lastSyncTime().IsZero() })
+	time.Sleep(50 * time.Millisecond)
+	f.add(future(), sid(1))
+	eventually(t, "an event for the unused syncer", func() bool { return s.Revoked(sid(1), time.Now()) })
+	if !s.running.Load() {
+		t.Error("a healthy syncer stopped for lack of use")
+	}
+}
