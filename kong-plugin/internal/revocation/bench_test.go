@@ -121,6 +121,26 @@ func BenchmarkRevoked(b *testing.B) {
 	}
 }
 
+// BenchmarkCheck is what the plugin adds to each request: the staleness
+// test (LastSync) and the lookup (Revoked), against 100,500 revocations.
+func BenchmarkCheck(b *testing.B) {
+	s := benchSyncer(b)
+	s.lastSync.Store(time.Now().UnixNano())
+	s.running.Store(true) // as if following its feed
+	const bound = 30 * time.Second
+	target := "0f8fad5b-d9cb-469f-a165-70867728950e"
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			now := time.Now()
+			if last := s.LastSync(); last.IsZero() || now.Sub(last) > bound || s.Revoked(target, now) {
+				b.Error("wrong answer")
+				return
+			}
+		}
+	})
+}
+
 // BenchmarkRevokedRWMutex is the alternative design the syncer does not use
 // (one map behind a sync.RWMutex), measured beside it under the same load
 // while a writer adds an event every millisecond.
