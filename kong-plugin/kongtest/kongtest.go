@@ -254,10 +254,11 @@ type Instance struct {
 	Config   []byte // the JSON sent
 }
 
-// StartInstance starts an instance with cfg, shaped as Kong sends it: every
-// schema field cfg leaves out is null, plus __plugin_id, __ws_id, __key__
-// and a fresh __seq__, which go-pdk uses as the instance id. A cfg key the
-// schema does not know is an error, as Kong would refuse it.
+// StartInstance starts an instance with cfg, shaped as Kong sends it for a
+// plugin scoped to a route: every schema field cfg leaves out is null, plus
+// route_id, __plugin_id, __ws_id, __key__ and a fresh __seq__, which go-pdk
+// uses as the instance id. A cfg key the schema does not know is an error,
+// as Kong would refuse it.
 func (s *Server) StartInstance(cfg map[string]any) (*Instance, error) {
 	full := make(map[string]any, len(s.fields)+4)
 	for name := range s.fields {
@@ -272,9 +273,11 @@ func (s *Server) StartInstance(cfg map[string]any) (*Instance, error) {
 	seq := s.instSeq.Add(1)
 	pluginID := newUUID()
 	ws := "f8ef4d7b-8a5c-4f4e-9d3b-000000000001"
+	route := newUUID()
+	full["route_id"] = route
 	full["__plugin_id"] = pluginID
 	full["__ws_id"] = ws
-	full["__key__"] = "plugins:" + s.Name + "::::" + ws
+	full["__key__"] = "plugins:" + s.Name + ":" + route + ":::" + ws
 	full["__seq__"] = seq
 	data, err := json.Marshal(full)
 	if err != nil {
