@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -111,7 +112,8 @@ func runTool(dir, name string, args ...string) (string, bool, error) {
 	if err == nil {
 		return out.String(), true, nil
 	}
-	if _, ok := err.(*exec.ExitError); ok && ctx.Err() == nil {
+	var exit *exec.ExitError
+	if errors.As(err, &exit) && ctx.Err() == nil {
 		return out.String(), false, nil
 	}
 	return out.String(), false, fmt.Errorf("run %s: %w", name, err)

@@ -106,11 +106,10 @@ func checkCompose(cfg *config, f *findings) error {
 				}
 			}
 		}
-		for dep, d := range s.DependsOn {
+		for dep := range s.DependsOn {
 			if _, ok := project.Services[dep]; !ok {
 				f.add(file, "%s: depends on unknown service %q", where, dep)
 			}
-			_ = d
 		}
 	}
 	if len(networks) != 1 {

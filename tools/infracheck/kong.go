@@ -83,8 +83,10 @@ var (
 	kongProtos   = []string{"http", "https", "grpc", "grpcs", "tcp", "tls", "udp", "tls_passthrough", "ws", "wss"}
 )
 
-// bundledPlugins: the Kong plugins kong.yml uses, with the config fields
-// and types this project relies on (a subset of Kong's schemas).
+// bundledPlugins: the bundled Kong plugins this check knows, with their
+// config fields and types (from Kong 3.9's schemas, the fields a gateway of
+// this kind uses). A plugin missing here is refused until it is added, so a
+// typo in a plugin or field name never reaches Kong.
 var bundledPlugins = map[string]map[string]string{
 	"cors": {
 		"origins": "array", "methods": "array", "headers": "array", "exposed_headers": "array",
@@ -97,31 +99,14 @@ var bundledPlugins = map[string]map[string]string{
 	},
 	"request-size-limiting": {"allowed_payload_size": "integer", "size_unit": "string", "require_content_length": "boolean"},
 	"correlation-id":        {"header_name": "string", "generator": "string", "echo_downstream": "boolean"},
-	"request-termination":   {"status_code": "integer", "message": "string", "body": "string", "content_type": "string", "echo": "boolean", "trigger": "string"},
-	"request-transformer":   {"http_method": "string", "remove": "record", "rename": "record", "replace": "record", "add": "record", "append": "record"},
-	"response-transformer":  {"remove": "record", "rename": "record", "replace": "record", "add": "record", "append": "record"},
-	"ip-restriction":        {"allow": "array", "deny": "array", "status": "number", "message": "string"},
-	"bot-detection":         {"allow": "array", "deny": "array"},
-	"prometheus":            {"per_consumer": "boolean", "status_code_metrics": "boolean", "latency_metrics": "boolean", "bandwidth_metrics": "boolean", "upstream_health_metrics": "boolean"},
-	"file-log":              {"path": "string", "reopen": "boolean"},
-	"acl":                   {"allow": "array", "deny": "array", "hide_groups_header": "boolean"},
-	"response-ratelimiting": {"limits": "map", "limit_by": "string", "policy": "string", "fault_tolerant": "boolean"},
-	"request-validator":     {"body_schema": "string", "parameter_schema": "array", "version": "string"},
-	"proxy-cache":           {"strategy": "string", "content_type": "array", "cache_ttl": "integer"},
-	"opentelemetry":         {"endpoint": "string", "traces_endpoint": "string", "resource_attributes": "map"},
-	"http-log":              {"http_endpoint": "string", "method": "string", "timeout": "number", "keepalive": "number"},
-	"session":               {"secret": "string"},
-	"pre-function":          {"access": "array"},
-	"post-function":         {"access": "array"},
-	"datadog":               {"host": "string", "port": "integer"},
-	"statsd":                {"host": "string", "port": "integer"},
-	"aws-lambda":            {"function_name": "string"},
-	"grpc-gateway":          {"proto": "string"},
-	"zipkin":                {"http_endpoint": "string"},
-	"syslog":                {"log_level": "string"},
-	"tcp-log":               {"host": "string", "port": "integer"},
-	"udp-log":               {"host": "string", "port": "integer"},
-	"loggly":                {"host": "string", "port": "integer"},
+	"request-termination": {
+		"status_code": "integer", "message": "string", "body": "string", "content_type": "string", "echo": "boolean", "trigger": "string",
+	},
+	"ip-restriction": {"allow": "array", "deny": "array", "status": "number", "message": "string"},
+	"prometheus": {
+		"per_consumer": "boolean", "status_code_metrics": "boolean", "latency_metrics": "boolean",
+		"bandwidth_metrics": "boolean", "upstream_health_metrics": "boolean",
+	},
 }
 
 // internalIssuerPaths must never be reachable through Kong from outside:
@@ -209,7 +194,7 @@ func checkKongDoc(f *findings, file string, doc kongEntity, info *pluginInfo) {
 					}
 				}
 			default:
-				f.add(file, "%s: not a bundled Kong plugin nor %s", pw, info.Name)
+				f.add(file, "%s: neither %s nor a bundled plugin this check knows (add it to bundledPlugins in tools/infracheck/kong.go)", pw, info.Name)
 			}
 			pluginSeen[name] = true
 			out = append(out, p)
@@ -362,44 +347,51 @@ func checkKongPolicy(f *findings, file string, routes []kongRouteInfo, authPlugi
 }
 
 // requestPathFor returns the request path that route r, matched on prefix,
-// would forward to upstream path target (Kong's default path_handling v0).
+// would forward to the upstream path target, with Kong's default
+// path_handling v0: stripped, the rest of the path follows the service's
+// path; not stripped, the whole request path does.
 func requestPathFor(r kongRouteInfo, prefix, target string) (string, bool) {
-	base := r.svcURL.Path
-	if !strings.HasPrefix(target, base) {
+	rest, ok := strings.CutPrefix(target, strings.TrimSuffix(r.svcURL.Path, "/"))
+	if !ok {
 		return "", false
 	}
-	rest := strings.TrimPrefix(target, base)
 	if r.strip {
 		return strings.TrimSuffix(prefix, "/") + rest, true
 	}
-	if strings.HasPrefix(rest, prefix) || strings.HasPrefix("/"+strings.TrimPrefix(rest, "/"), prefix) {
-		return "/" + strings.TrimPrefix(rest, "/"), true
+	if !strings.HasPrefix(rest, prefix) {
+		return "", false
 	}
-	return "", false
+	return rest, true
 }
 
 // reaches returns the upstream path a request on route r is sent to.
 func reaches(r *kongRouteInfo, req string) string {
 	for _, p := range r.paths {
-		if strings.HasPrefix(req, p) {
-			if r.strip {
-				return r.svcURL.Path + strings.TrimPrefix(req, strings.TrimSuffix(p, "/"))
-			}
-			return strings.TrimSuffix(r.svcURL.Path, "/") + req
+		if !strings.HasPrefix(req, p) {
+			continue
 		}
+		base := strings.TrimSuffix(r.svcURL.Path, "/")
+		if r.strip {
+			return base + strings.TrimPrefix(req, strings.TrimSuffix(p, "/"))
+		}
+		return base + req
 	}
 	return ""
 }
 
-// matchRoute: Kong's router picks, among plain prefix paths, the longest
-// one that prefixes the (normalized) request path.
+// matchRoute: Kong's router normalizes the request path (dot segments,
+// RFC 3986) and picks, among plain prefix paths, the longest one that
+// prefixes it.
 func matchRoute(routes []kongRouteInfo, req string) *kongRouteInfo {
-	req = path.Clean(req) + map[bool]string{true: "/", false: ""}[strings.HasSuffix(req, "/") && req != "/"]
+	normalized := path.Clean(req)
+	if strings.HasSuffix(req, "/") && normalized != "/" {
+		normalized += "/"
+	}
 	var best *kongRouteInfo
 	bestLen := -1
 	for i := range routes {
 		for _, p := range routes[i].paths {
-			if strings.HasPrefix(p, "~") || !strings.HasPrefix(req, p) {
+			if strings.HasPrefix(p, "~") || !strings.HasPrefix(normalized, p) {
 				continue
 			}
 			if len(p) > bestLen {

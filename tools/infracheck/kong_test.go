@@ -1,8 +1,11 @@
 package main
 
 import (
+	"slices"
 	"strings"
 	"testing"
+
+	"sigs.k8s.io/yaml"
 )
 
 func TestSchemaMismatch(t *testing.T) {
@@ -58,6 +61,83 @@ func TestParseGoBuild(t *testing.T) {
 			}
 			if got != tt.want {
 				t.Fatalf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestInternalPathsNotRouted specifies the exposure rule on small configs:
+// whatever the route and service paths, no request through Kong may reach
+// the issuer's feed or key documents unless a terminating route wins.
+func TestInternalPathsNotRouted(t *testing.T) {
+	t.Parallel()
+	info, err := loadPluginInfo(&config{pluginDump: "testdata/plugin-dump.json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const auth = `
+  - name: patients
+    url: http://echo:8080
+    routes:
+      - name: patients
+        paths: [/patients]
+        plugins:
+          - name: medinsights-auth
+            config: {jwks_url: "http://issuer:8001/.well-known/jwks.json"}
+`
+	tests := []struct {
+		name     string
+		services string
+		want     string // "" when nothing internal is reachable
+	}{
+		{name: "api prefix stripped onto /api/auth", want: "GET /auth/revocations/ reaches", services: `
+  - name: issuer
+    url: http://issuer:8001/api/auth
+    routes: [{name: auth, paths: [/auth]}]`},
+		{name: "feed blocked by a longer terminating route", services: `
+  - name: issuer
+    url: http://issuer:8001/api/auth
+    routes:
+      - {name: auth, paths: [/auth]}
+      - name: blocked
+        paths: [/auth/revocations]
+        plugins: [{name: request-termination, config: {status_code: 404}}]`},
+		{name: "well-known passed through unstripped", want: "reaches the issuer's internal /.well-known/jwks.json", services: `
+  - name: issuer-root
+    url: http://issuer:8001
+    routes: [{name: root, paths: [/.well-known], strip_path: false}]`},
+		{name: "JWKS as the service path", want: "GET /keys reaches the issuer's internal /.well-known/jwks.json", services: `
+  - name: keys
+    url: http://issuer:8001/.well-known/jwks.json
+    routes: [{name: keys, paths: [/keys]}]`},
+		{name: "other hosts are not the issuer", services: `
+  - name: other
+    url: http://other:8001
+    routes: [{name: other, paths: [/], strip_path: false}]`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var doc kongEntity
+			if err := yaml.UnmarshalStrict([]byte("_format_version: \"3.0\"\nservices:"+tt.services+auth), &doc); err != nil {
+				t.Fatal(err)
+			}
+			f := &findings{check: "kong"}
+			checkKongDoc(f, "kong.yml", doc, info)
+			var exposed []string
+			for _, p := range f.problems {
+				if strings.Contains(p.msg, "reaches the issuer's internal") {
+					exposed = append(exposed, p.msg)
+				}
+			}
+			if tt.want == "" {
+				if len(exposed) > 0 {
+					t.Fatalf("want nothing reachable, got %q", exposed)
+				}
+				return
+			}
+			if !slices.ContainsFunc(exposed, func(m string) bool { return strings.Contains(m, tt.want) }) {
+				t.Fatalf("want a problem containing %q, got %q", tt.want, exposed)
 			}
 		})
 	}

@@ -207,6 +207,8 @@ func TestDeliberateErrorsFail(t *testing.T) {
 			edits: []edit{{"kong/kong.yml", "revocation_token: '${{ env \"DECK_MEDINSIGHTS_REVOCATION_TOKEN\" }}'", "revocation_token: 0123456789abcdef0123456789abcdef"}}, want: "never a literal secret"},
 		{name: "login without rate limit", check: "kong",
 			edits: []edit{{"kong/kong.yml", "          - /auth/login\n", "          - /auth/signin\n"}}, want: "/auth/login/ is not served by a route with rate-limiting"},
+		{name: "misspelled bundled plugin", check: "kong",
+			edits: []edit{{"kong/kong.yml", "  - name: correlation-id\n", "  - name: correlation_id\n"}}, want: "neither medinsights-auth nor a bundled plugin"},
 		{name: "unknown route field", check: "kong",
 			edits: []edit{{"kong/kong.yml", "        strip_path: false\n", "        strip_paths: false\n"}}, want: "unknown field \"strip_paths\""},
 
