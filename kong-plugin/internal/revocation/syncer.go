@@ -14,8 +14,10 @@
 // There is one Syncer per feed URL and token per process ([For]), shared by
 // every plugin instance naming them: Kong starts and drops instances at will,
 // and each must not open a feed connection of its own. Its goroutine belongs
-// to the process and runs until the process exits; a test that checks for
-// leaked goroutines ignores it with
+// to the process, not to an instance: it runs until the process exits, or
+// until its feed has failed for a while with no instance using it (old
+// settings after a token rotation), and starts again when used. A test that
+// checks for leaked goroutines ignores it with
 //
 //	goleak.IgnoreAnyFunction("github.com/medinsights/auth/kong-plugin/internal/revocation.(*Syncer).run")
 //
