@@ -53,8 +53,26 @@ build: ## Build bin/issuer and bin/medinsights-auth (static, as in the images)
 	CGO_ENABLED=0 $(GO) build $(GO_BUILD_FLAGS) -o $(BIN)/issuer ./issuer/cmd/issuer
 	CGO_ENABLED=0 $(GO) build $(GO_BUILD_FLAGS) -o $(BIN)/medinsights-auth ./kong-plugin/cmd/medinsights-auth
 
+# Fuzz targets CI runs for a short, bounded time each (go test -fuzz takes one target at a time).
+FUZZTIME ?= 5s
+FUZZ_TARGETS := \
+	./internal/accesstoken:FuzzParse \
+	./internal/accesstoken:FuzzKeyID \
+	./internal/accesstoken:FuzzDecodeClaims \
+	./internal/accesstoken:FuzzHeaderSafe \
+	./kong-plugin/internal/plugin:FuzzTokenFromHeader \
+	./kong-plugin/internal/plugin:FuzzDecide \
+	./kong-plugin/internal/revocation:FuzzDecodePage
+
+.PHONY: fuzz
+fuzz: ## Run every fuzz target for FUZZTIME (default 5s) each
+	@for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $${t#*:} ($${t%%:*}) for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) "$${t%%:*}" 2>&1 | tail -n 20; \
+	done
+
 .PHONY: test
-test: verify lint build infra-check ## Everything CI checks: verify, vet, race tests on a private PostgreSQL
+test: verify lint build infra-check fuzz ## Everything CI checks: verify, vet, race tests on a private PostgreSQL
 	TEST_DATABASE_URL="$${TEST_DATABASE_URL:-$$(scripts/pg.sh start)}" \
 	MEDINSIGHTS_BIN_DIR=$(abspath $(BIN)) \
 		$(GO) test -race -count=1 ./...
