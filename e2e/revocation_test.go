@@ -67,6 +67,15 @@ func TestGatewayRefusesRevokedSessions(t *testing.T) {
 				return []string{a.Access, rotated.Access}, []string{other.Access}
 			},
 		},
+		{
+			name: "role revoked by the command line",
+			act: func(t *testing.T, user string) ([]string, []string) {
+				a, b := is.Login(t, user, issuerproc.Password), is.Login(t, user, issuerproc.Password)
+				waitPassing(t, gw, a.Access)
+				db.Command(t, "users", "revoke-role", user, "patient")
+				return []string{a.Access, b.Access}, nil
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

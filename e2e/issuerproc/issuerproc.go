@@ -76,6 +76,10 @@ func (d *Database) env(addr string, extra []string) []string {
 	return append(env, extra...)
 }
 
+// Command runs an `issuer` command line (e.g. users revoke-role) on the
+// database, failing t when it fails.
+func (d *Database) Command(t testing.TB, args ...string) { t.Helper(); d.run(t, args...) }
+
 func (d *Database) run(t testing.TB, args ...string) {
 	t.Helper()
 	cmd := exec.Command(d.bin, args...)
