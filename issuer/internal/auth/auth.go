@@ -550,7 +550,10 @@ func (s *Service) tokenPair(u store.User, sessionID uuid.UUID, refresh string, n
 	return TokenPair{AccessToken: access, ExpiresIn: s.opt.AccessLifetime, RefreshToken: refresh, RefreshExpiresIn: s.opt.RefreshLifetime, User: u}, nil
 }
 
+// sendVerification sends after the commit, and to the end even when the
+// client has gone: the token is already stored.
 func (s *Service) sendVerification(ctx context.Context, u store.User, token string, now time.Time) {
+	ctx = context.WithoutCancel(ctx)
 	m := VerificationMail{To: u.Email, Username: u.Username, Token: token, ExpiresAt: now.Add(VerificationLifetime)}
 	if err := s.opt.Mailer.SendVerification(ctx, m); err != nil {
 		s.log.ErrorContext(ctx, "send verification mail", "user_id", u.ID, "error", err.Error())
