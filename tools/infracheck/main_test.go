@@ -235,6 +235,8 @@ func TestDeliberateErrorsFail(t *testing.T) {
 		// Helm: lint --strict, template, kubectl-validate, strict decode.
 		{name: "values do not parse", check: "helm",
 			edits: []edit{{"charts/medinsights-auth/values.yaml", "replicaCount: 2", "replicaCount: [2"}}, want: "helm lint --strict"},
+		{name: "misspelled value refused by values.schema.json", check: "helm",
+			edits: []edit{{"charts/medinsights-auth/ci/production-values.yaml", "autoscaling:\n  enabled: true", "autoscaling:\n  enable: true"}}, want: "additional properties 'enable' not allowed"},
 		{name: "template renders a bad port", check: "helm",
 			edits: []edit{{"charts/medinsights-auth/templates/deployment.yaml", "containerPort: {{ .Values.service.port }}", "containerPort: {{ .Values.service.port }}x"}}, want: "containerPort"},
 		{name: "migrations not a pre-upgrade hook", check: "helm",
