@@ -22,6 +22,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/medinsights/auth/issuer/internal/store"
 )
 
@@ -73,6 +75,11 @@ type Feed struct {
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced when the feed may have new events
 
+	// snapshots lets concurrent first reads (after=0) share one database
+	// read: when a fleet of gateways restarts at once, the issuer reads and
+	// holds the live revocations once, not once per gateway.
+	snapshots singleflight.Group
+
 	stopOnce sync.Once
 	stopping chan struct{} // closed by Stop: waiting readers answer at once
 }
@@ -111,7 +118,7 @@ func (f *Feed) Read(ctx context.Context, after int64, wait time.Duration) (store
 	}
 	for {
 		changed := f.changedChan() // before reading, so no wake-up falls between
-		page, err := f.store.RevocationFeedRead(ctx, after, f.now().Add(-f.retention), f.pageSize)
+		page, err := f.read(ctx, after)
 		if err != nil || wait <= 0 || len(page.Events) > 0 || page.Cursor != after {
 			return page, err
 		}
@@ -124,6 +131,34 @@ func (f *Feed) Read(ctx context.Context, after int64, wait time.Duration) (store
 		case <-ctx.Done():
 			return page, ctx.Err()
 		}
+	}
+}
+
+// snapshotTimeout bounds a shared snapshot read, which no single reader's
+// context may cancel.
+const snapshotTimeout = 30 * time.Second
+
+// read reads the page after the cursor. Reads with after=0 (always a
+// snapshot) that overlap share one database read; sharing is safe because a
+// snapshot taken a moment earlier is followed by the events after its cursor.
+// The page returned must not be modified.
+func (f *Feed) read(ctx context.Context, after int64) (store.FeedPage, error) {
+	if after != 0 {
+		return f.store.RevocationFeedRead(ctx, after, f.now().Add(-f.retention), f.pageSize)
+	}
+	ch := f.snapshots.DoChan("snapshot", func() (any, error) {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), snapshotTimeout)
+		defer cancel()
+		return f.store.RevocationFeedRead(ctx, 0, f.now().Add(-f.retention), f.pageSize)
+	})
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return store.FeedPage{}, r.Err
+		}
+		return r.Val.(store.FeedPage), nil
+	case <-ctx.Done():
+		return store.FeedPage{}, ctx.Err()
 	}
 }
 

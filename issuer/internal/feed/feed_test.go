@@ -330,3 +330,20 @@ func TestReadReturnsWhenTheReaderLeaves(t *testing.T) {
 		t.Fatal("Read kept waiting for a reader that left")
 	}
 }
+
+func TestConcurrentSnapshotsAgree(t *testing.T) {
+	t.Parallel()
+	e := setup(t, feed.Options{})
+	sids := revoke(t, e.url, true, live(), live(), live())
+	const readers = 16
+	pages := make(chan store.FeedPage, readers)
+	for range readers {
+		go func() { pages <- read(t, e.feed, 0, 0) }()
+	}
+	for range readers {
+		p := <-pages
+		if !p.Snapshot || p.Cursor != 3 || !sameIDs(sidsOf(p), sids) {
+			t.Errorf("concurrent snapshot = {cursor %d, snapshot %v, %d events}, want {3, true, the 3 revoked}", p.Cursor, p.Snapshot, len(p.Events))
+		}
+	}
+}
