@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -119,21 +122,31 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 type load struct {
 	wall      time.Duration
 	latencies []time.Duration
-	stmts     float64 // statements per request
+	stmts     float64       // statements per request
+	cpu       time.Duration // CPU of this process (server and client) per request
 }
 
 // measure runs n operations over 16 workers with the benchmark timer on,
 // counting the statements they send.
 func measure(b *testing.B, is *issuertest.Issuer, n int, op func(worker int) error) load {
 	b.Helper()
-	before := is.Statements.Count()
+	before, cpu := is.Statements.Count(), processCPU()
 	b.StartTimer()
 	wall, lat, err := run(concurrency, n, op)
 	b.StopTimer()
 	if err != nil {
 		b.Fatal(err)
 	}
-	return load{wall: wall, latencies: lat, stmts: float64(is.Statements.Count()-before) / float64(n)}
+	return load{wall: wall, latencies: lat, stmts: float64(is.Statements.Count()-before) / float64(n), cpu: (processCPU() - cpu) / time.Duration(n)}
+}
+
+// processCPU is the user and system CPU time this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // refreshLoad rotates n refresh tokens over 16 concurrent sessions.
@@ -292,12 +305,15 @@ func BenchmarkLoadReport(b *testing.B) {
 	b.Logf("machine: %s/%s, %d CPUs (GOMAXPROCS %d), %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cores, runtime.Version())
 	b.Logf("one RSA-2048 signature %.3f ms -> signing bound %.0f/s on %d cores; one argon2id hash (m=%d KiB, t=%d, p=%d) %.1f ms",
 		ms(signTime), bound, cores, auth.DefaultPasswordParams.Memory, auth.DefaultPasswordParams.Time, auth.DefaultPasswordParams.Threads, ms(hashTime))
-	b.Logf("refresh: %.0f rotations/s at concurrency %d = %.0f%% of the signing bound (goal >= 35%%: %s); p50 %.1f ms, p99 %.1f ms (goal < 30 ms: %s); %.1f statements/request",
-		refreshRate, concurrency, 100*refreshRate/bound, verdict(refreshRate >= 0.35*bound), ms(percentile(refreshLat, 0.5)), ms(p99), verdict(p99 < 30*time.Millisecond), refreshStmts)
+	b.Logf("refresh: %.0f rotations/s at concurrency %d = %.0f%% of the signing bound (goal >= 35%%: %s); p50 %.1f ms, p99 %.1f ms (goal < 30 ms: %s); %.1f statements/request; %.2f ms CPU/request in this process (server and client; PostgreSQL not counted)",
+		refreshRate, concurrency, 100*refreshRate/bound, verdict(refreshRate >= 0.35*bound), ms(percentile(refreshLat, 0.5)), ms(p99), verdict(p99 < 30*time.Millisecond), refreshStmts, ms(refresh.cpu))
 	b.Logf("login: %.1f ms each = %.2f x one argon2id hash (goal <= 1.15: %s); %.1f statements/request",
 		ms(loginTime), loginTime.Seconds()/hashTime.Seconds(), verdict(loginTime.Seconds() <= 1.15*hashTime.Seconds()), loginStmts)
-	b.Logf("logout: %.0f/s at concurrency %d = %.2f x the refresh rate (goal >= 2: %s); p99 %.1f ms; %.1f statements/request",
-		logoutRate, concurrency, logoutRate/refreshRate, verdict(logoutRate >= 2*refreshRate), ms(percentile(logoutLat, 0.99)), logoutStmts)
+	b.Logf("logout: %.0f/s at concurrency %d = %.2f x the refresh rate (goal >= 2: %s); p99 %.1f ms; %.1f statements/request; %.2f ms CPU/request in this process",
+		logoutRate, concurrency, logoutRate/refreshRate, verdict(logoutRate >= 2*refreshRate), ms(percentile(logoutLat, 0.99)), logoutStmts, ms(logout.cpu))
+	if load1, err := os.ReadFile("/proc/loadavg"); err == nil {
+		b.Logf("load average during the run: %s (figures are only meaningful on an otherwise idle machine)", strings.TrimSpace(string(load1)))
+	}
 }
 
 // timeEach returns the mean time of n calls of f.
