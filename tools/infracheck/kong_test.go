@@ -1,6 +1,9 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -140,5 +143,34 @@ func TestInternalPathsNotRouted(t *testing.T) {
 				t.Fatalf("want a problem containing %q, got %q", tt.want, exposed)
 			}
 		})
+	}
+}
+
+// TestPluginDumpFixtureCurrent keeps testdata/plugin-dump.json (used when
+// the tests run without a built plugin) equal to what the built plugin
+// prints; make infra-check passes the binary.
+func TestPluginDumpFixtureCurrent(t *testing.T) {
+	t.Parallel()
+	bin := os.Getenv("INFRACHECK_PLUGIN")
+	if bin == "" {
+		abs, err := filepath.Abs(filepath.Join(repoRoot, "bin/medinsights-auth"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		bin = abs
+		if _, err := os.Stat(bin); err != nil {
+			t.Fatalf("no built plugin at %s and INFRACHECK_PLUGIN unset: run `make build` first", bin)
+		}
+	}
+	built, err := loadPluginInfo(&config{root: repoRoot, pluginBin: bin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fixture, err := loadPluginInfo(&config{pluginDump: "testdata/plugin-dump.json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if built.Name != fixture.Name || !reflect.DeepEqual(built.config, fixture.config) {
+		t.Fatalf("testdata/plugin-dump.json is stale: regenerate it with `bin/medinsights-auth -dump > tools/infracheck/testdata/plugin-dump.json`")
 	}
 }

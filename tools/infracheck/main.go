@@ -42,6 +42,14 @@ func main() {
 		os.Exit(2)
 	}
 	cfg.root = root
+	// Tools run in the root: make relative paths to binaries absolute.
+	for _, p := range []*string{&cfg.pluginBin, &cfg.helm, &cfg.kubectl, &cfg.kubectlValidate, &cfg.yamllint, &cfg.shellcheck} {
+		if strings.Contains(*p, string(filepath.Separator)) && !filepath.IsAbs(*p) {
+			if abs, err := filepath.Abs(*p); err == nil {
+				*p = abs
+			}
+		}
+	}
 	if cfg.pluginBin == "" && cfg.pluginDump == "" {
 		fmt.Fprintln(os.Stderr, "infracheck: -plugin (the built medinsights-auth) is required: kong/kong.yml is checked against its -dump schema")
 		os.Exit(2)
