@@ -69,7 +69,9 @@ const (
 
 	// emptyPause spaces out requests when the feed answers "nothing new" much
 	// sooner than the wait asked for (a replica shutting down, a proxy cutting
-	// the request short), so a misbehaving feed is never polled in a tight loop.
+	// the request short), so a misbehaving feed is never polled in a tight
+	// loop. It is also the polling interval under a bound too short (below
+	// 3 s) for a whole-second long poll.
 	emptyPause = 250 * time.Millisecond
 
 	backoffBase = 100 * time.Millisecond
@@ -87,8 +89,10 @@ type Options struct {
 	// Token is the feed's bearer credential (the issuer's REVOCATION_FEED_TOKEN).
 	Token string
 	// MaxStaleness is the caller's staleness bound; the long poll asks for a
-	// third of it (at most 25 s, at least 1 s), so an idle but healthy feed
-	// answers well before the bound passes. Zero means DefaultMaxStaleness.
+	// third of it (at most 25 s), so an idle but healthy feed answers well
+	// before the bound passes. Under 3 s, where a third is less than the
+	// feed's one-second unit, the Syncer polls four times a second instead.
+	// Zero means DefaultMaxStaleness.
 	MaxStaleness time.Duration
 	// Logger receives connection errors, recoveries and snapshot loads.
 	// Nil means slog.Default().
@@ -196,13 +200,13 @@ func newClient() *http.Client {
 	}
 }
 
-// waitFor is the long-poll wait, in seconds, for a staleness bound.
+// waitFor is the long-poll wait, in whole seconds, for a staleness bound:
+// 0 (poll without waiting) when a third of the bound is under a second.
 func waitFor(maxStaleness time.Duration) int64 {
 	if maxStaleness <= 0 {
 		maxStaleness = DefaultMaxStaleness
 	}
-	w := min(maxStaleness/3, maxWait)
-	return max(int64(w/time.Second), 1)
+	return int64(min(maxStaleness/3, maxWait) / time.Second)
 }
 
 // registry holds the process's syncers, one per feed URL and token.
@@ -419,7 +423,8 @@ func (s *Syncer) syncOnce(ctx context.Context) error {
 	if err := s.apply(p, after, started); err != nil {
 		return err
 	}
-	if wait > 0 && p.count == 0 && time.Since(started) < time.Duration(wait)*time.Second/4 {
+	shortPoll := s.waitSeconds.Load() == 0
+	if p.count == 0 && (shortPoll || wait > 0 && time.Since(started) < time.Duration(wait)*time.Second/4) {
 		sleep(ctx, emptyPause)
 	}
 	return nil

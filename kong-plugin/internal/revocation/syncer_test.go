@@ -384,7 +384,9 @@ func TestWaitFor(t *testing.T) {
 		{bound: 30 * time.Second, want: 10},
 		{bound: 5 * time.Minute, want: 25},
 		{bound: 4 * time.Second, want: 1},
-		{bound: time.Second, want: 1},
+		{bound: 3 * time.Second, want: 1},
+		{bound: 2999 * time.Millisecond, want: 0},
+		{bound: time.Second, want: 0},
 	}
 	for _, tt := range tests {
 		if got := waitFor(tt.bound); got != tt.want {
@@ -453,5 +455,28 @@ func TestSyncerKeepsFollowingAHealthyFeedWhenUnused(t *testing.T) {
 	eventually(t, "an event for the unused syncer", func() bool { return s.Revoked(sid(1), time.Now()) })
 	if !s.running.Load() {
 		t.Error("a healthy syncer stopped for lack of use")
+	}
+}
+
+func TestSyncerPollsUnderAShortBound(t *testing.T) {
+	t.Parallel()
+	f := newFakeFeed(t)
+	s := startSyncer(t, f, time.Second) // a third is under the feed's 1 s unit
+	eventually(t, "the snapshot", synced(s))
+	f.add(future(), sid(1))
+	eventually(t, "the event", func() bool { return s.Revoked(sid(1), time.Now()) })
+	time.Sleep(600 * time.Millisecond)
+	log := f.log()
+	for _, r := range log {
+		if r.wait != 0 {
+			t.Fatalf("a request asked wait=%d under a 1 s bound", r.wait)
+		}
+	}
+	// Polling, not spinning: about four requests a second.
+	if n := len(log); n > 20 {
+		t.Errorf("%d requests in under a second and a half: the syncer spins", n)
+	}
+	if age := time.Since(s.LastSync()); age > time.Second {
+		t.Errorf("LastSync is %v old under a 1 s bound", age)
 	}
 }
