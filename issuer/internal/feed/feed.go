@@ -116,9 +116,9 @@ func (f *Feed) Read(ctx context.Context, after int64, wait time.Duration) (store
 		defer t.Stop()
 		deadline = t.C
 	}
-	for {
+	for first := true; ; first = false {
 		changed := f.changedChan() // before reading, so no wake-up falls between
-		page, err := f.read(ctx, after)
+		page, err := f.read(ctx, after, first)
 		if err != nil || wait <= 0 || len(page.Events) > 0 || page.Cursor != after {
 			return page, err
 		}
@@ -138,12 +138,13 @@ func (f *Feed) Read(ctx context.Context, after int64, wait time.Duration) (store
 // context may cancel.
 const snapshotTimeout = 30 * time.Second
 
-// read reads the page after the cursor. Reads with after=0 (always a
-// snapshot) that overlap share one database read; sharing is safe because a
-// snapshot taken a moment earlier is followed by the events after its cursor.
-// The page returned must not be modified.
-func (f *Feed) read(ctx context.Context, after int64) (store.FeedPage, error) {
-	if after != 0 {
+// read reads the page after the cursor. A reader's first read with after=0
+// (always a snapshot) joins one already under way: sharing is safe because a
+// snapshot taken a moment before the request is followed by the events after
+// its cursor. A read after a wake-up never joins one: it must see the event
+// that woke it. The page returned must not be modified.
+func (f *Feed) read(ctx context.Context, after int64, first bool) (store.FeedPage, error) {
+	if after != 0 || !first {
 		return f.store.RevocationFeedRead(ctx, after, f.now().Add(-f.retention), f.pageSize)
 	}
 	ch := f.snapshots.DoChan("snapshot", func() (any, error) {
