@@ -36,6 +36,7 @@ WHERE refresh_tokens.hash = @hash;
 -- reuse or a dead token. A concurrent rotation of the same token waits on
 -- the token's row lock and then finds it retired; a concurrent revocation of
 -- the session waits on the session's, or makes this one find it revoked.
+-- With @user_id set, a token of another user's session is left untouched.
 -- name: RefreshTokenRotateLive :one
 WITH retired AS (
     UPDATE refresh_tokens
@@ -43,6 +44,8 @@ WITH retired AS (
     WHERE refresh_tokens.hash = @old_hash
       AND refresh_tokens.retired_at IS NULL
       AND refresh_tokens.expires_at > @now
+      AND (sqlc.narg('user_id')::uuid IS NULL OR refresh_tokens.session_id IN (
+          SELECT sessions.id FROM sessions WHERE sessions.user_id = sqlc.narg('user_id')::uuid))
     RETURNING refresh_tokens.session_id
 ), extended AS (
     UPDATE sessions

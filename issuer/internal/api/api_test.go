@@ -396,19 +396,24 @@ func TestRefreshRefusalsAreIdentical(t *testing.T) {
 	live := is.Login(t, "bob", password)
 
 	is.Clock.Advance(issuertest.RefreshLifetime / 2)
-	is.Refresh(t, live.Refresh) // bob's session lives on; alice's "expired" one is not refreshed
+	live = is.Refresh(t, live.Refresh) // bob's session lives on; alice's "expired" one is not refreshed
 	is.Clock.Advance(issuertest.RefreshLifetime/2 + time.Second)
 
+	// The caller names itself with its access token, expired here as it
+	// usually is when a client refreshes.
+	alice := is.Login(t, "alice", password)
+	is.Clock.Advance(issuertest.AccessLifetime + time.Hour)
+	refresh := func(token, access string) resp {
+		return is.Do(t, req{Method: "POST", Path: "/api/auth/refresh/", Body: map[string]string{"refresh_token": token}, Token: access})
+	}
 	var bodies [][]byte
-	for name, token := range map[string]string{"revoked session": revoked.Refresh, "expired": expired.Refresh, "unknown": "bm90IGEgcmVhbCB0b2tlbiBhdCBhbGwgbm90IGF0IGFsbA", "of another user": live.Refresh} {
-		r := is.Post(t, "/api/auth/refresh/", map[string]string{"refresh_token": token}, "")
-		if name == "of another user" {
-			// A stolen token is simply someone else's: it works for whoever
-			// holds it, until reuse is detected. What must hold is that
-			// refresh never reveals anything; logout checks ownership.
-			continue
-		}
-		wantProblem(t, r, 401, "invalid_grant")
+	for name, r := range map[string]resp{
+		"revoked session": refresh(revoked.Refresh, ""),
+		"expired":         refresh(expired.Refresh, ""),
+		"unknown":         refresh("bm90IGEgcmVhbCB0b2tlbiBhdCBhbGwgbm90IGF0IGFsbA", ""),
+		"of another user": refresh(live.Refresh, alice.Access),
+	} {
+		t.Run(name, func(t *testing.T) { wantProblem(t, r, 401, "invalid_grant") })
 		bodies = append(bodies, r.Body)
 	}
 	for _, b := range bodies[1:] {
@@ -416,6 +421,10 @@ func TestRefreshRefusalsAreIdentical(t *testing.T) {
 			t.Fatalf("refusals differ:\n%s\n%s", bodies[0], b)
 		}
 	}
+	// The other user's token was left untouched: its owner refreshes with it.
+	is.Refresh(t, live.Refresh)
+	// A caller refreshing its own token with its expired access token is fine.
+	wantStatus(t, refresh(alice.Refresh, alice.Access), 200)
 }
 
 func TestVerifyEmail(t *testing.T) {

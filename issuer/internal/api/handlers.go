@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/medinsights/auth/internal/accesstoken"
 	"github.com/medinsights/auth/issuer/internal/auth"
 	"github.com/medinsights/auth/issuer/internal/store"
@@ -156,7 +158,14 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) error {
 	if err := s.decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	t, err := s.auth.Refresh(r.Context(), req.RefreshToken)
+	// The access token is optional here. When one is sent (expired or not)
+	// and verifies, it names the caller, and another user's refresh token is
+	// refused like an unknown one.
+	caller := uuid.Nil
+	if scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
+		caller = s.auth.CallerOf(strings.TrimSpace(token))
+	}
+	t, err := s.auth.Refresh(r.Context(), req.RefreshToken, caller)
 	if err != nil {
 		return err
 	}

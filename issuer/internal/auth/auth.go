@@ -114,11 +114,13 @@ type Options struct {
 
 // Service runs the token lifecycle. It is safe for concurrent use.
 type Service struct {
-	opt       Options
-	log       *slog.Logger
-	parser    *accesstoken.Parser
-	now       func() time.Time
-	dummyHash string // verified for unknown users, so they cost what a wrong password costs
+	opt    Options
+	log    *slog.Logger
+	parser *accesstoken.Parser
+	// expiredParser accepts tokens expired up to a refresh token's lifetime.
+	expiredParser *accesstoken.Parser
+	now           func() time.Time
+	dummyHash     string // verified for unknown users, so they cost what a wrong password costs
 }
 
 // New returns a Service.
@@ -143,11 +145,20 @@ func New(o Options) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create token parser: %w", err)
 	}
+	// The same checks with a leeway as long as a refresh token lives, for
+	// CallerOf, which only identifies, never authorizes.
+	expiredParser, err := accesstoken.NewParser(accesstoken.Options{
+		Issuer: o.Issuer, Audiences: []string{o.Audience}, Leeway: o.RefreshLifetime,
+		MaxLifetime: o.AccessLifetime, Now: o.Now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create token parser: %w", err)
+	}
 	dummy, err := HashPassword(o.Password, "not a password: a stand-in for unknown users")
 	if err != nil {
 		return nil, err
 	}
-	return &Service{opt: o, log: o.Logger, parser: parser, now: o.Now, dummyHash: dummy}, nil
+	return &Service{opt: o, log: o.Logger, parser: parser, expiredParser: expiredParser, now: o.Now, dummyHash: dummy}, nil
 }
 
 // TokenPair is what login and refresh return.
@@ -278,13 +289,16 @@ func (s *Service) Login(ctx context.Context, login, password string) (TokenPair,
 //     revocation event is recorded, a warning is logged, and the answer is
 //     ErrInvalidGrant;
 //   - an unknown or expired token, or one of a revoked or expired session,
-//     is ErrInvalidGrant.
+//     is ErrInvalidGrant;
+//   - when the request names its caller (caller is not uuid.Nil: see
+//     CallerOf), a token of another user's session is ErrInvalidGrant too,
+//     and is left untouched.
 //
 // The common case, a live token of a live session, is one statement. Every
 // other case reads the token and its session locked until the commit, so
 // concurrent refreshes and revocations of one session run one at a time.
 // The access token is signed after the commit, keeping the locks short.
-func (s *Service) Refresh(ctx context.Context, refreshToken string) (TokenPair, error) {
+func (s *Service) Refresh(ctx context.Context, refreshToken string, caller uuid.UUID) (TokenPair, error) {
 	oldHash := hashToken(refreshToken)
 	newToken, newHash, err := newOpaqueToken()
 	if err != nil {
@@ -292,7 +306,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (TokenPair, 
 	}
 	now := s.now()
 	expires := now.Add(s.opt.RefreshLifetime)
-	sessionID, u, err := s.opt.Store.RefreshTokenRotateLive(ctx, oldHash, newHash, now, expires)
+	sessionID, u, err := s.opt.Store.RefreshTokenRotateLive(ctx, oldHash, newHash, caller, now, expires)
 	if err == nil {
 		return s.tokenPair(u, sessionID, newToken, now)
 	}
@@ -310,7 +324,8 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (TokenPair, 
 		if err != nil {
 			return err
 		}
-		if grant.Session.RevokedAt != nil || !now.Before(grant.Session.ExpiresAt) || !now.Before(grant.Token.ExpiresAt) {
+		if grant.Session.RevokedAt != nil || !now.Before(grant.Session.ExpiresAt) || !now.Before(grant.Token.ExpiresAt) ||
+			(caller != uuid.Nil && caller != grant.User.ID) {
 			return ErrInvalidGrant
 		}
 		if grant.Token.RetiredAt != nil && now.Sub(*grant.Token.RetiredAt) > s.opt.ReuseInterval {
@@ -333,6 +348,23 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (TokenPair, 
 		return TokenPair{}, ErrInvalidGrant
 	}
 	return s.tokenPair(grant.User, grant.Session.ID, newToken, now)
+}
+
+// CallerOf returns the user an access token names when the token verifies
+// except perhaps for being expired (up to the refresh token lifetime), and
+// uuid.Nil otherwise. A refresh request that carries its (usually expired)
+// access token says who is refreshing: Refresh then refuses the refresh
+// token of any other user. It grants nothing by itself.
+func (s *Service) CallerOf(accessToken string) uuid.UUID {
+	claims, err := s.expiredParser.Parse(accessToken, s.opt.Signer.Keys())
+	if err != nil {
+		return uuid.Nil
+	}
+	id, err := uuid.Parse(claims.Subject)
+	if err != nil {
+		return uuid.Nil
+	}
+	return id
 }
 
 // Authenticate verifies an access token with the same parser the gateway

@@ -290,10 +290,13 @@ func (q *Q) RevocationFeedGet(ctx context.Context) (lastSeq, prunedThrough int64
 // RefreshTokenRotateLive rotates a live refresh token of a live session in
 // one statement: it retires oldHash, stores newHash, extends the session to
 // expiresAt, and returns the session's id and user. ErrNotFound when the
-// token is unknown, retired or expired, or its session revoked or expired;
-// the caller then decides with RefreshTokenGetForUpdate.
-func (q *Q) RefreshTokenRotateLive(ctx context.Context, oldHash, newHash []byte, now, expiresAt time.Time) (uuid.UUID, User, error) {
-	row, err := q.q.RefreshTokenRotateLive(ctx, q.db, dbsqlc.RefreshTokenRotateLiveParams{OldHash: oldHash, NewHash: newHash, Now: now, ExpiresAt: expiresAt})
+// token is unknown, retired or expired, its session revoked or expired, or
+// (when userID is set) the session is another user's; the caller then
+// decides with RefreshTokenGetForUpdate.
+func (q *Q) RefreshTokenRotateLive(ctx context.Context, oldHash, newHash []byte, userID uuid.UUID, now, expiresAt time.Time) (uuid.UUID, User, error) {
+	row, err := q.q.RefreshTokenRotateLive(ctx, q.db, dbsqlc.RefreshTokenRotateLiveParams{
+		OldHash: oldHash, NewHash: newHash, UserID: nullUUID(userID), Now: now, ExpiresAt: expiresAt,
+	})
 	if err != nil {
 		return uuid.Nil, User{}, interpretError(err)
 	}

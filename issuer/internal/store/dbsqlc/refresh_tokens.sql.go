@@ -113,10 +113,12 @@ WITH retired AS (
     WHERE refresh_tokens.hash = $2
       AND refresh_tokens.retired_at IS NULL
       AND refresh_tokens.expires_at > $1
+      AND ($3::uuid IS NULL OR refresh_tokens.session_id IN (
+          SELECT sessions.id FROM sessions WHERE sessions.user_id = $3::uuid))
     RETURNING refresh_tokens.session_id
 ), extended AS (
     UPDATE sessions
-    SET expires_at = $3
+    SET expires_at = $4
     FROM retired
     WHERE sessions.id = retired.session_id
       AND sessions.revoked_at IS NULL
@@ -124,7 +126,7 @@ WITH retired AS (
     RETURNING sessions.id, sessions.user_id
 ), issued AS (
     INSERT INTO refresh_tokens (hash, session_id, issued_at, expires_at)
-    SELECT $4, extended.id, $1, $3 FROM extended
+    SELECT $5, extended.id, $1, $4 FROM extended
 )
 SELECT extended.id AS session_id, users.id, users.username, users.email, users.password_hash, users.first_name, users.last_name, users.email_verified, users.roles, users.date_joined, users.updated_at
 FROM extended JOIN users ON users.id = extended.user_id
@@ -133,6 +135,7 @@ FROM extended JOIN users ON users.id = extended.user_id
 type RefreshTokenRotateLiveParams struct {
 	Now       time.Time
 	OldHash   []byte
+	UserID    uuid.NullUUID
 	ExpiresAt time.Time
 	NewHash   []byte
 }
@@ -150,10 +153,12 @@ type RefreshTokenRotateLiveRow struct {
 // reuse or a dead token. A concurrent rotation of the same token waits on
 // the token's row lock and then finds it retired; a concurrent revocation of
 // the session waits on the session's, or makes this one find it revoked.
+// With @user_id set, a token of another user's session is left untouched.
 func (q *Queries) RefreshTokenRotateLive(ctx context.Context, db DBTX, arg RefreshTokenRotateLiveParams) (RefreshTokenRotateLiveRow, error) {
 	row := db.QueryRow(ctx, refreshTokenRotateLive,
 		arg.Now,
 		arg.OldHash,
+		arg.UserID,
 		arg.ExpiresAt,
 		arg.NewHash,
 	)
