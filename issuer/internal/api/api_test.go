@@ -756,3 +756,12 @@ func queryRow(t *testing.T, is *issuertest.Issuer, sql string, dst any, args ...
 	t.Helper()
 	return issuertest.QueryRow(t, is.DatabaseURL, sql, dst, args...)
 }
+
+func TestAccessTokenOfADeletedUserIsRefused(t *testing.T) {
+	t.Parallel()
+	is := setup(t)
+	tok := is.Login(t, "alice", password)
+	issuertest.Exec(t, is.DatabaseURL, "DELETE FROM users WHERE username = 'alice'")
+	wantProblem(t, is.Get(t, "/api/auth/me/", tok.Access), 401, "invalid_token")
+	wantProblem(t, is.Post(t, "/api/auth/refresh/", map[string]string{"refresh_token": tok.Refresh}, ""), 401, "invalid_grant")
+}
