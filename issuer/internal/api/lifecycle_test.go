@@ -2,7 +2,10 @@ package api_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -278,4 +281,76 @@ func databaseName(t *testing.T, u string) string {
 		t.Fatalf("refusing to take database %q offline", cfg.Database)
 	}
 	return cfg.Database
+}
+
+// The same, with the PostgreSQL server itself stopped and started again:
+// a throwaway cluster of scripts/pg.sh in a directory of its own.
+func TestDatabaseServerStoppedThenStartedGives503ThenRecovers(t *testing.T) {
+	t.Parallel()
+	dir, err := os.MkdirTemp("/tmp", "mi-pg-outage-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command("../../../scripts/pg.sh", args...)
+		cmd.Env = append(os.Environ(), "MEDINSIGHTS_PG_DIR="+dir, "MEDINSIGHTS_PG_DB=outage")
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("scripts/pg.sh %v: %v %s", args, err, exitStderr(err))
+		}
+		return strings.TrimSpace(string(out))
+	}
+	url := pg("start")
+	t.Cleanup(func() { pg("stop") })
+
+	is := issuertest.New(t, issuertest.Options{DatabaseURL: url})
+	is.Register(t, "alice", password)
+	tok := is.Login(t, "alice", password)
+
+	stopServer(t, dir)
+	wantProblem(t, is.Get(t, "/api/auth/me/", tok.Access), http.StatusServiceUnavailable, "service_unavailable")
+	r := is.Post(t, "/api/auth/login/", map[string]string{"username": "alice", "password": password}, "")
+	wantProblem(t, r, http.StatusServiceUnavailable, "service_unavailable")
+	if r.Header.Get("Retry-After") == "" {
+		t.Fatal("503 without Retry-After")
+	}
+	wantProblem(t, is.Get(t, "/api/auth/ready/", ""), http.StatusServiceUnavailable, "not_ready")
+	wantStatus(t, is.Get(t, "/api/auth/health/", ""), 200)
+
+	pg("start")
+	deadline := time.Now().Add(15 * time.Second)
+	for is.Get(t, "/api/auth/ready/", "").Status != 200 {
+		if time.Now().After(deadline) {
+			t.Fatal("not ready 15 s after the server came back")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	wantStatus(t, is.Get(t, "/api/auth/me/", tok.Access), 200)
+	is.Refresh(t, tok.Refresh)
+}
+
+// stopServer stops the cluster in dir and keeps its data (pg.sh stop would
+// delete it), as the server's owner.
+func stopServer(t *testing.T, dir string) {
+	t.Helper()
+	pgCtl, err := exec.LookPath("pg_ctl")
+	if err != nil {
+		pgCtl = "/usr/lib/postgresql/15/bin/pg_ctl"
+	}
+	args := []string{pgCtl, "-D", dir + "/data", "-m", "fast", "-w", "stop"}
+	if os.Geteuid() == 0 {
+		args = append([]string{"runuser", "-u", "postgres", "--"}, args...)
+	}
+	if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
+		t.Fatalf("pg_ctl stop: %v %s", err, out)
+	}
+}
+
+func exitStderr(err error) string {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return string(ee.Stderr)
+	}
+	return ""
 }

@@ -124,9 +124,12 @@ func (m *Mailer) Count(address string) int {
 
 // Options adjust an issuer built by New.
 type Options struct {
-	Password auth.PasswordParams // zero: FastPasswords
-	MaxConns int32
-	Logger   *slog.Logger // nil: discard
+	// DatabaseURL, when set, is an empty database to use instead of a new
+	// one on TEST_DATABASE_URL's server.
+	DatabaseURL string
+	Password    auth.PasswordParams // zero: FastPasswords
+	MaxConns    int32
+	Logger      *slog.Logger // nil: discard
 }
 
 // Issuer is a running issuer for one test.
@@ -148,7 +151,10 @@ type Issuer struct {
 func New(t testing.TB, o Options) *Issuer {
 	t.Helper()
 	ctx := context.Background()
-	url := testdb.New(t)
+	url := o.DatabaseURL
+	if url == "" {
+		url = testdb.New(t)
+	}
 	if _, err := store.Migrate(ctx, url); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
