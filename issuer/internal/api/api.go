@@ -98,7 +98,7 @@ func (s *Server) routes() http.Handler {
 	handle("POST", "/api/auth/verify-email/resend/", s.bearer(s.resendVerification))
 	handle("GET", "/api/auth/me/", s.bearer(s.me))
 	handle("POST", "/api/auth/change-password/", s.bearer(s.changePassword))
-	handle("POST", "/api/auth/logout/", s.bearer(s.logout))
+	handle("POST", "/api/auth/logout/", s.bearerUnchecked(s.logout))
 	handle("POST", "/api/auth/logout-all/", s.bearer(s.logoutAll))
 	handle("GET", "/.well-known/jwks.json", s.jwks)
 	handle("GET", "/.well-known/openid-configuration", s.openIDConfiguration)
@@ -146,18 +146,43 @@ type bearerFunc func(w http.ResponseWriter, r *http.Request, p auth.Principal) e
 // revoked, is 401 invalid_token.
 func (s *Server) bearer(h bearerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		header := r.Header.Get("Authorization")
-		if header == "" {
-			return errMissingToken()
+		token, err := bearerToken(r)
+		if err != nil {
+			return err
 		}
-		scheme, token, ok := strings.Cut(header, " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
-			return errInvalidToken()
-		}
-		p, err := s.auth.Authenticate(r.Context(), strings.TrimSpace(token))
+		p, err := s.auth.Authenticate(r.Context(), token)
 		if err != nil {
 			return err
 		}
 		return h(w, r, p)
 	}
+}
+
+// bearerUnchecked verifies the access token but leaves the check that its
+// session is live to h, which must make it (logout does, in its revoking
+// statement, and answers auth.ErrInvalidToken when it fails).
+func (s *Server) bearerUnchecked(h func(w http.ResponseWriter, r *http.Request, c auth.Caller) error) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		token, err := bearerToken(r)
+		if err != nil {
+			return err
+		}
+		c, err := s.auth.VerifyAccessToken(token)
+		if err != nil {
+			return err
+		}
+		return h(w, r, c)
+	}
+}
+
+func bearerToken(r *http.Request) (string, error) {
+	header := r.Header.Get("Authorization")
+	if header == "" {
+		return "", errMissingToken()
+	}
+	scheme, token, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+		return "", errInvalidToken()
+	}
+	return strings.TrimSpace(token), nil
 }

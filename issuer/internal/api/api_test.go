@@ -526,6 +526,14 @@ func TestLogout(t *testing.T) {
 	// A bearer is required.
 	wantProblem(t, is.Post(t, "/api/auth/logout/", map[string]string{"refresh_token": other.Refresh}, ""), 401, "authentication_required")
 	wantProblem(t, is.Post(t, "/api/auth/logout/", map[string]string{}, other.Access), 400, "validation_failed")
+	// The access token of an ended session cannot log anything out.
+	third := is.Login(t, "alice", password)
+	r := is.Post(t, "/api/auth/logout/", map[string]string{"refresh_token": third.Refresh}, tok.Access)
+	wantProblem(t, r, 401, "invalid_token")
+	if r.Header.Get("WWW-Authenticate") != `Bearer realm="medinsights", error="invalid_token"` {
+		t.Fatalf("WWW-Authenticate %q", r.Header.Get("WWW-Authenticate"))
+	}
+	wantStatus(t, is.Get(t, "/api/auth/me/", third.Access), 200)
 }
 
 func TestLogoutOfAnotherUsersSessionIsRefused(t *testing.T) {

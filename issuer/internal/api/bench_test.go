@@ -33,7 +33,7 @@ const concurrency = 16
 
 func benchIssuer(b *testing.B) *issuertest.Issuer {
 	b.Helper()
-	is := issuertest.New(b, issuertest.Options{Password: auth.DefaultPasswordParams, MaxConns: 8})
+	is := issuertest.New(b, issuertest.Options{Password: auth.DefaultPasswordParams, MaxConns: 4})
 	tr := is.Server.Client().Transport.(*http.Transport)
 	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 256, 256
 	is.Register(b, "alice", password)
@@ -324,4 +324,32 @@ func timeEach(n int, f func()) time.Duration {
 		f()
 	}
 	return time.Since(start) / time.Duration(n)
+}
+
+// BenchmarkMe is a Bearer request end to end at concurrency 16: access token
+// verification and the session check in the database.
+func BenchmarkMe(b *testing.B) {
+	is := benchIssuer(b)
+	b.StopTimer()
+	access := make([]string, concurrency)
+	for i := range access {
+		access[i] = is.Login(b, "alice", password).Access
+	}
+	client, url := is.Server.Client(), is.Server.URL+"/api/auth/me/"
+	l := measure(b, is, b.N, func(w int) error {
+		req, _ := http.NewRequest(http.MethodGet, url, nil)
+		req.Header.Set("Authorization", "Bearer "+access[w])
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("me: %d", resp.StatusCode)
+		}
+		return nil
+	})
+	b.ReportMetric(ms(percentile(l.latencies, 0.99)), "p99-ms")
+	b.ReportMetric(l.stmts, "stmts/op")
 }

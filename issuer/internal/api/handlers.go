@@ -207,12 +207,12 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, p auth.P
 	return writeJSON(w, http.StatusOK, userEnvelope{User: newUserResponse(u)})
 }
 
-func (s *Server) logout(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+func (s *Server) logout(w http.ResponseWriter, r *http.Request, c auth.Caller) error {
 	var req refreshRequest
 	if err := s.decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	if err := s.auth.Logout(r.Context(), p, req.RefreshToken); err != nil {
+	if err := s.auth.Logout(r.Context(), c, req.RefreshToken); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -367,39 +367,64 @@ func (s *Service) CallerOf(accessToken string) uuid.UUID {
 	return id
 }
 
-// Authenticate verifies an access token with the same parser the gateway
-// uses, then checks in the database that its session is live and its user
-// exists, so a revoked session's token is refused at once.
-func (s *Service) Authenticate(ctx context.Context, accessToken string) (Principal, error) {
+// Caller is who an access token names: its user and session. It is not yet
+// known to be live: Authenticate checks that, or an operation does it in its
+// own statement (Logout).
+type Caller struct {
+	UserID    uuid.UUID
+	SessionID uuid.UUID
+}
+
+// VerifyAccessToken verifies an access token with the same parser the
+// gateway uses (signature, iss, aud, exp, nbf, iat, claims) and returns the
+// caller it names. It does not read the database.
+func (s *Service) VerifyAccessToken(accessToken string) (Caller, error) {
 	claims, err := s.parser.Parse(accessToken, s.opt.Signer.Keys())
 	if err != nil {
-		return Principal{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+		return Caller{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
 	sid, err1 := uuid.Parse(claims.SessionID)
 	sub, err2 := uuid.Parse(claims.Subject)
 	if err1 != nil || err2 != nil {
-		return Principal{}, fmt.Errorf("%w: sid or sub is not a UUID", ErrInvalidToken)
+		return Caller{}, fmt.Errorf("%w: sid or sub is not a UUID", ErrInvalidToken)
 	}
-	u, err := s.opt.Store.SessionAuthenticate(ctx, sid, sub)
+	return Caller{UserID: sub, SessionID: sid}, nil
+}
+
+// Authenticate verifies an access token, then checks in the database that
+// its session is live and its user exists, so a revoked session's token is
+// refused at once.
+func (s *Service) Authenticate(ctx context.Context, accessToken string) (Principal, error) {
+	c, err := s.VerifyAccessToken(accessToken)
+	if err != nil {
+		return Principal{}, err
+	}
+	u, err := s.opt.Store.SessionAuthenticate(ctx, c.SessionID, c.UserID)
 	if errors.Is(err, store.ErrNotFound) {
-		return Principal{}, fmt.Errorf("%w: session %s is not live", ErrInvalidToken, sid)
+		return Principal{}, fmt.Errorf("%w: session %s is not live", ErrInvalidToken, c.SessionID)
 	}
 	if err != nil {
 		return Principal{}, fmt.Errorf("check session: %w", err)
 	}
-	return Principal{User: u, SessionID: sid}, nil
+	return Principal{User: u, SessionID: c.SessionID}, nil
 }
 
 // Logout revokes the session of refreshToken, which must be one of the
-// caller's sessions (not necessarily the one of the access token). Logging
-// out a session of the caller's that has already ended is a no-op; a token
-// that is unknown or of another user is ErrForeignRefreshToken. It is one
-// statement when the token is the caller's, two otherwise.
-func (s *Service) Logout(ctx context.Context, p Principal, refreshToken string) error {
+// caller's sessions (not necessarily the one of the access token). The
+// caller's own session must be live, which the revoking statement itself
+// checks: a logout is one statement. Logging out a session of the caller's
+// that has already ended is a no-op; a token that is unknown or of another
+// user is ErrForeignRefreshToken.
+func (s *Service) Logout(ctx context.Context, c Caller, refreshToken string) error {
 	hash := hashToken(refreshToken)
-	res, err := s.opt.Store.SessionRevoke(ctx, s.revocation(p.User.ID, ReasonLogout, s.now(), func(r *store.Revocation) { r.RefreshHash = hash }))
+	res, err := s.opt.Store.SessionRevoke(ctx, s.revocation(c.UserID, ReasonLogout, s.now(), func(r *store.Revocation) {
+		r.RefreshHash, r.CallerSessionID = hash, c.SessionID
+	}))
 	if err != nil {
 		return fmt.Errorf("revoke session: %w", err)
+	}
+	if !res.CallerLive {
+		return fmt.Errorf("%w: session %s is not live", ErrInvalidToken, c.SessionID)
 	}
 	if res.Revoked > 0 {
 		return nil
@@ -410,7 +435,7 @@ func (s *Service) Logout(ctx context.Context, p Principal, refreshToken string) 
 		return ErrForeignRefreshToken
 	case err != nil:
 		return fmt.Errorf("find refresh token owner: %w", err)
-	case owner != p.User.ID:
+	case owner != c.UserID:
 		return ErrForeignRefreshToken
 	}
 	return nil
