@@ -85,6 +85,17 @@ func TestStateChangesAreAllOrNothing(t *testing.T) {
 		is.Refresh(t, tok.Refresh)
 	})
 
+	t.Run("logout: the session stays live when its event cannot be recorded", func(t *testing.T) {
+		t.Parallel()
+		is := setup(t)
+		a := is.Login(t, "alice", password)
+		restore := failInsertsInto(t, is, "revocation_events")
+		wantProblem(t, is.Post(t, "/api/auth/logout/", map[string]string{"refresh_token": a.Refresh}, a.Access), 500, "internal_error")
+		restore()
+		wantStatus(t, is.Get(t, "/api/auth/me/", a.Access), 200)
+		is.Refresh(t, a.Refresh)
+	})
+
 	t.Run("logout-all: no session ends when an event cannot be recorded", func(t *testing.T) {
 		t.Parallel()
 		is := setup(t)

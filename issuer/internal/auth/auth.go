@@ -412,21 +412,24 @@ func (s *Service) Authenticate(ctx context.Context, accessToken string) (Princip
 // Logout revokes the session of refreshToken, which must be one of the
 // caller's sessions (not necessarily the one of the access token). The
 // caller's own session must be live, which the revoking statement itself
-// checks: a logout is one statement. Logging out a session of the caller's
-// that has already ended is a no-op; a token that is unknown or of another
-// user is ErrForeignRefreshToken.
+// checks: a logout is one statement, shared with the logouts running at the
+// same moment (see store.RevokeForLogout). Logging out a session of the
+// caller's that has already ended is a no-op; a token that is unknown or of
+// another user is ErrForeignRefreshToken.
 func (s *Service) Logout(ctx context.Context, c Caller, refreshToken string) error {
 	hash := hashToken(refreshToken)
-	res, err := s.opt.Store.SessionRevoke(ctx, s.revocation(c.UserID, ReasonLogout, s.now(), func(r *store.Revocation) {
-		r.RefreshHash, r.CallerSessionID = hash, c.SessionID
-	}))
+	now := s.now()
+	res, err := s.opt.Store.RevokeForLogout(ctx, store.Logout{
+		UserID: c.UserID, CallerSessionID: c.SessionID, RefreshHash: hash, Reason: ReasonLogout,
+		At: now, EventExpiresAt: now.Add(s.opt.AccessLifetime + s.opt.ClockSkew),
+	})
 	if err != nil {
 		return fmt.Errorf("revoke session: %w", err)
 	}
 	if !res.CallerLive {
 		return fmt.Errorf("%w: session %s is not live", ErrInvalidToken, c.SessionID)
 	}
-	if res.Revoked > 0 {
+	if res.Revoked {
 		return nil
 	}
 	owner, err := s.opt.Store.RefreshTokenOwner(ctx, hash)

@@ -102,7 +102,8 @@ type Config struct {
 // statement of their own; Tx runs several in one transaction.
 type Store struct {
 	*Q
-	pool *pgxpool.Pool
+	pool    *pgxpool.Pool
+	logouts logoutBatcher
 }
 
 // New opens a pool. It does not wait for the database: a pool opened while

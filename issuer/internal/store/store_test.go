@@ -246,3 +246,114 @@ func TestDeleteExpired(t *testing.T) {
 		t.Fatalf("deleted %d verification tokens (%v), want 1", n, err)
 	}
 }
+
+// Concurrent logouts share statements and still revoke exactly what each
+// may: one event per session, gapless sequence numbers, no foreign session.
+func TestRevokeForLogoutBatchesConcurrentLogouts(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := testdb.New(t)
+	if _, err := store.Migrate(ctx, url); err != nil {
+		t.Fatal(err)
+	}
+	counter := new(store.StatementCounter)
+	st, err := store.New(ctx, store.Config{URL: url, Counter: counter})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	type user struct {
+		id      uuid.UUID
+		caller  uuid.UUID
+		victims []uuid.UUID
+	}
+	hashOf := func(id uuid.UUID) []byte { h := make([]byte, 32); copy(h, id[:]); return h }
+	var users []user
+	for _, name := range []string{"alice", "bob", "carol"} {
+		u := newUser(t, st, name, name+"@example.org")
+		us := user{id: u.ID, caller: newSession(t, st, u.ID)}
+		for range 6 {
+			us.victims = append(us.victims, newSession(t, st, u.ID))
+		}
+		users = append(users, us)
+	}
+	now := time.Now()
+	type attempt struct {
+		l           store.Logout
+		wantCaller  bool
+		wantRevoked bool // for the attempts that are not duplicates
+		dupOf       int  // >0: same session as another attempt; exactly one of them revokes
+	}
+	var attempts []attempt
+	for ui, u := range users {
+		for _, v := range u.victims {
+			attempts = append(attempts, attempt{l: store.Logout{UserID: u.id, CallerSessionID: u.caller, RefreshHash: hashOf(v)}, wantCaller: true, wantRevoked: true})
+		}
+		other := users[(ui+1)%len(users)]
+		attempts = append(attempts,
+			// another user's session: refused
+			attempt{l: store.Logout{UserID: u.id, CallerSessionID: u.caller, RefreshHash: hashOf(other.victims[0])}, wantCaller: true},
+			// a caller session that does not exist: nothing happens
+			attempt{l: store.Logout{UserID: u.id, CallerSessionID: uuid.New(), RefreshHash: hashOf(u.victims[1])}},
+			// the same session twice
+			attempt{l: store.Logout{UserID: u.id, CallerSessionID: u.caller, RefreshHash: hashOf(u.victims[0])}, wantCaller: true, dupOf: 1},
+		)
+	}
+	results := make([]store.LogoutResult, len(attempts))
+	before := counter.Count()
+	var wg sync.WaitGroup
+	for i := range attempts {
+		attempts[i].l.Reason, attempts[i].l.At, attempts[i].l.EventExpiresAt = "logout", now, now.Add(time.Minute)
+		wg.Go(func() {
+			r, err := st.RevokeForLogout(ctx, attempts[i].l)
+			if err != nil {
+				t.Errorf("logout %d: %v", i, err)
+			}
+			results[i] = r
+		})
+	}
+	wg.Wait()
+	if n := counter.Count() - before; n >= int64(len(attempts)) {
+		t.Errorf("%d statements for %d concurrent logouts: none shared", n, len(attempts))
+	} else {
+		t.Logf("%d statements for %d concurrent logouts", n, len(attempts))
+	}
+	revokedBySession := map[string]int{}
+	for i, a := range attempts {
+		r := results[i]
+		if r.CallerLive != a.wantCaller {
+			t.Errorf("attempt %d: caller live %v, want %v", i, r.CallerLive, a.wantCaller)
+		}
+		if r.Revoked {
+			revokedBySession[string(a.l.RefreshHash)]++
+		}
+		if a.dupOf == 0 && !a.wantRevoked && r.Revoked {
+			t.Errorf("attempt %d revoked a session it may not", i)
+		}
+	}
+	if len(revokedBySession) != 18 {
+		t.Fatalf("%d sessions revoked, want 18", len(revokedBySession))
+	}
+	for h, n := range revokedBySession {
+		if n != 1 {
+			t.Fatalf("session %x revoked by %d logouts", h[:4], n)
+		}
+	}
+	events, err := st.RevocationEventListAfter(ctx, 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != 18 {
+		t.Fatalf("%d events, want 18", len(events))
+	}
+	for i, e := range events {
+		if e.Seq != int64(i+1) {
+			t.Fatalf("event %d has seq %d", i, e.Seq)
+		}
+	}
+	for _, u := range users {
+		if s, _ := st.SessionGetByID(ctx, u.caller); s.RevokedAt != nil {
+			t.Fatal("a caller's own session was revoked")
+		}
+	}
+}

@@ -203,3 +203,114 @@ func (q *Queries) SessionRevoke(ctx context.Context, db DBTX, arg SessionRevokeP
 	)
 	return i, err
 }
+
+const sessionRevokeBatch = `-- name: SessionRevokeBatch :many
+WITH req AS (
+    SELECT u.i, u.user_id, c.caller_session_id, h.refresh_hash
+    FROM unnest($1::uuid[]) WITH ORDINALITY AS u (user_id, i)
+    JOIN unnest($2::uuid[]) WITH ORDINALITY AS c (caller_session_id, i) ON c.i = u.i
+    JOIN unnest($3::bytea[]) WITH ORDINALITY AS h (refresh_hash, i) ON h.i = u.i
+), live_callers AS (
+    SELECT req.i FROM req
+    JOIN sessions ON sessions.id = req.caller_session_id
+    WHERE sessions.user_id = req.user_id AND sessions.revoked_at IS NULL
+), targets AS (
+    -- Only the items that may revoke their session take part; of several
+    -- such items for one session, the first revokes it.
+    SELECT DISTINCT ON (refresh_tokens.session_id) refresh_tokens.session_id, req.user_id, req.i
+    FROM req
+    JOIN live_callers ON live_callers.i = req.i
+    JOIN refresh_tokens ON refresh_tokens.hash = req.refresh_hash
+    JOIN sessions AS target ON target.id = refresh_tokens.session_id AND target.user_id = req.user_id
+    ORDER BY refresh_tokens.session_id, req.i
+), revoked AS (
+    UPDATE sessions
+    SET revoked_at = $4::timestamptz, revoke_reason = $5::text
+    FROM targets
+    WHERE sessions.id = targets.session_id
+      AND sessions.user_id = targets.user_id
+      AND sessions.revoked_at IS NULL
+      AND sessions.expires_at > $4
+    RETURNING sessions.id, sessions.user_id, targets.i
+), numbered AS (
+    SELECT revoked.id, revoked.user_id, row_number() OVER (ORDER BY revoked.id) AS n,
+           count(*) OVER () AS total
+    FROM revoked
+), feed AS (
+    UPDATE revocation_feed
+    SET last_seq = last_seq + (SELECT count(*) FROM revoked)
+    WHERE EXISTS (SELECT 1 FROM revoked)
+    RETURNING last_seq
+), events AS (
+    INSERT INTO revocation_events (seq, session_id, user_id, reason, revoked_at, expires_at)
+    SELECT feed.last_seq - numbered.total + numbered.n, numbered.id, numbered.user_id,
+           $5::text, $4, $6::timestamptz
+    FROM numbered CROSS JOIN feed
+    RETURNING seq
+), notified AS (
+    SELECT pg_notify('medinsights_revocations', feed.last_seq::text) FROM feed
+)
+SELECT req.i::bigint AS item,
+       EXISTS (SELECT 1 FROM live_callers WHERE live_callers.i = req.i)::boolean AS caller_live,
+       EXISTS (SELECT 1 FROM revoked WHERE revoked.i = req.i)::boolean AS revoked,
+       (SELECT count(*) FROM events)::bigint AS events,
+       (SELECT count(*) FROM notified)::bigint AS notified
+FROM req
+ORDER BY req.i
+`
+
+type SessionRevokeBatchParams struct {
+	UserIds          []uuid.UUID
+	CallerSessionIds []uuid.UUID
+	RefreshHashes    [][]byte
+	Now              time.Time
+	Reason           string
+	EventExpiresAt   time.Time
+}
+
+type SessionRevokeBatchRow struct {
+	Item       int64
+	CallerLive bool
+	Revoked    bool
+	Events     int64
+	Notified   int64
+}
+
+// SessionRevokeBatch is many logouts in one statement, from any users: for
+// item i, the session of refresh_hashes[i] is revoked when it is a live
+// session of user_ids[i] and caller_session_ids[i] is a live session of the
+// same user. It writes the events, advances the feed and notifies exactly
+// as SessionRevoke does, so concurrent logouts share one turn at the feed
+// row instead of queueing for it one by one. One row per item, in order.
+func (q *Queries) SessionRevokeBatch(ctx context.Context, db DBTX, arg SessionRevokeBatchParams) ([]SessionRevokeBatchRow, error) {
+	rows, err := db.Query(ctx, sessionRevokeBatch,
+		arg.UserIds,
+		arg.CallerSessionIds,
+		arg.RefreshHashes,
+		arg.Now,
+		arg.Reason,
+		arg.EventExpiresAt,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []SessionRevokeBatchRow
+	for rows.Next() {
+		var i SessionRevokeBatchRow
+		if err := rows.Scan(
+			&i.Item,
+			&i.CallerLive,
+			&i.Revoked,
+			&i.Events,
+			&i.Notified,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
