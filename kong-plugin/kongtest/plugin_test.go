@@ -225,15 +225,73 @@ func assertRefused(t *testing.T, r *kongtest.Result, status int, challenge strin
 	}
 	budget := maxCalls
 	for _, c := range r.Calls {
-		// Spoofed headers, a possible preflight and configured query
-		// parameters each cost a documented call more.
-		if c == "kong.service.request.clear_header" || c == "kong.request.get_method" || c == "kong.request.get_raw_query" {
+		switch c {
+		case "kong.service.request.clear_header", "kong.service.request.set_headers", "kong.service.request.set_raw_query":
+			t.Errorf("a refusal changed the upstream request: %v", r.Calls)
+		case "kong.request.get_method", "kong.request.get_raw_query":
+			// A possible preflight with run_on_preflight false, and
+			// configured query parameters, each cost a documented call more.
 			budget++
 		}
 	}
 	if len(r.Calls) > budget {
 		t.Errorf("%d PDK calls: %v", len(r.Calls), r.Calls)
 	}
+}
+
+// TestSpoofedHeadersCost: spoofed identity headers cost one clear_header
+// each on a request that passes, at most 16 of them; a refused request
+// costs two PDK calls whatever it sends.
+func TestSpoofedHeadersCost(t *testing.T) {
+	t.Parallel()
+	_, inst, _ := setup(t, nil)
+	tok := validToken(t, testKey(t, 0), nil)
+	spoofed := func(n int, extra ...kongtest.Header) []kongtest.Header {
+		hs := append([]kongtest.Header(nil), extra...)
+		for i := range n {
+			hs = append(hs, kongtest.Header{Name: fmt.Sprintf("X-Consumer-Spoof-%03d", i), Value: "evil"})
+		}
+		return hs
+	}
+	auth := kongtest.Header{Name: "Authorization", Value: "Bearer " + tok}
+	const malformed = `Bearer realm="medinsights", error="invalid_request"`
+	refusals := []struct {
+		name      string
+		headers   []kongtest.Header
+		status    int
+		challenge string
+	}{
+		{name: "17 spoofed headers with a valid token", headers: spoofed(17, auth), status: 400, challenge: malformed},
+		{name: "900 spoofed headers with a valid token", headers: spoofed(900, auth), status: 400, challenge: malformed},
+		{name: "16 spoofed headers and no token", headers: spoofed(16), status: 401, challenge: `Bearer realm="medinsights"`},
+		{name: "16 spoofed headers and a bad token", headers: spoofed(16, kongtest.Header{Name: "Authorization", Value: "Bearer a.b.c"}), status: 401, challenge: `Bearer realm="medinsights", error="invalid_token"`},
+	}
+	for _, tt := range refusals {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := inst.MustAccess(t, kongtest.Request{Headers: tt.headers})
+			assertRefused(t, r, tt.status, tt.challenge)
+			if r.PDKCalls() != 2 {
+				t.Errorf("%d PDK calls, want 2: %v", r.PDKCalls(), r.Calls)
+			}
+		})
+	}
+
+	t.Run("16 spoofed headers with a valid token: one clear each", func(t *testing.T) {
+		t.Parallel()
+		r := inst.MustAccess(t, kongtest.Request{Headers: spoofed(16, auth)})
+		if r.Exited {
+			t.Fatalf("refused with %d", r.Status)
+		}
+		if r.PDKCalls() != 2+16 {
+			t.Errorf("%d PDK calls, want 18: %v", r.PDKCalls(), r.Calls)
+		}
+		for _, h := range r.Upstream {
+			if strings.HasPrefix(h.Name, "X-Consumer-Spoof-") {
+				t.Errorf("spoofed header %s reached the upstream", h.Name)
+			}
+		}
+	})
 }
 
 func TestClockSkewBoundaries(t *testing.T) {
@@ -488,6 +546,19 @@ func TestTokenSources(t *testing.T) {
 		assertRefused(t, r, 400, `Bearer realm="medinsights", error="invalid_request"`)
 		r = inst.MustAccess(t, bearer(tok)) // Authorization is no longer a token source
 		assertRefused(t, r, 401, `Bearer realm="medinsights"`)
+	})
+
+	t.Run("forward_token false as in kong/kong.yml: three PDK calls", func(t *testing.T) {
+		t.Parallel()
+		_, inst, _ := setup(t, map[string]any{"forward_token": false, "run_on_preflight": false, "required_roles": []string{"patient"}})
+		r := inst.MustAccess(t, bearer(tok))
+		if r.Exited || len(r.UpstreamValues("Authorization")) != 0 {
+			t.Errorf("exited %v, Authorization upstream %v", r.Exited, r.UpstreamValues("Authorization"))
+		}
+		want := []string{"kong.request.get_headers", "kong.service.request.clear_header", "kong.service.request.set_headers"}
+		if !slices.Equal(r.Calls, want) {
+			t.Errorf("PDK calls %v, want %v", r.Calls, want)
+		}
 	})
 
 	t.Run("forward_token false removes the token", func(t *testing.T) {

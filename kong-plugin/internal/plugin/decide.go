@@ -16,6 +16,14 @@ import (
 // limit: it is refused rather than passed with an unchecked header.
 const headerLimit = 1000
 
+// spoofedLimit is the most distinct identity header names (X-User-Id,
+// x_user_id, X-Consumer-Foo...) a request may carry and still be served:
+// each costs one kong.service.request.clear_header round trip, so without a
+// bound a client could make the plugin do a thousand round trips for one
+// request. A client that sends more is not a browser or a well-behaved
+// service, and is refused.
+const spoofedLimit = 16
+
 // Error codes of the WWW-Authenticate challenge (RFC 6750 section 3.1).
 const (
 	codeInvalidRequest    = "invalid_request"
@@ -34,14 +42,15 @@ type request struct {
 }
 
 // outcome is the decision for one request, carried out by the PDK glue in
-// Access: clear the listed headers, then either answer with status or let
-// the request through with the upstream headers set.
+// Access: either answer with status, or clear the listed headers and let the
+// request through with the upstream headers set. A refusal clears nothing:
+// kong.response.exit ends the request before it reaches the upstream.
 type outcome struct {
 	status     int    // 0: pass the request on to the upstream
 	code       string // RFC 6750 error code of the challenge, if any
 	retryAfter int    // seconds, with 503
 
-	clear    []string            // request headers to remove, as Kong named them
+	clear    []string            // request headers to remove, as Kong named them; nil with a status
 	upstream map[string][]string // headers to set in one set_headers call
 	rawQuery *string             // new query string when the token is removed from it
 
@@ -112,6 +121,9 @@ func decide(s *settings, r request, now time.Time) outcome {
 	o := outcome{clear: spoofed}
 	if lines >= headerLimit {
 		return o.refuse(http.StatusBadRequest, codeInvalidRequest, "too many request headers to check them all")
+	}
+	if len(spoofed) > spoofedLimit {
+		return o.refuse(http.StatusBadRequest, codeInvalidRequest, "too many identity headers sent by the client")
 	}
 
 	// A CORS preflight carries Access-Control-Request-Method; only then is
@@ -199,9 +211,12 @@ func decide(s *settings, r request, now time.Time) outcome {
 	return o
 }
 
+// refuse turns o into a refusal. Nothing is cleared or rewritten: the
+// request ends at Kong, so a refusal costs two PDK calls whatever the client
+// sent.
 func (o outcome) refuse(status int, code, reason string) outcome {
 	o.status, o.code, o.reason = status, code, reason
-	o.rawQuery = nil
+	o.clear, o.rawQuery = nil, nil
 	return o
 }
 

@@ -67,7 +67,10 @@ func FuzzDecide(f *testing.F) {
 				t.Fatalf("passed a token the parser refuses: %v", err)
 			}
 		}
-		if isIdentityHeader(normalizeHeaderName(lname)) {
+		if o.status != 0 && len(o.clear) > 0 {
+			t.Fatalf("a refusal clears headers: %v", o.clear)
+		}
+		if o.status == 0 && isIdentityHeader(normalizeHeaderName(lname)) {
 			_, overridden := o.upstream[canonical(lname)]
 			if !overridden && !containsString(o.clear, lname) {
 				t.Fatalf("identity header %q left in place: clear %v upstream %v", lname, o.clear, o.upstream)

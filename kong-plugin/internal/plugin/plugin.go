@@ -6,7 +6,8 @@
 // The PDK glue (Access) is thin: one kong.request.get_headers call, the
 // decision in plain Go (decide), then one kong.service.request.set_headers
 // call or one kong.response.exit. Every PDK call is a round trip to Kong, so
-// an authenticated request without spoofed headers costs two.
+// an authenticated request without spoofed headers costs two, and a refused
+// one two whatever it carries (see spoofedLimit).
 //
 // Everything that outlives a request (JWKS fetchers, verified-token caches,
 // revocation syncers) is process-wide and shared by the instances with the
@@ -60,16 +61,16 @@ func (c *Config) Access(kong *pdk.PDK) {
 		return
 	}
 	o := decide(s, request{headers: headers, method: kong.Request.GetMethod, rawQuery: kong.Request.GetRawQuery}, time.Now())
+	if o.status != 0 {
+		logRefusal(s, o)
+		respond(kong, o)
+		return
+	}
 	for _, name := range o.clear {
 		if err := kong.ServiceRequest.ClearHeader(name); err != nil {
 			logger.Error("clear request header", "error", err.Error())
 			return
 		}
-	}
-	if o.status != 0 {
-		logRefusal(s, o)
-		respond(kong, o)
-		return
 	}
 	if o.rawQuery != nil {
 		if err := kong.ServiceRequest.SetRawQuery(*o.rawQuery); err != nil {

@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -52,6 +53,24 @@ func TestConfigDefaultsFromKongNulls(t *testing.T) {
 	if es.err != nil || es.runOnPreflight || es.forwardToken || es.verifier.skew != 0 {
 		t.Errorf("explicit false/0 not kept: err %v preflight %v forward %v skew %s", es.err, es.runOnPreflight, es.forwardToken, es.verifier.skew)
 	}
+}
+
+// spoofedNames returns n distinct identity header names, sorted.
+func spoofedNames(n int) []string {
+	names := make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprintf("x-consumer-%02d", i)
+	}
+	return names
+}
+
+// spoofed returns the headers kv plus n distinct spoofed identity headers.
+func spoofed(n int, kv ...string) map[string][]string {
+	headers := h(kv...)
+	for _, name := range spoofedNames(n) {
+		headers[name] = []string{"evil"}
+	}
+	return headers
 }
 
 func jsonString(s string) string {
@@ -109,7 +128,13 @@ func TestDecide(t *testing.T) {
 				"X-User-Id": {"user-1"}, "X-User-Roles": {"patient,clinician"}, "X-Consumer-Username": {"alice@example.org"}}},
 		{name: "empty roles: no roles header and a spoofed one cleared", headers: h("authorization", "Bearer "+noRoles, "x-user-roles", "admin"),
 			clear: []string{"x-user-roles"}, upstream: map[string][]string{"X-User-Id": {"user-1"}, "X-Consumer-Username": {"alice@example.org"}}},
-		{name: "no token", headers: h("x-user-id", "evil"), status: 401, clear: []string{"x-user-id"}},
+		{name: "no token: a refusal clears nothing", headers: h("x-user-id", "evil"), status: 401},
+		{name: "bad token with spoofed headers: nothing cleared", headers: h("authorization", "Bearer x.y.z", "x-user-id", "evil", "x_consumer_id", "1"), status: 401, code: codeInvalidToken},
+		{name: "16 spoofed identity headers are cleared", headers: spoofed(16, "authorization", "Bearer "+good),
+			clear: spoofedNames(16), upstream: map[string][]string{
+				"X-User-Id": {"user-1"}, "X-User-Roles": {"patient,clinician"}, "X-Consumer-Username": {"alice@example.org"}}},
+		{name: "17 spoofed identity headers: refused, nothing cleared", headers: spoofed(17, "authorization", "Bearer "+good), status: 400, code: codeInvalidRequest},
+		{name: "17 spoofed identity headers, anonymous: refused", edit: func(s *settings) { s.anonymous = true }, headers: spoofed(17), status: 400, code: codeInvalidRequest},
 		{name: "anonymous", edit: func(s *settings) { s.anonymous = true }, headers: h("x-user-id", "evil"), clear: []string{"x-user-id"}},
 		{name: "anonymous with a bad token", edit: func(s *settings) { s.anonymous = true }, headers: h("authorization", "Bearer x.y.z"), status: 401, code: codeInvalidToken},
 		{name: "expired beyond skew", headers: h("authorization", "Bearer "+expired), status: 401, code: codeInvalidToken},
