@@ -34,11 +34,12 @@ const (
 	pageSizeDefault   = 10_000
 	recheckDefault    = time.Second
 	pruneEveryDefault = time.Minute
-	// retentionDefault keeps an event listed, and in the table, for a minute
-	// past its expiry, like the gateway's own grace: a gateway whose clock
-	// lags the issuer's must not lose a revocation while it still accepts
-	// the token.
-	retentionDefault = time.Minute
+	// retentionDefault keeps an event listed, and in the table, for six
+	// minutes past its expiry, like the gateway's own grace: a gateway
+	// accepts a token up to its clock skew (at most 300 s) past exp, and its
+	// clock may lag the issuer's, so a gateway that starts then must still
+	// learn of the revocation.
+	retentionDefault = 6 * time.Minute
 	reconnectDelay   = time.Second
 )
 
@@ -55,7 +56,7 @@ type Options struct {
 	// PruneEvery is how often dead events are deleted (default 1 min).
 	PruneEvery time.Duration
 	// Retention is how long past its expiry an event is still served and
-	// kept (default 1 min).
+	// kept (default 6 min: the widest gateway clock skew plus a minute).
 	Retention time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time

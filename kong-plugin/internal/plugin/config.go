@@ -32,7 +32,7 @@ const (
 // Bounds of the numeric settings, in seconds.
 const (
 	jwksRefreshMax     = 86400
-	clockSkewMax       = 300
+	clockSkewMax       = int(revocation.MaxClockSkew / time.Second) // the syncer holds revocations that long past expiry
 	maxLifetimeMax     = 86400
 	revocationStaleMax = 3600
 )

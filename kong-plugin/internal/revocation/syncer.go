@@ -50,11 +50,18 @@ const (
 	// with room for a proxy's 30-second idle timeout.
 	maxWait = 25 * time.Second
 
-	// expiryGrace keeps a revocation in force for a minute past the expiry the
-	// issuer gave it. The issuer's expiry already covers the access-token
-	// lifetime and its clock skew; the grace covers a gateway whose clock lags
-	// the issuer's or whose skew allowance is wider. It costs only memory.
-	expiryGrace = 60
+	// MaxClockSkew is the widest clock skew a plugin instance may allow
+	// (clock_skew_seconds at most 300): such a gateway accepts a token up to
+	// that long past its exp.
+	MaxClockSkew = 300 * time.Second
+
+	// expiryGrace keeps a revocation in force past the expiry the issuer gave
+	// it (which is at or after the exp of every token of the session) for the
+	// widest skew a gateway may allow plus a minute for a gateway clock that
+	// lags the issuer's. The Syncer is shared by instances with different
+	// skews, so it holds every entry for the widest: a token past its own
+	// instance's skew is refused as expired anyway. It costs only memory.
+	expiryGrace = int64(MaxClockSkew/time.Second) + 60
 
 	// requestSlack is added to the wait to bound one request: a feed that
 	// holds a request far past the wait it was asked for is treated as down.

@@ -107,6 +107,11 @@ func TestSyncerExpiry(t *testing.T) {
 	}{
 		{name: "alive", expiresAt: now + 900, at: now, wantRevoked: true},
 		{name: "expired within the grace", expiresAt: now - 10, at: now, wantRevoked: true},
+		// A gateway with clock_skew_seconds 300 accepts a token until exp +
+		// 300 s, and exp is at most the event's expires_at.
+		{name: "expired 299 s ago: a 300 s skew still accepts its tokens", expiresAt: now - 299, at: now, wantRevoked: true},
+		{name: "expired 359 s ago: widest skew plus the minute of margin", expiresAt: now - 359, at: now, wantRevoked: true},
+		{name: "expired 360 s ago", expiresAt: now - 360, at: now, wantRevoked: false},
 		{name: "last second of the grace", expiresAt: now + 900, at: now + 900 + expiryGrace - 1, wantRevoked: true},
 		{name: "grace over", expiresAt: now + 900, at: now + 900 + expiryGrace, wantRevoked: false},
 		{name: "expired long ago", expiresAt: now - 3600, at: now, wantRevoked: false},
@@ -124,8 +129,8 @@ func TestSyncerExpiry(t *testing.T) {
 			}
 		})
 	}
-	if got := s.Len(); got != len(tests)-1 {
-		t.Errorf("Len = %d, want %d: an event expired before the grace must not be held", got, len(tests)-1)
+	if got := s.Len(); got != len(tests)-2 {
+		t.Errorf("Len = %d, want %d: an event expired before the grace must not be held", got, len(tests)-2)
 	}
 
 	f.add(now-3600, sid(100)) // a delta that is already dead is not held either
