@@ -25,17 +25,9 @@ SELECT * FROM sessions WHERE id = @id;
 -- statement. The feed row is locked last, right before the statement's
 -- transaction commits, which keeps seq order equal to commit order; the
 -- notification is delivered at commit. Nothing is locked or notified when no
--- session matches. With @caller_session_id set, nothing is revoked unless
--- that session is a live session of the user (caller_live tells): the
--- Bearer check of a logout, in the same statement.
+-- session matches. (Logouts use SessionRevokeBatch below.)
 -- name: SessionRevoke :one
-WITH caller AS (
-    SELECT 1 AS live FROM sessions
-    WHERE sqlc.narg('caller_session_id')::uuid IS NOT NULL
-      AND sessions.id = sqlc.narg('caller_session_id')::uuid
-      AND sessions.user_id = @user_id
-      AND sessions.revoked_at IS NULL
-), revoked AS (
+WITH revoked AS (
     UPDATE sessions
     SET revoked_at = @now::timestamptz, revoke_reason = @reason::text
     WHERE sessions.user_id = @user_id
@@ -45,7 +37,6 @@ WITH caller AS (
       AND (sqlc.narg('except_session_id')::uuid IS NULL OR sessions.id <> sqlc.narg('except_session_id')::uuid)
       AND (sqlc.narg('refresh_hash')::bytea IS NULL OR sessions.id = (
           SELECT refresh_tokens.session_id FROM refresh_tokens WHERE refresh_tokens.hash = sqlc.narg('refresh_hash')::bytea))
-      AND (sqlc.narg('caller_session_id')::uuid IS NULL OR EXISTS (SELECT 1 FROM caller))
     RETURNING sessions.id, sessions.user_id
 ), numbered AS (
     SELECT revoked.id, revoked.user_id, row_number() OVER (ORDER BY revoked.id) AS n,
@@ -67,8 +58,7 @@ WITH caller AS (
 )
 SELECT (SELECT count(*) FROM events)::bigint AS revoked,
        (SELECT coalesce(max(seq), 0) FROM events)::bigint AS last_seq,
-       (SELECT count(*) FROM notified)::bigint AS notified,
-       (sqlc.narg('caller_session_id')::uuid IS NULL OR EXISTS (SELECT 1 FROM caller))::boolean AS caller_live;
+       (SELECT count(*) FROM notified)::bigint AS notified;
 
 -- SessionDeleteExpired deletes up to @max_rows sessions that expired before
 -- @before, with their refresh tokens (ON DELETE CASCADE). Retired refresh

@@ -89,9 +89,6 @@ type Revocation struct {
 	SessionID       uuid.UUID // only this session
 	ExceptSessionID uuid.UUID // every session but this one
 	RefreshHash     []byte    // only the session of this refresh token
-	// CallerSessionID, when set, must be a live session of UserID, or
-	// nothing is revoked (RevokeResult.CallerLive is then false).
-	CallerSessionID uuid.UUID
 	Reason          string
 	At              time.Time
 	EventExpiresAt  time.Time // At + access token lifetime + clock skew
@@ -100,9 +97,8 @@ type Revocation struct {
 // RevokeResult tells how many sessions a revocation ended and the sequence
 // number of its last event (zero when it ended none).
 type RevokeResult struct {
-	Revoked    int
-	LastSeq    int64
-	CallerLive bool // true unless Revocation.CallerSessionID is set and not live
+	Revoked int
+	LastSeq int64
 }
 
 func toUser(u dbsqlc.User) User {
@@ -215,12 +211,12 @@ func (q *Q) SessionRevoke(ctx context.Context, r Revocation) (RevokeResult, erro
 	row, err := q.q.SessionRevoke(ctx, q.db, dbsqlc.SessionRevokeParams{
 		Now: r.At, Reason: r.Reason, UserID: r.UserID,
 		OnlySessionID: nullUUID(r.SessionID), ExceptSessionID: nullUUID(r.ExceptSessionID),
-		RefreshHash: r.RefreshHash, EventExpiresAt: r.EventExpiresAt, CallerSessionID: nullUUID(r.CallerSessionID),
+		RefreshHash: r.RefreshHash, EventExpiresAt: r.EventExpiresAt,
 	})
 	if err != nil {
 		return RevokeResult{}, interpretError(err)
 	}
-	return RevokeResult{Revoked: int(row.Revoked), LastSeq: row.LastSeq, CallerLive: row.CallerLive}, nil
+	return RevokeResult{Revoked: int(row.Revoked), LastSeq: row.LastSeq}, nil
 }
 
 // RefreshTokenGetForUpdate reads a refresh token with its session and user,

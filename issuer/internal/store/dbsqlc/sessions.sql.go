@@ -114,23 +114,16 @@ func (q *Queries) SessionGetByID(ctx context.Context, db DBTX, id uuid.UUID) (Se
 }
 
 const sessionRevoke = `-- name: SessionRevoke :one
-WITH caller AS (
-    SELECT 1 AS live FROM sessions
-    WHERE $1::uuid IS NOT NULL
-      AND sessions.id = $1::uuid
-      AND sessions.user_id = $2
-      AND sessions.revoked_at IS NULL
-), revoked AS (
+WITH revoked AS (
     UPDATE sessions
-    SET revoked_at = $3::timestamptz, revoke_reason = $4::text
-    WHERE sessions.user_id = $2
+    SET revoked_at = $1::timestamptz, revoke_reason = $2::text
+    WHERE sessions.user_id = $3
       AND sessions.revoked_at IS NULL
-      AND sessions.expires_at > $3
-      AND ($5::uuid IS NULL OR sessions.id = $5::uuid)
-      AND ($6::uuid IS NULL OR sessions.id <> $6::uuid)
-      AND ($7::bytea IS NULL OR sessions.id = (
-          SELECT refresh_tokens.session_id FROM refresh_tokens WHERE refresh_tokens.hash = $7::bytea))
-      AND ($1::uuid IS NULL OR EXISTS (SELECT 1 FROM caller))
+      AND sessions.expires_at > $1
+      AND ($4::uuid IS NULL OR sessions.id = $4::uuid)
+      AND ($5::uuid IS NULL OR sessions.id <> $5::uuid)
+      AND ($6::bytea IS NULL OR sessions.id = (
+          SELECT refresh_tokens.session_id FROM refresh_tokens WHERE refresh_tokens.hash = $6::bytea))
     RETURNING sessions.id, sessions.user_id
 ), numbered AS (
     SELECT revoked.id, revoked.user_id, row_number() OVER (ORDER BY revoked.id) AS n,
@@ -144,7 +137,7 @@ WITH caller AS (
 ), events AS (
     INSERT INTO revocation_events (seq, session_id, user_id, reason, revoked_at, expires_at)
     SELECT feed.last_seq - numbered.total + numbered.n, numbered.id, numbered.user_id,
-           $4::text, $3, $8::timestamptz
+           $2::text, $1, $7::timestamptz
     FROM numbered CROSS JOIN feed
     RETURNING seq
 ), notified AS (
@@ -152,15 +145,13 @@ WITH caller AS (
 )
 SELECT (SELECT count(*) FROM events)::bigint AS revoked,
        (SELECT coalesce(max(seq), 0) FROM events)::bigint AS last_seq,
-       (SELECT count(*) FROM notified)::bigint AS notified,
-       ($1::uuid IS NULL OR EXISTS (SELECT 1 FROM caller))::boolean AS caller_live
+       (SELECT count(*) FROM notified)::bigint AS notified
 `
 
 type SessionRevokeParams struct {
-	CallerSessionID uuid.NullUUID
-	UserID          uuid.UUID
 	Now             time.Time
 	Reason          string
+	UserID          uuid.UUID
 	OnlySessionID   uuid.NullUUID
 	ExceptSessionID uuid.NullUUID
 	RefreshHash     []byte
@@ -168,10 +159,9 @@ type SessionRevokeParams struct {
 }
 
 type SessionRevokeRow struct {
-	Revoked    int64
-	LastSeq    int64
-	Notified   int64
-	CallerLive bool
+	Revoked  int64
+	LastSeq  int64
+	Notified int64
 }
 
 // SessionRevoke ends the live sessions of one user that match the optional
@@ -180,27 +170,19 @@ type SessionRevokeRow struct {
 // statement. The feed row is locked last, right before the statement's
 // transaction commits, which keeps seq order equal to commit order; the
 // notification is delivered at commit. Nothing is locked or notified when no
-// session matches. With @caller_session_id set, nothing is revoked unless
-// that session is a live session of the user (caller_live tells): the
-// Bearer check of a logout, in the same statement.
+// session matches. (Logouts use SessionRevokeBatch below.)
 func (q *Queries) SessionRevoke(ctx context.Context, db DBTX, arg SessionRevokeParams) (SessionRevokeRow, error) {
 	row := db.QueryRow(ctx, sessionRevoke,
-		arg.CallerSessionID,
-		arg.UserID,
 		arg.Now,
 		arg.Reason,
+		arg.UserID,
 		arg.OnlySessionID,
 		arg.ExceptSessionID,
 		arg.RefreshHash,
 		arg.EventExpiresAt,
 	)
 	var i SessionRevokeRow
-	err := row.Scan(
-		&i.Revoked,
-		&i.LastSeq,
-		&i.Notified,
-		&i.CallerLive,
-	)
+	err := row.Scan(&i.Revoked, &i.LastSeq, &i.Notified)
 	return i, err
 }
 
