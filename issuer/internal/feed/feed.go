@@ -22,8 +22,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sync/singleflight"
-
 	"github.com/medinsights/auth/issuer/internal/store"
 )
 
@@ -76,10 +74,15 @@ type Feed struct {
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced when the feed may have new events
 
-	// snapshots lets concurrent first reads (after=0) share one database
-	// read: when a fleet of gateways restarts at once, the issuer reads and
-	// holds the live revocations once, not once per gateway.
-	snapshots singleflight.Group
+	// Concurrent first reads (after=0) share database reads: when a fleet of
+	// gateways restarts at once, the issuer reads and holds the live
+	// revocations about twice, not once per gateway. A reader joins only a
+	// read that starts after it arrived (see read): one running read, and
+	// one queued behind it for the readers arriving meanwhile.
+	snapshotMu       sync.Mutex
+	snapshotRunning  *snapshotRead // nil when no shared read runs
+	snapshotQueued   *snapshotRead // starts when the running one ends
+	snapshotReadFunc func(ctx context.Context) (store.FeedPage, error)
 
 	stopOnce sync.Once
 	stopping chan struct{} // closed by Stop: waiting readers answer at once
@@ -92,7 +95,7 @@ func New(o Options) *Feed {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Feed{
+	f := &Feed{
 		store:      o.Store,
 		log:        cmp.Or(o.Logger, slog.Default()),
 		pageSize:   cmp.Or(o.PageSize, pageSizeDefault),
@@ -103,6 +106,10 @@ func New(o Options) *Feed {
 		changed:    make(chan struct{}),
 		stopping:   make(chan struct{}),
 	}
+	f.snapshotReadFunc = func(ctx context.Context) (store.FeedPage, error) {
+		return f.store.RevocationFeedRead(ctx, 0, f.now().Add(-f.retention), f.pageSize)
+	}
+	return f
 }
 
 // Read answers a reader whose cursor is after: a snapshot or the events
@@ -140,28 +147,64 @@ func (f *Feed) Read(ctx context.Context, after int64, wait time.Duration) (store
 const snapshotTimeout = 30 * time.Second
 
 // read reads the page after the cursor. A reader's first read with after=0
-// (always a snapshot) joins one already under way: sharing is safe because a
-// snapshot taken a moment before the request is followed by the events after
-// its cursor. A read after a wake-up never joins one: it must see the event
-// that woke it. The page returned must not be modified.
+// (always a snapshot) is shared with other readers, but only a database
+// read that begins after this reader arrived: its answer then holds every
+// revocation committed before the request, which a gateway relies on when it
+// counts itself fresh as of the moment it sent it. A reader arriving while a
+// shared read runs waits for it to end and shares the next one. A read
+// after a wake-up is never shared: it must see the event that woke it. The
+// page returned must not be modified.
 func (f *Feed) read(ctx context.Context, after int64, first bool) (store.FeedPage, error) {
 	if after != 0 || !first {
 		return f.store.RevocationFeedRead(ctx, after, f.now().Add(-f.retention), f.pageSize)
 	}
-	ch := f.snapshots.DoChan("snapshot", func() (any, error) {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), snapshotTimeout)
-		defer cancel()
-		return f.store.RevocationFeedRead(ctx, 0, f.now().Add(-f.retention), f.pageSize)
-	})
+	r := f.joinSnapshotRead()
 	select {
-	case r := <-ch:
-		if r.Err != nil {
-			return store.FeedPage{}, r.Err
-		}
-		return r.Val.(store.FeedPage), nil
+	case <-r.done:
+		return r.page, r.err
 	case <-ctx.Done():
 		return store.FeedPage{}, ctx.Err()
 	}
+}
+
+// snapshotRead is one shared database read of a snapshot; page and err are
+// set before done is closed.
+type snapshotRead struct {
+	done chan struct{}
+	page store.FeedPage
+	err  error
+}
+
+// joinSnapshotRead returns a shared read that has not started yet: a new
+// one started now when none runs, else the one queued behind the running one.
+func (f *Feed) joinSnapshotRead() *snapshotRead {
+	f.snapshotMu.Lock()
+	defer f.snapshotMu.Unlock()
+	if f.snapshotRunning == nil {
+		f.snapshotRunning = &snapshotRead{done: make(chan struct{})}
+		go f.runSnapshotRead(f.snapshotRunning)
+		return f.snapshotRunning
+	}
+	if f.snapshotQueued == nil {
+		f.snapshotQueued = &snapshotRead{done: make(chan struct{})}
+	}
+	return f.snapshotQueued
+}
+
+// runSnapshotRead reads r, bounded by snapshotTimeout (no single reader's
+// context may cancel it), then starts the queued read, if any.
+func (f *Feed) runSnapshotRead(r *snapshotRead) {
+	ctx, cancel := context.WithTimeout(context.Background(), snapshotTimeout)
+	r.page, r.err = f.snapshotReadFunc(ctx)
+	cancel()
+	f.snapshotMu.Lock()
+	next := f.snapshotQueued
+	f.snapshotRunning, f.snapshotQueued = next, nil
+	if next != nil {
+		go f.runSnapshotRead(next)
+	}
+	f.snapshotMu.Unlock()
+	close(r.done)
 }
 
 func (f *Feed) changedChan() <-chan struct{} {

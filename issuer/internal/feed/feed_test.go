@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -345,5 +346,52 @@ func TestConcurrentSnapshotsAgree(t *testing.T) {
 		if !p.Snapshot || p.Cursor != 3 || !sameIDs(sidsOf(p), sids) {
 			t.Errorf("concurrent snapshot = {cursor %d, snapshot %v, %d events}, want {3, true, the 3 revoked}", p.Cursor, p.Snapshot, len(p.Events))
 		}
+	}
+}
+
+// TestSnapshotReadersNeverShareAReadBegunBeforeTheyArrived: a gateway counts
+// itself fresh as of the moment it sent its request, so the snapshot it gets
+// must hold every revocation committed before that moment. Readers arriving
+// while a shared read runs share the next read instead, one for all of them.
+func TestSnapshotReadersNeverShareAReadBegunBeforeTheyArrived(t *testing.T) {
+	t.Parallel()
+	e := setup(t, feed.Options{})
+	first := revoke(t, e.url, true, live())
+	var reads atomic.Int32
+	inRead := make(chan struct{})
+	release := make(chan struct{})
+	feed.WrapSnapshotRead(e.feed, func(read func(context.Context) (store.FeedPage, error)) func(context.Context) (store.FeedPage, error) {
+		return func(ctx context.Context) (store.FeedPage, error) {
+			p, err := read(ctx)
+			if reads.Add(1) == 1 { // the first read has its snapshot, then lingers
+				close(inRead)
+				<-release
+			}
+			return p, err
+		}
+	})
+
+	early := make(chan store.FeedPage, 1)
+	go func() { early <- read(t, e.feed, 0, 0) }()
+	<-inRead
+	second := revoke(t, e.url, true, live()) // committed while the first read is under way
+	const readers = 8
+	late := make(chan store.FeedPage, readers)
+	for range readers {
+		go func() { late <- read(t, e.feed, 0, 0) }()
+	}
+	time.Sleep(300 * time.Millisecond) // the late readers are waiting
+	close(release)
+
+	if p := <-early; p.Cursor != 1 || !sameIDs(sidsOf(p), first) {
+		t.Errorf("early reader: cursor %d, %d events; want the snapshot at 1", p.Cursor, len(p.Events))
+	}
+	for range readers {
+		if p := <-late; !p.Snapshot || p.Cursor != 2 || !sameIDs(sidsOf(p), append(first, second...)) {
+			t.Errorf("late reader: cursor %d, %d events; want the snapshot at 2 with the revocation committed before it arrived", p.Cursor, len(p.Events))
+		}
+	}
+	if n := reads.Load(); n != 2 {
+		t.Errorf("%d database reads, want 2: the late readers share one", n)
 	}
 }

@@ -54,7 +54,7 @@ func BenchmarkSnapshotLoad100k(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := s.apply(p, 0, time.Now()); err != nil {
+		if err := s.apply(p, 0, time.Now(), false); err != nil {
 			b.Fatal(err)
 		}
 		b.StopTimer()

@@ -135,6 +135,7 @@ type Syncer struct {
 	// Owned by the run goroutine.
 	cursor      int64
 	synced      bool // a snapshot has loaded since the start or the last reset
+	confirmed   bool // a request sent after that snapshot loaded was answered
 	lastCompact time.Time
 }
 
@@ -277,8 +278,13 @@ func (s *Syncer) Revoked(sid string, now time.Time) bool {
 }
 
 // LastSync returns the time as of which the set is known to hold every
-// revocation the feed had: the start of the last request the feed answered.
-// It is zero until the first snapshot has loaded.
+// revocation the feed had: the start of the last request the feed answered
+// among those sent while the Syncer already held a snapshot. A snapshot does
+// not move it: the feed may answer a snapshot from a database read that
+// began before the request was sent (a read shared with other gateways), so
+// after loading one the Syncer asks for the events after its cursor at once,
+// without waiting, and only that answer, read by the feed after the request
+// arrived, makes it fresh. It is zero until then.
 //
 // Callers ask it on every request, which marks the Syncer in use: a Syncer
 // that has stopped because nobody used it while its feed failed (see run)
@@ -417,17 +423,21 @@ func sleep(ctx context.Context, d time.Duration) {
 func (s *Syncer) syncOnce(ctx context.Context) error {
 	after := s.cursor
 	wait := s.waitSeconds.Load()
-	if !s.synced {
+	switch {
+	case !s.synced:
 		after, wait = 0, 0 // a snapshot, answered at once
+	case !s.confirmed:
+		wait = 0 // the read that makes a snapshot fresh (see LastSync), answered at once
 	}
 	// Once synced, even a cursor of 0 (a feed that never had an event) is
 	// long-polled: the feed holds an empty snapshot until something happens.
+	held := s.synced
 	started := time.Now()
 	p, err := s.fetch(ctx, after, wait)
 	if err != nil {
 		return err
 	}
-	if err := s.apply(p, after, started); err != nil {
+	if err := s.apply(p, after, started, held); err != nil {
 		return err
 	}
 	shortPoll := s.waitSeconds.Load() == 0
@@ -478,7 +488,9 @@ func (s *Syncer) fetch(ctx context.Context, after, wait int64) (page, error) {
 
 // apply folds one answer into the set. A snapshot replaces the set (a
 // revocation the issuer no longer lists must not linger); a delta is merged.
-func (s *Syncer) apply(p page, after int64, started time.Time) error {
+// held says the request was sent while a snapshot was held: only then does
+// the answer move LastSync to started.
+func (s *Syncer) apply(p page, after int64, started time.Time, held bool) error {
 	now := time.Now()
 	dropBefore := now.Unix() - expiryGrace
 	switch {
@@ -496,7 +508,7 @@ func (s *Syncer) apply(p page, after int64, started time.Time) error {
 	case p.cursor < after:
 		// The feed went back in time without sending a snapshot. Start over
 		// from a snapshot rather than miss the events it will number again.
-		s.synced = false
+		s.synced, s.confirmed = false, false
 		return fmt.Errorf("%w: cursor went back from %d to %d", errFeedProtocol, after, p.cursor)
 	default:
 		next := s.state.Load().with(p.events, dropBefore)
@@ -512,7 +524,9 @@ func (s *Syncer) apply(p page, after int64, started time.Time) error {
 		}
 	}
 	s.cursor = p.cursor
-	s.synced = true
-	s.lastSync.Store(started.UnixNano())
+	s.synced, s.confirmed = true, held
+	if held {
+		s.lastSync.Store(started.UnixNano())
+	}
 	return nil
 }

@@ -66,10 +66,11 @@ func TestSyncerLoadsSnapshotThenFollowsDeltas(t *testing.T) {
 	}
 
 	log := f.log()
-	if len(log) < 2 {
-		t.Fatalf("feed saw %d requests, want at least 2", len(log))
+	if len(log) < 3 {
+		t.Fatalf("feed saw %d requests, want at least 3", len(log))
 	}
-	want := []fakeRequest{{after: 0, wait: 0}, {after: 2, wait: 10}}
+	// The snapshot, the read at once that makes it fresh, then long polls.
+	want := []fakeRequest{{after: 0, wait: 0}, {after: 2, wait: 0}, {after: 2, wait: 10}}
 	for i, w := range want {
 		if log[i].after != w.after || log[i].wait != w.wait {
 			t.Errorf("request %d: after=%d wait=%d, want after=%d wait=%d", i, log[i].after, log[i].wait, w.after, w.wait)
@@ -88,12 +89,49 @@ func TestSyncerLongPollsAnEmptyFeed(t *testing.T) {
 	f := newFakeFeed(t)
 	s := startSyncer(t, f, 6*time.Second)
 	eventually(t, "the empty snapshot", synced(s))
-	eventually(t, "a long poll after the empty snapshot", func() bool { return len(f.log()) >= 2 })
-	if r := f.log()[1]; r.after != 0 || r.wait != 2 {
-		t.Errorf("second request: after=%d wait=%d, want after=0 wait=2 (a third of the bound)", r.after, r.wait)
+	eventually(t, "a long poll after the empty snapshot", func() bool { return len(f.log()) >= 3 })
+	if r := f.log()[2]; r.after != 0 || r.wait != 2 {
+		t.Errorf("third request: after=%d wait=%d, want after=0 wait=2 (a third of the bound)", r.after, r.wait)
 	}
 	f.add(future(), sid(7))
 	eventually(t, "the first event of an empty feed", func() bool { return s.Revoked(sid(7), time.Now()) })
+}
+
+// TestSyncerFreshOnlyAfterAReadFollowingTheSnapshot: the feed may answer a
+// snapshot from a database read shared with other gateways, begun before a
+// revocation committed. LastSync stays zero until a read sent after the
+// snapshot loaded has been answered, so the caller's staleness rule covers
+// the gap.
+func TestSyncerFreshOnlyAfterAReadFollowingTheSnapshot(t *testing.T) {
+	t.Parallel()
+	f := newFakeFeed(t)
+	f.add(future(), sid(1))
+	f.add(future(), sid(2)) // committed before the syncer starts, missing from the stale snapshot
+	f.setOverride(func(after int64) (string, bool) {
+		if len(f.requests) != 1 {
+			return "", false
+		}
+		f.failures = append(f.failures, 503, 503, 503) // serve holds f.mu here
+		return `{"cursor": 1, "snapshot": true, "events": [{"seq": 1, "sid": "` + sid(1) + `", "expires_at": 9999999999}]}`, true
+	})
+	s := startSyncer(t, f, 30*time.Second)
+	eventually(t, "the stale snapshot and a failed read after it", func() bool { return len(f.log()) >= 3 })
+	if last := s.LastSync(); !last.IsZero() {
+		t.Fatalf("LastSync = %v after only a snapshot: the set lacks sid 2 yet looks fresh", last)
+	}
+	if !s.Revoked(sid(1), time.Now()) {
+		t.Error("the snapshot is not applied")
+	}
+	eventually(t, "fresh", synced(s))
+	if !s.Revoked(sid(2), time.Now()) {
+		t.Error("fresh without the revocation the snapshot missed")
+	}
+	log := f.log()
+	for i, r := range log[1:4] {
+		if r.after != 1 || r.wait != 0 {
+			t.Errorf("request %d: after=%d wait=%d, want after=1 wait=0 (the read that makes the snapshot fresh)", i+1, r.after, r.wait)
+		}
+	}
 }
 
 func TestSyncerExpiry(t *testing.T) {

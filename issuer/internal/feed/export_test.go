@@ -1,0 +1,13 @@
+package feed
+
+import (
+	"context"
+
+	"github.com/medinsights/auth/issuer/internal/store"
+)
+
+// WrapSnapshotRead replaces the database read that concurrent snapshot
+// readers share with wrap(the current one), so a test can hold it.
+func WrapSnapshotRead(f *Feed, wrap func(read func(context.Context) (store.FeedPage, error)) func(context.Context) (store.FeedPage, error)) {
+	f.snapshotReadFunc = wrap(f.snapshotReadFunc)
+}
