@@ -51,58 +51,92 @@ func encodeInt(i *big.Int) string { return base64.RawURLEncoding.EncodeToString(
 // not RSA, not meant for signatures with RS256, or shorter than MinKeyBits.
 func (k JWK) PublicKey() (*rsa.PublicKey, error) {
 	if k.Kty != "RSA" {
-		return nil, fmt.Errorf("%w: jwk %q: kty %q is not RSA", ErrUnusableKey, k.Kid, k.Kty)
+		return nil, fmt.Errorf("%w: jwk %s: kty %q is not RSA", ErrUnusableKey, quote(k.Kid), k.Kty)
 	}
 	if k.Use != "" && k.Use != "sig" {
-		return nil, fmt.Errorf("%w: jwk %q: use %q is not sig", ErrUnusableKey, k.Kid, k.Use)
+		return nil, fmt.Errorf("%w: jwk %s: use %q is not sig", ErrUnusableKey, quote(k.Kid), k.Use)
 	}
 	if k.Alg != "" && k.Alg != Algorithm {
-		return nil, fmt.Errorf("%w: jwk %q: alg %q is not %s", ErrUnusableKey, k.Kid, k.Alg, Algorithm)
+		return nil, fmt.Errorf("%w: jwk %s: alg %q is not %s", ErrUnusableKey, quote(k.Kid), k.Alg, Algorithm)
 	}
 	n, err := base64.RawURLEncoding.Strict().DecodeString(k.N)
 	if err != nil {
-		return nil, fmt.Errorf("%w: jwk %q: n: %w", ErrUnusableKey, k.Kid, err)
+		return nil, fmt.Errorf("%w: jwk %s: n: %w", ErrUnusableKey, quote(k.Kid), err)
 	}
 	e, err := base64.RawURLEncoding.Strict().DecodeString(k.E)
 	if err != nil {
-		return nil, fmt.Errorf("%w: jwk %q: e: %w", ErrUnusableKey, k.Kid, err)
+		return nil, fmt.Errorf("%w: jwk %s: e: %w", ErrUnusableKey, quote(k.Kid), err)
 	}
 	exp := new(big.Int).SetBytes(e)
 	if !exp.IsInt64() || exp.Int64() < 3 || exp.Int64() > 1<<31-1 || exp.Bit(0) == 0 {
-		return nil, fmt.Errorf("%w: jwk %q: exponent is not acceptable", ErrUnusableKey, k.Kid)
+		return nil, fmt.Errorf("%w: jwk %s: exponent is not acceptable", ErrUnusableKey, quote(k.Kid))
 	}
 	pub := &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(exp.Int64())}
 	if pub.N.BitLen() < MinKeyBits {
-		return nil, fmt.Errorf("%w: jwk %q: modulus of %d bits is below %d", ErrUnusableKey, k.Kid, pub.N.BitLen(), MinKeyBits)
+		return nil, fmt.Errorf("%w: jwk %s: modulus of %d bits is below %d", ErrUnusableKey, quote(k.Kid), pub.N.BitLen(), MinKeyBits)
 	}
 	return pub, nil
 }
 
-// ParseJWKS decodes a JWKS document into a KeySet. A key that cannot verify
-// RS256 tokens, or a kid named twice for different keys, makes the whole
-// document an error wrapping ErrUnusableKey, so that a broken publication is
-// noticed rather than half-applied. The same key listed twice is accepted:
-// an issuer may publish its current key among its retired ones.
+// ParseJWKS decodes a JWKS document into the set of its keys that can
+// verify access tokens, leaving out the others; [DecodeJWKS] also says which
+// it left out and why, for the log.
 func ParseJWKS(data []byte) (KeySet, error) {
-	var doc JWKS
-	if err := json.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("decode jwks: %w", err)
+	set, _, err := DecodeJWKS(data)
+	return set, err
+}
+
+// SkippedKey is a key of a JWKS that cannot verify access tokens, and why.
+type SkippedKey struct {
+	Kid string // as published, possibly empty
+	Err error  // wraps ErrUnusableKey
+}
+
+// DecodeJWKS decodes a JWKS document into the set of its keys that can
+// verify RS256 tokens, and lists the keys it skipped: an issuer may publish
+// keys for other uses (an EC key, an encryption key) beside its signing
+// keys, and one such key must not stop the others from being used or from
+// being withdrawn. A document that is not a JWKS is an error; so is one
+// with no usable key, or a kid named twice for different keys (wrapping
+// ErrUnusableKey): which key the kid means cannot be told, and a broken
+// publication must be noticed rather than half-applied. The same key listed
+// twice is accepted: an issuer may publish its current key among its
+// retired ones.
+func DecodeJWKS(data []byte) (KeySet, []SkippedKey, error) {
+	var doc struct {
+		Keys *[]JWK `json:"keys"`
 	}
-	set := make(KeySet, len(doc.Keys))
-	for _, k := range doc.Keys {
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return nil, nil, fmt.Errorf("decode jwks: %w", err)
+	}
+	if doc.Keys == nil {
+		return nil, nil, errors.New("decode jwks: not a JWK set: no keys member")
+	}
+	set := make(KeySet, len(*doc.Keys))
+	var skipped []SkippedKey
+	for _, k := range *doc.Keys {
 		if k.Kid == "" {
-			return nil, fmt.Errorf("decode jwks: %w: a key has no kid", ErrUnusableKey)
+			skipped = append(skipped, SkippedKey{Err: fmt.Errorf("%w: a key has no kid", ErrUnusableKey)})
+			continue
 		}
 		pub, err := k.PublicKey()
 		if err != nil {
-			return nil, fmt.Errorf("decode jwks: %w", err)
+			skipped = append(skipped, SkippedKey{Kid: k.Kid, Err: err})
+			continue
 		}
 		if prev, ok := set[k.Kid]; ok && !prev.Equal(pub) {
-			return nil, fmt.Errorf("decode jwks: %w: kid %q names two different keys", ErrUnusableKey, k.Kid)
+			return nil, nil, fmt.Errorf("decode jwks: %w: kid %s names two different keys", ErrUnusableKey, quote(k.Kid))
 		}
 		set[k.Kid] = pub
 	}
-	return set, nil
+	if len(set) == 0 {
+		err := fmt.Errorf("decode jwks: %w: no usable key among %d", ErrUnusableKey, len(*doc.Keys))
+		if len(skipped) > 0 {
+			err = fmt.Errorf("%w (first skipped: %w)", err, skipped[0].Err)
+		}
+		return nil, skipped, err
+	}
+	return set, skipped, nil
 }
 
 // ParsePublicKeyPEM decodes an RSA public key from PEM, as a PKIX

@@ -92,7 +92,7 @@ func TestParseJWKS(t *testing.T) {
 		{name: "the issuer's key", doc: jwksWith(f, func(*accesstoken.JWK) {}), wantKids: []string{f.kid}},
 		{name: "no use and no alg", doc: jwksWith(f, func(k *accesstoken.JWK) { k.Use, k.Alg = "", "" }), wantKids: []string{f.kid}},
 		{name: "any kid", doc: jwksWith(f, func(k *accesstoken.JWK) { k.Kid = "2026-11" }), wantKids: []string{"2026-11"}},
-		{name: "no keys", doc: `{"keys":[]}`, wantKids: []string{}},
+		{name: "no keys", doc: `{"keys":[]}`, wantErr: accesstoken.ErrUnusableKey},
 		{name: "the same key twice", doc: `{"keys":[` + string(good) + `,` + string(good) + `]}`, wantKids: []string{f.kid}},
 		{name: "unknown members are ignored", doc: strings.Replace(jwksWith(f, func(*accesstoken.JWK) {}), `"kty"`, `"key_ops":["verify"],"kty"`, 1), wantKids: []string{f.kid}},
 		{name: "two keys under one kid", doc: `{"keys":[` + string(good) + `,` + string(otherUnderKid) + `]}`, wantErr: accesstoken.ErrUnusableKey},
@@ -114,6 +114,9 @@ func TestParseJWKS(t *testing.T) {
 		{name: "exponent not canonical", doc: jwksWith(f, func(k *accesstoken.JWK) { k.E = "AQB" }), wantErr: accesstoken.ErrUnusableKey},
 		{name: "not JSON", doc: `keys: []`},
 		{name: "keys not an array", doc: `{"keys":{}}`},
+		{name: "no keys member", doc: `{}`},
+		{name: "keys null", doc: `{"keys":null}`},
+		{name: "a single JWK, not a set", doc: string(good)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -143,6 +146,56 @@ func TestParseJWKS(t *testing.T) {
 				t.Errorf("ParseJWKS error = %v, want a decoding error, not %v", err, accesstoken.ErrUnusableKey)
 			}
 		})
+	}
+}
+
+// TestDecodeJWKSSkipsUnusableKeys: keys the gateway cannot use are left out
+// and reported, and the usable ones are the set, so that an issuer
+// publishing an EC or encryption key beside its signing key does not freeze
+// the gateway on its last good set (withdrawn keys included).
+func TestDecodeJWKSSkipsUnusableKeys(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	jwk := func(edit func(*accesstoken.JWK)) accesstoken.JWK {
+		k := accesstoken.NewJWK(&f.other.PublicKey)
+		edit(&k)
+		return k
+	}
+	short := accesstoken.NewJWK(&rsa.PublicKey{N: new(big.Int).Rsh(f.key.N, 1), E: 65537})
+	short.Kid = "short"
+	doc, _ := json.Marshal(accesstoken.JWKS{Keys: []accesstoken.JWK{
+		jwk(func(k *accesstoken.JWK) { k.Kty, k.Kid = "EC", "ec-1" }),
+		accesstoken.NewJWK(&f.key.PublicKey),
+		jwk(func(k *accesstoken.JWK) { k.Use, k.Kid = "enc", "enc-1" }),
+		short,
+		jwk(func(k *accesstoken.JWK) { k.Kid = "" }),
+	}})
+	set, skipped, err := accesstoken.DecodeJWKS(doc)
+	if err != nil {
+		t.Fatalf("DecodeJWKS: %v", err)
+	}
+	if _, ok := set.PublicKey(f.kid); !ok || len(set) != 1 {
+		t.Errorf("set %v, want only the signing key %s", set, f.kid)
+	}
+	wantSkipped := []string{"ec-1", "enc-1", "short", ""}
+	if len(skipped) != len(wantSkipped) {
+		t.Fatalf("skipped %v, want kids %q", skipped, wantSkipped)
+	}
+	for i, sk := range skipped {
+		if sk.Kid != wantSkipped[i] || !errors.Is(sk.Err, accesstoken.ErrUnusableKey) {
+			t.Errorf("skipped[%d] = {%q, %v}, want {%q, %v}", i, sk.Kid, sk.Err, wantSkipped[i], accesstoken.ErrUnusableKey)
+		}
+	}
+	if set2, err := accesstoken.ParseJWKS(doc); err != nil || len(set2) != 1 {
+		t.Errorf("ParseJWKS = %v, %v; want the one usable key", set2, err)
+	}
+
+	// A kid shared by two different usable keys still fails the document.
+	twice := accesstoken.NewJWK(&f.other.PublicKey)
+	twice.Kid = f.kid
+	doc, _ = json.Marshal(accesstoken.JWKS{Keys: []accesstoken.JWK{accesstoken.NewJWK(&f.key.PublicKey), jwk(func(k *accesstoken.JWK) { k.Kty = "EC" }), twice}})
+	if set, _, err := accesstoken.DecodeJWKS(doc); err == nil || !errors.Is(err, accesstoken.ErrUnusableKey) {
+		t.Errorf("DecodeJWKS with a kid naming two keys = %v, %v; want %v", set, err, accesstoken.ErrUnusableKey)
 	}
 }
 

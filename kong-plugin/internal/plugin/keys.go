@@ -101,6 +101,7 @@ type jwksFetcher struct {
 	lastOnDemand atomic.Int64 // unix nanoseconds of the last fetch an unknown kid asked for
 	lastUsed     atomic.Int64 // unix nanoseconds, updated at most once a second
 	wake         chan struct{}
+	lastSkipped  string // owned by the run goroutine
 
 	mu      sync.Mutex  // serializes starting and stopping the goroutine
 	running atomic.Bool // written under mu
@@ -232,18 +233,34 @@ func (f *jwksFetcher) fetch() error {
 	if len(body) > jwksMaxBody {
 		return errors.New("read jwks: document larger than 1 MiB")
 	}
-	set, err := accesstoken.ParseJWKS(body)
+	set, skipped, err := accesstoken.DecodeJWKS(body)
+	f.logSkipped(skipped)
 	if err != nil {
 		return err
-	}
-	if len(set) == 0 {
-		return errors.New("decode jwks: no keys")
 	}
 	old := f.snap.Swap(&keySnapshot{set: set, fetched: time.Now()})
 	if old == nil || !sameKids(old.set, set) {
 		logger.Info("jwks key set loaded", "jwks_url", f.url, "kids", strings.Join(kids(set), ","))
 	}
 	return nil
+}
+
+// logSkipped reports the published keys that cannot verify tokens (an EC
+// key, an encryption key, a short RSA key), when they change: the usable
+// keys are applied without them.
+func (f *jwksFetcher) logSkipped(skipped []accesstoken.SkippedKey) {
+	reasons := make([]string, len(skipped))
+	for i, k := range skipped {
+		reasons[i] = k.Err.Error()
+	}
+	line := strings.Join(reasons, "; ")
+	if line == f.lastSkipped {
+		return
+	}
+	f.lastSkipped = line
+	if line != "" {
+		logger.Warn("jwks keys skipped: they cannot verify access tokens", "jwks_url", f.url, "skipped", len(skipped), "reasons", line)
+	}
 }
 
 func sameKids(a, b accesstoken.KeySet) bool {

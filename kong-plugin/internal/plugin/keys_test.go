@@ -16,10 +16,11 @@ import (
 
 // jwksStub publishes a changeable key set on 127.0.0.1.
 type jwksStub struct {
-	mu   sync.Mutex
-	keys []*rsa.PublicKey
-	down bool
-	hits atomic.Int64
+	mu    sync.Mutex
+	keys  []*rsa.PublicKey
+	extra []accesstoken.JWK // published as they are, after keys
+	down  bool
+	hits  atomic.Int64
 }
 
 func newJWKSStub(t *testing.T, keys ...*rsa.PublicKey) (*jwksStub, string) {
@@ -37,6 +38,7 @@ func newJWKSStub(t *testing.T, keys ...*rsa.PublicKey) (*jwksStub, string) {
 		for _, k := range s.keys {
 			doc.Keys = append(doc.Keys, accesstoken.NewJWK(k))
 		}
+		doc.Keys = append(doc.Keys, s.extra...)
 		_ = json.NewEncoder(w).Encode(doc)
 	}))
 	t.Cleanup(srv.Close)
@@ -66,6 +68,41 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// TestJWKSFetcherSkipsUnusableKeys: a key the plugin cannot use, published
+// beside the signing keys, is left out; it does not freeze the last good
+// set, so a withdrawn key still stops verifying.
+func TestJWKSFetcherSkipsUnusableKeys(t *testing.T) {
+	t.Parallel()
+	k0, _ := key(t)
+	k1, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kid0, kid1 := accesstoken.Thumbprint(&k0.PublicKey), accesstoken.Thumbprint(&k1.PublicKey)
+	ec := accesstoken.NewJWK(&k1.PublicKey)
+	ec.Kty, ec.Kid = "EC", "ec-1"
+	enc := accesstoken.NewJWK(&k1.PublicKey)
+	enc.Use, enc.Kid = "enc", "enc-1"
+	stub, url := newJWKSStub(t, &k0.PublicKey)
+	stub.mu.Lock()
+	stub.extra = []accesstoken.JWK{ec, enc}
+	stub.mu.Unlock()
+	f := newFetcher(url, 100*time.Millisecond)
+
+	waitFor(t, "the usable key loaded", func() bool {
+		set, ready := f.current(time.Now())
+		return ready && set[kid0] != nil
+	})
+	if set, _ := f.current(time.Now()); len(set) != 1 {
+		t.Errorf("set %v, want only %s", set, kid0)
+	}
+	stub.set(false, &k1.PublicKey) // k0 withdrawn; the unusable keys stay
+	waitFor(t, "the withdrawn key gone", func() bool {
+		set, _ := f.current(time.Now())
+		return set[kid0] == nil && set[kid1] != nil
+	})
 }
 
 func TestJWKSFetcherReplacesKeepsAndRefreshesOnDemand(t *testing.T) {
