@@ -111,6 +111,18 @@ func isDone(c *logoutCall) bool {
 func (s *Store) runLogouts(ctx context.Context, batch []*logoutCall) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
+	defer func() {
+		// Whatever happens, every call is settled: a call left waiting
+		// would hold up every logout after it.
+		if r := recover(); r != nil {
+			for _, c := range batch {
+				if !isDone(c) {
+					c.err = fmt.Errorf("revoke for logout: panic: %v", r)
+					close(c.done)
+				}
+			}
+		}
+	}()
 	first := batch[0].logout
 	p := dbsqlc.SessionRevokeBatchParams{Now: first.At, Reason: first.Reason, EventExpiresAt: first.EventExpiresAt}
 	for _, c := range batch {
