@@ -52,8 +52,9 @@ const (
 )
 
 // Validate checks what golang-jwt's validator does not: the claims this
-// project requires besides exp, iss and aud, and that every value which a
-// gateway copies into an upstream header is plain printable text. It runs
+// project requires besides exp, iss and aud, that sub and sid are UUIDs in
+// canonical form, and that every value which a gateway copies into an
+// upstream header is plain printable text. It runs
 // after the signature and the registered time claims have been checked.
 func (c Claims) Validate() error {
 	switch {
@@ -70,8 +71,14 @@ func (c Claims) Validate() error {
 	case c.Username == "":
 		return fmt.Errorf("%w: username is missing", ErrInvalidClaims)
 	}
-	if !HeaderSafe(c.Subject) {
-		return fmt.Errorf("%w: sub is not header-safe text", ErrInvalidClaims)
+	// The issuer names users and sessions by UUID. A sid in any other form
+	// could never match a revocation, so the token would outlive a logout
+	// at the gateway.
+	if !canonicalUUID(c.Subject) {
+		return fmt.Errorf("%w: sub is not a UUID in canonical form", ErrInvalidClaims)
+	}
+	if !canonicalUUID(c.SessionID) {
+		return fmt.Errorf("%w: sid is not a UUID in canonical form", ErrInvalidClaims)
 	}
 	if !HeaderSafe(c.Username) {
 		return fmt.Errorf("%w: username is not header-safe text", ErrInvalidClaims)
@@ -82,6 +89,28 @@ func (c Claims) Validate() error {
 		}
 	}
 	return nil
+}
+
+// canonicalUUID reports whether s is a UUID in the canonical form the issuer
+// writes: 8-4-4-4-12 lower-case hex digits (RFC 9562 section 4).
+func canonicalUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // HeaderSafe reports whether s may be copied into an HTTP header value that

@@ -27,7 +27,7 @@ func Example() {
 			NotBefore: jwt.NewNumericDate(now),
 			ID:        "jti-1",
 		},
-		SessionID: "sid-1",
+		SessionID: "0b6f3c8e-2222-4000-8000-000000000003",
 		Roles:     []string{"patient"},
 		Username:  "alice",
 	})
@@ -47,6 +47,6 @@ func Example() {
 	_, err = parser.Parse(token, accesstoken.KeySet{})
 	fmt.Println(errors.Is(err, accesstoken.ErrUnknownKey))
 	// Output:
-	// alice [patient] sid-1 <nil>
+	// alice [patient] 0b6f3c8e-2222-4000-8000-000000000003 <nil>
 	// true
 }

@@ -333,6 +333,17 @@ func parseCases() []parseCase {
 		{name: "sub empty", token: withClaims(c.with("sub", `""`)), want: accesstoken.ErrInvalidClaims},
 		{name: "sid missing", token: withClaims(c.without("sid")), want: accesstoken.ErrInvalidClaims},
 		{name: "jti missing", token: withClaims(c.without("jti")), want: accesstoken.ErrInvalidClaims},
+		// The issuer signs only UUIDs: a sid in another form could never be revoked.
+		{name: "sub not a UUID", token: withClaims(c.with("sub", `"user-1"`)), want: accesstoken.ErrInvalidClaims},
+		{name: "sub UUID in upper case", token: withClaims(c.with("sub", `"7F1C2A4E-0000-4000-8000-000000000001"`)), want: accesstoken.ErrInvalidClaims},
+		{name: "sub UUID without hyphens", token: withClaims(c.with("sub", `"7f1c2a4e000040008000000000000001"`)), want: accesstoken.ErrInvalidClaims},
+		{name: "sub UUID in braces", token: withClaims(c.with("sub", `"{7f1c2a4e-0000-4000-8000-000000000001}"`)), want: accesstoken.ErrInvalidClaims},
+		{name: "sid empty", token: withClaims(c.with("sid", `""`)), want: accesstoken.ErrInvalidClaims},
+		{name: "sid not a UUID", token: withClaims(c.with("sid", `"sid-1"`)), want: accesstoken.ErrInvalidClaims},
+		{name: "sid UUID with a trailing character", token: withClaims(c.with("sid", `"0b6f3c8e-2222-4000-8000-0000000000031"`)), want: accesstoken.ErrInvalidClaims},
+		{name: "sid UUID with a non-hex digit", token: withClaims(c.with("sid", `"0b6f3c8e-2222-4000-8000-00000000000g"`)), want: accesstoken.ErrInvalidClaims},
+		{name: "sid hyphen misplaced", token: withClaims(c.with("sid", `"0b6f3c8e2-222-4000-8000-000000000003"`)), want: accesstoken.ErrInvalidClaims},
+		{name: "sid the nil UUID", token: withClaims(c.with("sid", `"00000000-0000-0000-0000-000000000000"`)), want: nil},
 		{name: "username missing", token: withClaims(c.without("username")), want: accesstoken.ErrInvalidClaims},
 		{name: "roles missing", token: withClaims(c.without("roles")), want: nil},
 		{name: "roles empty", token: withClaims(c.with("roles", `[]`)), want: nil},
@@ -507,7 +518,7 @@ func TestParseAgreesWithSign(t *testing.T) {
 			Issuer: testIssuer, Subject: "7f1c2a4e-0000-4000-8000-000000000001", Audience: jwt.ClaimStrings{testAudience},
 			ExpiresAt: jwt.NewNumericDate(exp), NotBefore: jwt.NewNumericDate(nbf), IssuedAt: jwt.NewNumericDate(iat), ID: "jti-1",
 		},
-		SessionID: "sid-1", Roles: []string{"patient"}, Username: "élise+test@example.org", EmailVerified: false,
+		SessionID: "0b6f3c8e-2222-4000-8000-000000000003", Roles: []string{"patient"}, Username: "élise+test@example.org", EmailVerified: false,
 	}
 	tok, err := accesstoken.Sign(f.key, f.kid, want)
 	if err != nil {

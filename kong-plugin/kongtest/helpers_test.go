@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -64,19 +65,33 @@ func randomID() string {
 	return hex.EncodeToString(b)
 }
 
+// randomUUID returns a random version 4 UUID in canonical form, the form of
+// the issuer's user and session ids.
+func randomUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// userID returns a fixed user id (a UUID) numbered n.
+func userID(n int) string { return fmt.Sprintf("00000000-0000-4000-8000-%012d", n) }
+
 // claims returns valid claims for now; edit them to make a bad token.
 func claims(now time.Time) *accesstoken.Claims {
 	return &accesstoken.Claims{
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    testIssuer,
-			Subject:   "user-" + randomID(),
+			Subject:   randomUUID(),
 			Audience:  jwt.ClaimStrings{testAudience},
 			ExpiresAt: jwt.NewNumericDate(now.Add(5 * time.Minute)),
 			IssuedAt:  jwt.NewNumericDate(now),
 			NotBefore: jwt.NewNumericDate(now),
 			ID:        "jti-" + randomID(),
 		},
-		SessionID: "sid-" + randomID(),
+		SessionID: randomUUID(),
 		Roles:     []string{"patient"},
 		Username:  "alice@example.org",
 	}

@@ -64,7 +64,7 @@ func TestValidTokenSetsIdentityAndStripsSpoofedHeaders(t *testing.T) {
 	_, inst, _ := setup(t, nil)
 	key := testKey(t, 0)
 	c := claims(time.Now())
-	c.Subject, c.Username, c.Roles = "user-42", "alice@example.org", []string{"patient", "clinician"}
+	c.Subject, c.Username, c.Roles = userID(42), "alice@example.org", []string{"patient", "clinician"}
 	tok := sign(t, key, c)
 
 	t.Run("no spoofed headers: two PDK calls", func(t *testing.T) {
@@ -72,7 +72,7 @@ func TestValidTokenSetsIdentityAndStripsSpoofedHeaders(t *testing.T) {
 		if r.Exited {
 			t.Fatalf("refused with %d %s", r.Status, r.Body)
 		}
-		assertIdentity(t, r, "user-42", "patient,clinician", "alice@example.org")
+		assertIdentity(t, r, userID(42), "patient,clinician", "alice@example.org")
 		if got := r.UpstreamValues("Authorization"); len(got) != 1 {
 			t.Errorf("Authorization upstream %v: forward_token defaults to true", got)
 		}
@@ -90,7 +90,7 @@ func TestValidTokenSetsIdentityAndStripsSpoofedHeaders(t *testing.T) {
 		if r.Exited {
 			t.Fatalf("refused with %d %s", r.Status, r.Body)
 		}
-		assertIdentity(t, r, "user-42", "patient,clinician", "alice@example.org")
+		assertIdentity(t, r, userID(42), "patient,clinician", "alice@example.org")
 		for _, prefix := range []string{"x-consumer-", "x-credential-", "x-authenticated-", "x-anonymous-"} {
 			for _, h := range r.Upstream {
 				n := strings.ReplaceAll(strings.ToLower(h.Name), "_", "-")
@@ -127,8 +127,8 @@ func TestRefusals(t *testing.T) {
 	now := time.Now()
 	hmacHeader := map[string]any{"alg": "HS256", "typ": "at+jwt", "kid": k0.kid}
 	good := claims(now)
-	goodPayload := map[string]any{"iss": testIssuer, "sub": "u", "aud": testAudience, "exp": now.Add(time.Minute).Unix(),
-		"iat": now.Unix(), "nbf": now.Unix(), "jti": "j", "sid": "s", "username": "u", "roles": []string{"patient"}}
+	goodPayload := map[string]any{"iss": testIssuer, "sub": userID(7), "aud": testAudience, "exp": now.Add(time.Minute).Unix(),
+		"iat": now.Unix(), "nbf": now.Unix(), "jti": "j", "sid": randomUUID(), "username": "u", "roles": []string{"patient"}}
 	withHeader := func(extra map[string]any) string {
 		h := map[string]any{"alg": "RS256", "typ": "at+jwt", "kid": k0.kid}
 		for k, v := range extra {
@@ -366,12 +366,12 @@ func TestRequiredRoles(t *testing.T) {
 func TestEmptyRolesSendNoRolesHeader(t *testing.T) {
 	t.Parallel()
 	_, inst, _ := setup(t, nil)
-	tok := validToken(t, testKey(t, 0), func(c *accesstoken.Claims) { c.Roles = []string{}; c.Subject = "u-1" })
+	tok := validToken(t, testKey(t, 0), func(c *accesstoken.Claims) { c.Roles = []string{}; c.Subject = userID(1) })
 	r := inst.MustAccess(t, bearer(tok, "X-User-Roles", "admin"))
 	if r.Exited {
 		t.Fatalf("refused %d", r.Status)
 	}
-	assertIdentity(t, r, "u-1", "", "alice@example.org")
+	assertIdentity(t, r, userID(1), "", "alice@example.org")
 }
 
 func TestAnonymous(t *testing.T) {
@@ -388,11 +388,11 @@ func TestAnonymous(t *testing.T) {
 	r = inst.MustAccess(t, bearer("abc"))
 	assertRefused(t, r, 401, `Bearer realm="medinsights", error="invalid_token"`)
 
-	r = inst.MustAccess(t, bearer(validToken(t, k, func(c *accesstoken.Claims) { c.Subject = "u-2" })))
+	r = inst.MustAccess(t, bearer(validToken(t, k, func(c *accesstoken.Claims) { c.Subject = userID(2) })))
 	if r.Exited {
 		t.Fatalf("valid token refused %d", r.Status)
 	}
-	assertIdentity(t, r, "u-2", "patient", "alice@example.org")
+	assertIdentity(t, r, userID(2), "patient", "alice@example.org")
 }
 
 func TestPreflight(t *testing.T) {
@@ -502,18 +502,18 @@ func TestPublicKeys(t *testing.T) {
 	inst := srv.MustStartInstance(t, map[string]any{
 		"public_keys": []string{publicPEM(t, k)}, "issuer": testIssuer, "audiences": []string{testAudience},
 	})
-	r := inst.MustAccess(t, bearer(validToken(t, k, func(c *accesstoken.Claims) { c.Subject = "u-pem" })))
+	r := inst.MustAccess(t, bearer(validToken(t, k, func(c *accesstoken.Claims) { c.Subject = userID(1002) })))
 	if r.Exited {
 		t.Fatalf("refused %d", r.Status)
 	}
-	assertIdentity(t, r, "u-pem", "patient", "alice@example.org")
+	assertIdentity(t, r, userID(1002), "patient", "alice@example.org")
 	assertRefused(t, inst.MustAccess(t, bearer(validToken(t, testKey(t, 0), nil))), 401, `Bearer realm="medinsights", error="invalid_token"`)
 }
 
 func TestTokenSources(t *testing.T) {
 	t.Parallel()
 	k := testKey(t, 0)
-	tok := validToken(t, k, func(c *accesstoken.Claims) { c.Subject = "u-src" })
+	tok := validToken(t, k, func(c *accesstoken.Claims) { c.Subject = userID(1001) })
 
 	t.Run("cookie and query parameter, forwarded", func(t *testing.T) {
 		t.Parallel()
@@ -522,7 +522,7 @@ func TestTokenSources(t *testing.T) {
 		if r.Exited {
 			t.Fatalf("cookie token refused %d", r.Status)
 		}
-		assertIdentity(t, r, "u-src", "patient", "alice@example.org")
+		assertIdentity(t, r, userID(1001), "patient", "alice@example.org")
 		r = inst.MustAccess(t, kongtest.Request{RawQuery: "page=2&access_token=" + tok})
 		if r.Exited {
 			t.Fatalf("query token refused %d", r.Status)
@@ -541,7 +541,7 @@ func TestTokenSources(t *testing.T) {
 		if r.Exited {
 			t.Fatalf("bare token refused %d", r.Status)
 		}
-		assertIdentity(t, r, "u-src", "patient", "alice@example.org")
+		assertIdentity(t, r, userID(1001), "patient", "alice@example.org")
 		r = inst.MustAccess(t, kongtest.Request{Headers: kongtest.Headers("X-Access-Token", tok, "X_Access_Token", tok)})
 		assertRefused(t, r, 400, `Bearer realm="medinsights", error="invalid_request"`)
 		r = inst.MustAccess(t, bearer(tok)) // Authorization is no longer a token source
@@ -582,7 +582,7 @@ func TestTokenSources(t *testing.T) {
 func TestManyHeaders(t *testing.T) {
 	t.Parallel()
 	_, inst, _ := setup(t, nil)
-	tok := validToken(t, testKey(t, 0), func(c *accesstoken.Claims) { c.Subject = "u-150" })
+	tok := validToken(t, testKey(t, 0), func(c *accesstoken.Claims) { c.Subject = userID(150) })
 	var hs []kongtest.Header
 	for i := range 147 {
 		hs = append(hs, kongtest.Header{Name: fmt.Sprintf("X-Filler-%d", i), Value: "v"})
@@ -593,7 +593,7 @@ func TestManyHeaders(t *testing.T) {
 	if r.Exited {
 		t.Fatalf("refused %d", r.Status)
 	}
-	assertIdentity(t, r, "u-150", "patient", "alice@example.org")
+	assertIdentity(t, r, userID(150), "patient", "alice@example.org")
 	if len(r.UpstreamLike("X-Consumer-Custom-Id")) != 0 {
 		t.Errorf("spoofed header after 148 others reached the upstream")
 	}
@@ -709,7 +709,7 @@ func TestConcurrentRequests(t *testing.T) {
 	k := testKey(t, 0)
 	tokens := make([]string, 8)
 	for i := range tokens {
-		tokens[i] = validToken(t, k, func(c *accesstoken.Claims) { c.Subject = fmt.Sprintf("u-%d", i) })
+		tokens[i] = validToken(t, k, func(c *accesstoken.Claims) { c.Subject = userID(i) })
 	}
 	const workers, perWorker = 16, 200
 	var wg sync.WaitGroup
@@ -731,7 +731,7 @@ func TestConcurrentRequests(t *testing.T) {
 					errs <- err
 					return
 				}
-				if got := r.UpstreamLike("X-User-Id"); r.Exited || len(got) != 1 || got[0].Value != fmt.Sprintf("u-%d", n) {
+				if got := r.UpstreamLike("X-User-Id"); r.Exited || len(got) != 1 || got[0].Value != userID(n) {
 					errs <- fmt.Errorf("worker %d request %d: exited %v status %d X-User-Id %v", w, i, r.Exited, r.Status, got)
 					return
 				}

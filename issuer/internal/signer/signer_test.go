@@ -103,9 +103,9 @@ func TestRetiredKeysArePublishedAndVerify(t *testing.T) {
 	}
 	now := time.Now()
 	token, err := old.Sign(&accesstoken.Claims{
-		RegisteredClaims: jwt.RegisteredClaims{Issuer: "i", Subject: "s", Audience: jwt.ClaimStrings{"a"}, ExpiresAt: jwt.NewNumericDate(now.Add(time.Minute)),
+		RegisteredClaims: jwt.RegisteredClaims{Issuer: "i", Subject: "7f1c2a4e-0000-4000-8000-000000000001", Audience: jwt.ClaimStrings{"a"}, ExpiresAt: jwt.NewNumericDate(now.Add(time.Minute)),
 			IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now), ID: "j"},
-		SessionID: "sid", Roles: []string{}, Username: "u",
+		SessionID: "0b6f3c8e-2222-4000-8000-000000000003", Roles: []string{}, Username: "u",
 	})
 	if err != nil {
 		t.Fatal(err)

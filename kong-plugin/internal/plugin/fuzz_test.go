@@ -60,7 +60,7 @@ func FuzzDecide(f *testing.F) {
 			t.Fatalf("status %d (%s)", o.status, o.reason)
 		}
 		if o.status == 0 {
-			if o.id == nil || o.id.subject != "user-1" {
+			if o.id == nil || o.id.subject != testSubject {
 				t.Fatalf("passed without a token signed by the test key: %+v", o)
 			}
 			if _, err := s.verifier.parser.Parse(strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(auth, "Bearer"), "bearer")), s.verifier.keys.(staticKeys).set); err != nil && lname != "authorization" {

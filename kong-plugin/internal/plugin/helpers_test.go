@@ -32,6 +32,8 @@ func TestMain(m *testing.M) {
 }
 
 const (
+	testSubject  = "7f1c2a4e-0000-4000-8000-000000000001"
+	testSession  = "0b6f3c8e-2222-4000-8000-000000000003"
 	testIssuer   = "http://issuer.test"
 	testAudience = "medinsights"
 )
@@ -71,11 +73,11 @@ var epoch = time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 func testClaims(now time.Time) *accesstoken.Claims {
 	return &accesstoken.Claims{
 		RegisteredClaims: jwt.RegisteredClaims{
-			Issuer: testIssuer, Subject: "user-1", Audience: jwt.ClaimStrings{testAudience},
+			Issuer: testIssuer, Subject: testSubject, Audience: jwt.ClaimStrings{testAudience},
 			ExpiresAt: jwt.NewNumericDate(now.Add(10 * time.Minute)), IssuedAt: jwt.NewNumericDate(now),
 			NotBefore: jwt.NewNumericDate(now), ID: "jti-1",
 		},
-		SessionID: "sid-1", Roles: []string{"patient", "clinician"}, Username: "alice@example.org",
+		SessionID: testSession, Roles: []string{"patient", "clinician"}, Username: "alice@example.org",
 	}
 }
 

@@ -120,19 +120,19 @@ func TestDecide(t *testing.T) {
 		upstream map[string][]string
 	}{
 		{name: "valid", headers: h("authorization", "Bearer "+good), upstream: map[string][]string{
-			"X-User-Id": {"user-1"}, "X-User-Roles": {"patient,clinician"}, "X-Consumer-Username": {"alice@example.org"}}},
+			"X-User-Id": {testSubject}, "X-User-Roles": {"patient,clinician"}, "X-Consumer-Username": {"alice@example.org"}}},
 		{name: "lower-case scheme", headers: h("authorization", "bearer "+good), upstream: map[string][]string{
-			"X-User-Id": {"user-1"}, "X-User-Roles": {"patient,clinician"}, "X-Consumer-Username": {"alice@example.org"}}},
+			"X-User-Id": {testSubject}, "X-User-Roles": {"patient,clinician"}, "X-Consumer-Username": {"alice@example.org"}}},
 		{name: "spoofed headers cleared unless overridden", headers: h("authorization", "Bearer "+good, "x-user-id", "evil", "x_user_id", "evil", "x-consumer-id", "1"),
 			clear: []string{"x-consumer-id", "x_user_id"}, upstream: map[string][]string{
-				"X-User-Id": {"user-1"}, "X-User-Roles": {"patient,clinician"}, "X-Consumer-Username": {"alice@example.org"}}},
+				"X-User-Id": {testSubject}, "X-User-Roles": {"patient,clinician"}, "X-Consumer-Username": {"alice@example.org"}}},
 		{name: "empty roles: no roles header and a spoofed one cleared", headers: h("authorization", "Bearer "+noRoles, "x-user-roles", "admin"),
-			clear: []string{"x-user-roles"}, upstream: map[string][]string{"X-User-Id": {"user-1"}, "X-Consumer-Username": {"alice@example.org"}}},
+			clear: []string{"x-user-roles"}, upstream: map[string][]string{"X-User-Id": {testSubject}, "X-Consumer-Username": {"alice@example.org"}}},
 		{name: "no token: a refusal clears nothing", headers: h("x-user-id", "evil"), status: 401},
 		{name: "bad token with spoofed headers: nothing cleared", headers: h("authorization", "Bearer x.y.z", "x-user-id", "evil", "x_consumer_id", "1"), status: 401, code: codeInvalidToken},
 		{name: "16 spoofed identity headers are cleared", headers: spoofed(16, "authorization", "Bearer "+good),
 			clear: spoofedNames(16), upstream: map[string][]string{
-				"X-User-Id": {"user-1"}, "X-User-Roles": {"patient,clinician"}, "X-Consumer-Username": {"alice@example.org"}}},
+				"X-User-Id": {testSubject}, "X-User-Roles": {"patient,clinician"}, "X-Consumer-Username": {"alice@example.org"}}},
 		{name: "17 spoofed identity headers: refused, nothing cleared", headers: spoofed(17, "authorization", "Bearer "+good), status: 400, code: codeInvalidRequest},
 		{name: "17 spoofed identity headers, anonymous: refused", edit: func(s *settings) { s.anonymous = true }, headers: spoofed(17), status: 400, code: codeInvalidRequest},
 		{name: "anonymous", edit: func(s *settings) { s.anonymous = true }, headers: h("x-user-id", "evil"), clear: []string{"x-user-id"}},
@@ -142,7 +142,7 @@ func TestDecide(t *testing.T) {
 		{name: "scheme only", headers: h("authorization", "Bearer "), status: 400, code: codeInvalidRequest},
 		{name: "required role missing", edit: func(s *settings) { s.requiredRoles = []string{"admin"} }, headers: h("authorization", "Bearer "+good), status: 403, code: codeInsufficientScope},
 		{name: "required role present", edit: func(s *settings) { s.requiredRoles = []string{"admin", "clinician"} }, headers: h("authorization", "Bearer "+good), upstream: map[string][]string{
-			"X-User-Id": {"user-1"}, "X-User-Roles": {"patient,clinician"}, "X-Consumer-Username": {"alice@example.org"}}},
+			"X-User-Id": {testSubject}, "X-User-Roles": {"patient,clinician"}, "X-Consumer-Username": {"alice@example.org"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -202,11 +202,11 @@ func TestDecideRevocation(t *testing.T) {
 		status int
 	}{
 		{name: "fresh, not revoked", rev: fakeRevocation{last: epoch.Add(-time.Second)}, status: 0},
-		{name: "fresh, revoked", rev: fakeRevocation{last: epoch.Add(-time.Second), revoked: map[string]bool{"sid-1": true}}, status: 401},
+		{name: "fresh, revoked", rev: fakeRevocation{last: epoch.Add(-time.Second), revoked: map[string]bool{testSession: true}}, status: 401},
 		{name: "never synced, closed", rev: fakeRevocation{}, status: 503},
 		{name: "stale, closed", rev: fakeRevocation{last: epoch.Add(-31 * time.Second)}, status: 503},
 		{name: "stale, open", rev: fakeRevocation{last: epoch.Add(-31 * time.Second)}, open: true, status: 0},
-		{name: "stale, open, revoked still refused", rev: fakeRevocation{last: epoch.Add(-31 * time.Second), revoked: map[string]bool{"sid-1": true}}, open: true, status: 401},
+		{name: "stale, open, revoked still refused", rev: fakeRevocation{last: epoch.Add(-31 * time.Second), revoked: map[string]bool{testSession: true}}, open: true, status: 401},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -327,7 +327,7 @@ func TestAccessWithGoPDKTestEnv(t *testing.T) {
 			t.Fatal(err)
 		}
 		env.DoAccess(conf())
-		if got := env.ServiceReq.Headers.Values("X-User-Id"); !slices.Equal(got, []string{"user-1"}) {
+		if got := env.ServiceReq.Headers.Values("X-User-Id"); !slices.Equal(got, []string{testSubject}) {
 			t.Errorf("X-User-Id %v", got)
 		}
 		if got := env.ServiceReq.Headers.Get("X-User-Roles"); got != "patient,clinician" {
