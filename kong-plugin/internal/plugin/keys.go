@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -9,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -62,6 +64,7 @@ const (
 	jwksFetchTimeout     = 5 * time.Second
 	jwksMaxBody          = 1 << 20
 	jwksFirstRetry       = 500 * time.Millisecond
+	jwksPanicPauseMax    = time.Minute
 	// jwksIdleAfter stops the refresh goroutine of a URL no request has used
 	// for that long (a configuration that was replaced); the next request
 	// restarts it and is answered from the last set meanwhile.
@@ -95,6 +98,7 @@ type jwksFetcher struct {
 	url      string
 	interval time.Duration
 	key      string
+	client   *http.Client // nil: jwksClient
 
 	snap         atomic.Pointer[keySnapshot]
 	nextAttempt  atomic.Int64 // unix nanoseconds of the next fetch while no set has arrived
@@ -171,9 +175,27 @@ func (f *jwksFetcher) touch(now time.Time) {
 	f.mu.Unlock()
 }
 
-// run fetches now, then every interval or when woken by an unknown kid. A
-// failed fetch keeps the last good set and is retried sooner, with backoff.
+// run keeps the fetch loop going. A panic in it would kill the plugin
+// server (go-pdk recovers nothing), or leave the keys to go stale: it is
+// logged, and the loop starts again after a pause that doubles each time.
 func (f *jwksFetcher) run() {
+	pause := jwksFirstRetry
+	for !f.loop() {
+		time.Sleep(pause)
+		pause = min(pause*2, jwksPanicPauseMax)
+	}
+}
+
+// loop fetches now, then every interval or when woken by an unknown kid. A
+// failed fetch keeps the last good set and is retried sooner, with backoff.
+// It reports whether it ended (stopped while idle) rather than panicked.
+func (f *jwksFetcher) loop() (ended bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			logger.Error("panic in the jwks fetcher; restarting it", "jwks_url", f.url, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			ended = false
+		}
+	}()
 	backoff := jwksFirstRetry
 	for {
 		wait := f.interval
@@ -192,7 +214,7 @@ func (f *jwksFetcher) run() {
 			t.Stop()
 		}
 		if f.stopIfIdle() {
-			return
+			return true
 		}
 	}
 }
@@ -218,7 +240,7 @@ func (f *jwksFetcher) fetch() error {
 		return fmt.Errorf("build request: %w", err)
 	}
 	req.Header.Set("Accept", "application/json, application/jwk-set+json")
-	resp, err := jwksClient.Do(req)
+	resp, err := cmp.Or(f.client, jwksClient).Do(req)
 	if err != nil {
 		return fmt.Errorf("get jwks: %w", err)
 	}

@@ -193,3 +193,32 @@ func TestJWKSFetcherStopsWhenIdleAndRestartsOnUse(t *testing.T) {
 	}
 	waitFor(t, "restarted by a request", func() bool { return f.running.Load() && stub.hits.Load() > hits })
 }
+
+// panickingTransport panics on its first round trip, then sends requests on.
+type panickingTransport struct{ calls atomic.Int32 }
+
+func (p *panickingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if p.calls.Add(1) == 1 {
+		panic("injected panic in the jwks client")
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// TestJWKSFetcherRecoversFromAPanic: a panic in the fetcher's goroutine does
+// not kill the plugin server, and the fetcher goes on to load the keys.
+func TestJWKSFetcherRecoversFromAPanic(t *testing.T) {
+	t.Parallel()
+	k0, _ := key(t)
+	_, url := newJWKSStub(t, &k0.PublicKey)
+	tr := &panickingTransport{}
+	f := &jwksFetcher{url: url, interval: time.Minute, key: "test-panic:" + url, wake: make(chan struct{}, 1),
+		client: &http.Client{Transport: tr}}
+	f.touch(time.Now())
+	waitFor(t, "the keys after a panic", func() bool {
+		set, ready := f.current(time.Now())
+		return ready && set[accesstoken.Thumbprint(&k0.PublicKey)] != nil
+	})
+	if n := tr.calls.Load(); n != 2 {
+		t.Errorf("%d round trips, want 2 (one panicked)", n)
+	}
+}

@@ -33,6 +33,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -351,6 +352,25 @@ func (s *Syncer) Close() {
 // starts again when it is next used.
 func (s *Syncer) run(ctx context.Context) {
 	defer s.wg.Done()
+	// A panic here would kill the plugin server (and every request of every
+	// Kong worker with it), or leave the set to go stale for good: recover,
+	// log, and follow the feed again after a pause that doubles each time.
+	pause := s.backoffBase
+	for !s.follow(ctx) && ctx.Err() == nil {
+		sleep(ctx, pause)
+		pause = min(pause*2, s.backoffCap)
+	}
+}
+
+// follow is run's loop. It reports whether it ended (ctx done, or stopped
+// while idle) rather than panicked.
+func (s *Syncer) follow(ctx context.Context) (ended bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("panic in the revocation syncer; restarting it", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			ended = false
+		}
+	}()
 	failures := 0
 	var lastErrLog time.Time
 	lastUse := time.Now()
@@ -360,7 +380,7 @@ func (s *Syncer) run(ctx context.Context) {
 		}
 		err := s.syncOnce(ctx)
 		if ctx.Err() != nil {
-			return
+			return true
 		}
 		if err == nil {
 			if failures > 0 {
@@ -378,10 +398,11 @@ func (s *Syncer) run(ctx context.Context) {
 		}
 		if time.Since(lastUse) >= s.idleAfter && s.stopIdle() {
 			s.log.Info("revocation feed unreachable and unused: stopped until a plugin instance uses it again", "idle", time.Since(lastUse).Round(time.Second))
-			return
+			return true
 		}
 		sleep(ctx, s.backoff(failures))
 	}
+	return true
 }
 
 // stopIdle marks the Syncer stopped unless it was used meanwhile. LastSync

@@ -1,12 +1,15 @@
 package revocation
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -522,4 +525,66 @@ func TestSyncerPollsUnderAShortBound(t *testing.T) {
 	if age := time.Since(s.LastSync()); age > time.Second {
 		t.Errorf("LastSync is %v old under a 1 s bound", age)
 	}
+}
+
+// panickingTransport panics on its first n round trips, then sends the
+// request on.
+type panickingTransport struct {
+	left atomic.Int32
+}
+
+func (p *panickingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if p.left.Add(-1) >= 0 {
+		panic("injected panic in the feed client")
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// TestSyncerRecoversFromAPanic: a panic in the syncer's goroutine is logged
+// and the syncer follows the feed again, instead of killing the plugin
+// server or leaving the set to go stale.
+func TestSyncerRecoversFromAPanic(t *testing.T) {
+	t.Parallel()
+	f := newFakeFeed(t)
+	f.add(future(), sid(1))
+	var logs syncBuffer
+	tr := &panickingTransport{}
+	tr.left.Store(3)
+	s, err := New(Options{URL: f.url(), Token: f.token, MaxStaleness: 30 * time.Second,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil)), Client: &http.Client{Transport: tr}})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	s.backoffBase, s.backoffCap = 10*time.Millisecond, 80*time.Millisecond
+	s.Start()
+	t.Cleanup(s.Close)
+
+	eventually(t, "a sync after three panics", synced(s))
+	if !s.Revoked(sid(1), time.Now()) {
+		t.Error("the snapshot is not applied after the panics")
+	}
+	if n := strings.Count(logs.String(), "panic in the revocation syncer; restarting it"); n != 3 {
+		t.Errorf("%d panic log lines, want 3:\n%s", n, logs.String())
+	}
+	if !strings.Contains(logs.String(), "injected panic in the feed client") {
+		t.Errorf("the log lacks the panic value:\n%s", logs.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writes and reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
