@@ -755,3 +755,63 @@ func eventually(t *testing.T, within time.Duration, cond func() bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestRefusalLogNamesKidAndJTINeverTheToken: the plugin's log line for a
+// refusal carries the token's kid and jti, bounded in length when the client
+// chose them, and never the token.
+func TestRefusalLogNamesKidAndJTINeverTheToken(t *testing.T) {
+	t.Parallel()
+	srv, inst, _ := setup(t, nil)
+	k0, k1 := testKey(t, 0), testKey(t, 1)
+	now := time.Now()
+	longKid := strings.Repeat("k", 300)
+	payload := map[string]any{"iss": testIssuer, "sub": userID(9), "aud": testAudience, "exp": now.Add(time.Minute).Unix(),
+		"iat": now.Unix(), "nbf": now.Unix(), "jti": "jti-long-kid", "sid": randomUUID(), "username": "u", "roles": []string{"patient"}}
+	tokens := []struct {
+		token, kid, jti string
+	}{
+		{token: signRaw(t, k0, map[string]any{"alg": "RS256", "typ": "at+jwt", "kid": longKid}, payload), kid: strings.Repeat("k", 64) + "...", jti: "jti-long-kid"},
+		{token: validToken(t, k1, func(c *accesstoken.Claims) { c.ID = "jti-unknown-key" }), kid: k1.kid, jti: "jti-unknown-key"},
+		{token: validToken(t, k0, func(c *accesstoken.Claims) {
+			c.ID = "jti-expired"
+			c.ExpiresAt = jwtTime(now.Add(-time.Hour))
+			c.IssuedAt = jwtTime(now.Add(-70 * time.Minute))
+			c.NotBefore = c.IssuedAt
+		}), kid: k0.kid, jti: "jti-expired"},
+	}
+	for _, tt := range tokens {
+		assertRefused(t, inst.MustAccess(t, bearer(tt.token)), 401, `Bearer realm="medinsights", error="invalid_token"`)
+	}
+	eventually(t, 5*time.Second, func() bool { return strings.Contains(srv.Output(), "jti=jti-expired") })
+	fields := map[string][]string{} // jti: the fields of its refusal line
+	for line := range strings.SplitSeq(srv.Output(), "\n") {
+		f := strings.Fields(line)
+		for _, tt := range tokens {
+			if slices.Contains(f, "msg=refused") && slices.Contains(f, "jti="+tt.jti) {
+				fields[tt.jti] = f
+			}
+		}
+	}
+	for _, tt := range tokens {
+		f, ok := fields[tt.jti]
+		if !ok {
+			t.Errorf("no refusal line with jti %s in:\n%s", tt.jti, srv.Output())
+			continue
+		}
+		if !slices.Contains(f, "kid="+tt.kid) {
+			t.Errorf("refusal line lacks kid=%s: %v", tt.kid, f)
+		}
+	}
+	out := srv.Output()
+	if strings.Contains(out, strings.Repeat("k", 65)) {
+		t.Errorf("the client's 300-character kid is logged in full")
+	}
+	for _, tt := range tokens {
+		parts := strings.Split(tt.token, ".")
+		for _, part := range []string{tt.token, parts[1], parts[2]} {
+			if strings.Contains(out, part) {
+				t.Errorf("the log holds a token or its payload or signature: %.40s...", part)
+			}
+		}
+	}
+}

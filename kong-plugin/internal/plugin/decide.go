@@ -175,7 +175,8 @@ func decide(s *settings, r request, now time.Time) outcome {
 		return o
 	case err != nil:
 		o = o.refuse(http.StatusUnauthorized, codeInvalidToken, err.Error())
-		o.kid, _ = accesstoken.KeyID(token)
+		kid, _ := accesstoken.KeyID(token)
+		o.kid = truncateForLog(kid)
 		o.jti = unverifiedJTI(token)
 		return o
 	}
@@ -267,6 +268,19 @@ func notOverridden(names []string, upstream map[string][]string) []string {
 		out = append(out, n)
 	}
 	return out
+}
+
+// logFieldMax bounds a client-chosen value in a log line, as accesstoken
+// does in its errors: room for an RFC 7638 kid of 43 characters.
+const logFieldMax = 64
+
+// truncateForLog cuts s to logFieldMax bytes, marking the cut: the kid of a
+// refused token is whatever the client sent, up to the token's 8 KiB.
+func truncateForLog(s string) string {
+	if len(s) <= logFieldMax {
+		return s
+	}
+	return s[:logFieldMax] + "..."
 }
 
 func anyRole(have, want []string) bool {

@@ -240,8 +240,5 @@ func unverifiedJTI(token string) string {
 	if !accesstoken.HeaderSafe(s) {
 		return ""
 	}
-	if len(s) > 64 {
-		s = s[:64]
-	}
-	return s
+	return truncateForLog(s)
 }
