@@ -662,7 +662,14 @@ func TestRevocationStaleness(t *testing.T) {
 	if r := open.MustAccess(t, bearer(tok)); r.Exited {
 		t.Errorf("fail mode open refused %d", r.Status)
 	}
-	eventually(t, 2*time.Second, func() bool { return strings.Contains(srv.Output(), "revocation list is stale") })
+	// Never synced: an error to fix, logged at ERROR level (once per
+	// staleness interval), not a passing warning.
+	eventually(t, 2*time.Second, func() bool { return strings.Contains(srv.Output(), "revocation list has never loaded") })
+	for line := range strings.SplitSeq(srv.Output(), "\n") {
+		if strings.Contains(line, "revocation list has never loaded") && !strings.Contains(line, "level=ERROR") {
+			t.Errorf("never-synced line not at ERROR level: %s", line)
+		}
+	}
 }
 
 func TestInstanceLifecycle(t *testing.T) {

@@ -190,7 +190,15 @@ func decide(s *settings, r request, now time.Time) outcome {
 				o.retryAfter = min(int(s.revocationStale/time.Second), 5)
 				return o.about(id)
 			}
-			if s.staleWarn.allow(now) {
+			switch {
+			case !s.staleWarn.allow(now):
+			case last.IsZero():
+				// Never synced (a wrong revocation_token, an unreachable
+				// feed): no revocation is enforced at all, which is an
+				// error to fix, not a passing outage.
+				logger.Error("revocation list has never loaded; letting verified tokens through (revocation_fail_mode=open): check revocation_url and revocation_token",
+					"plugin_id", s.pluginID)
+			default:
 				logger.Warn("revocation list is stale; letting verified tokens through (revocation_fail_mode=open)",
 					"plugin_id", s.pluginID, "last_sync", last)
 			}
