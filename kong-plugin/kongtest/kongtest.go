@@ -399,9 +399,13 @@ func (i *Instance) Access(req Request) (*Result, error) {
 		return sim.result, fmt.Errorf("%w: reading the event's RpcReturn: %w", ErrClosed, err)
 	}
 	var ret pb.RpcReturn
-	if err := proto.Unmarshal(retData, &ret); err != nil || ret.Sequence != seq {
+	if err := proto.Unmarshal(retData, &ret); err != nil {
 		c.Close()
-		return sim.result, fmt.Errorf("event return: sequence %d, want %d (%v)", ret.Sequence, seq, err)
+		return sim.result, fmt.Errorf("decode the event's RpcReturn: %w", err)
+	}
+	if ret.Sequence != seq {
+		c.Close()
+		return sim.result, fmt.Errorf("event return: sequence %d, want %d", ret.Sequence, seq)
 	}
 	s.put(c)
 	return sim.result, nil

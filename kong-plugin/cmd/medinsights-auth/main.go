@@ -18,6 +18,6 @@ import (
 
 func main() {
 	if err := server.StartServer(plugin.New, version.Version, plugin.Priority); err != nil {
-		log.Fatalf("medinsights-auth: %v", err)
+		log.Fatalf("medinsights-auth: %s", err)
 	}
 }

@@ -33,12 +33,12 @@ const (
 
 // request is what the decision needs from a Kong request. headers comes from
 // one kong.request.get_headers call (names lower-cased by Kong, values in
-// order); method and rawQuery are PDK calls made only when a setting needs
-// them.
+// order); methodFunc and rawQueryFunc are PDK calls made only when a
+// setting needs them.
 type request struct {
-	headers  map[string][]string
-	method   func() (string, error)
-	rawQuery func() (string, error)
+	headers      map[string][]string
+	methodFunc   func() (string, error)
+	rawQueryFunc func() (string, error)
 }
 
 // outcome is the decision for one request, carried out by the PDK glue in
@@ -72,7 +72,7 @@ type tokenSource struct {
 var errMalformed = errors.New("malformed credentials")
 
 // decide is the whole access-phase decision as plain Go: no PDK call except
-// the lazy method and rawQuery.
+// the lazy methodFunc and rawQueryFunc.
 func decide(s *settings, r request, now time.Time) outcome {
 	var (
 		spoofed       []string
@@ -129,7 +129,7 @@ func decide(s *settings, r request, now time.Time) outcome {
 	// A CORS preflight carries Access-Control-Request-Method; only then is
 	// the method worth a PDK call.
 	if !s.runOnPreflight && preflightHint {
-		m, err := r.method()
+		m, err := r.methodFunc()
 		if err != nil {
 			return o.refuse(http.StatusInternalServerError, "", "read request method: "+err.Error())
 		}
@@ -139,7 +139,7 @@ func decide(s *settings, r request, now time.Time) outcome {
 	}
 
 	if len(s.uriParamNames) > 0 {
-		q, err := r.rawQuery()
+		q, err := r.rawQueryFunc()
 		if err != nil {
 			return o.refuse(http.StatusInternalServerError, "", "read query string: "+err.Error())
 		}

@@ -117,9 +117,9 @@ func at(t time.Time) func() time.Time { return func() time.Time { return t } }
 // get is a request with the given headers and no lazy PDK call allowed.
 func get(tb testing.TB, headers map[string][]string) request {
 	return request{
-		headers:  headers,
-		method:   func() (string, error) { tb.Error("unexpected get_method"); return "GET", nil },
-		rawQuery: func() (string, error) { tb.Error("unexpected get_raw_query"); return "", nil },
+		headers:      headers,
+		methodFunc:   func() (string, error) { tb.Error("unexpected get_method"); return "GET", nil },
+		rawQueryFunc: func() (string, error) { tb.Error("unexpected get_raw_query"); return "", nil },
 	}
 }
 

@@ -60,7 +60,7 @@ func (c *Config) Access(kong *pdk.PDK) {
 		logger.Error("read request headers", "error", err.Error())
 		return
 	}
-	o := decide(s, request{headers: headers, method: kong.Request.GetMethod, rawQuery: kong.Request.GetRawQuery}, time.Now())
+	o := decide(s, request{headers: headers, methodFunc: kong.Request.GetMethod, rawQueryFunc: kong.Request.GetRawQuery}, time.Now())
 	if o.status != 0 {
 		logRefusal(s, o)
 		respond(kong, o)
