@@ -25,7 +25,9 @@ import (
 type RevocationFeed struct {
 	feed      *feed.Feed
 	tokenHash [sha256.Size]byte
-	log       *slog.Logger
+	// errs renders the handler's errors through writeError, the package's
+	// one path from error to HTTP answer; it needs only the logger.
+	errs *Server
 }
 
 // NewRevocationFeed returns the feed's handler, for Options.Revocations.
@@ -33,7 +35,7 @@ func NewRevocationFeed(f *feed.Feed, token string, log *slog.Logger) *Revocation
 	if log == nil {
 		log = slog.Default()
 	}
-	return &RevocationFeed{feed: f, tokenHash: sha256.Sum256([]byte(token)), log: log}
+	return &RevocationFeed{feed: f, tokenHash: sha256.Sum256([]byte(token)), errs: &Server{log: log}}
 }
 
 const feedRealm = `Bearer realm="medinsights-revocations"`
@@ -50,12 +52,7 @@ func (h *RevocationFeed) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err == nil || r.Context().Err() != nil {
 		return // done, or the reader left while waiting: nobody to answer
 	}
-	p := problemFor(err)
-	if p == nil {
-		h.log.ErrorContext(r.Context(), "internal error", "request_id", requestID(r.Context()), "path", r.URL.Path, "error", err.Error())
-		p = newProblem(http.StatusInternalServerError, "internal_error", "")
-	}
-	writeProblem(w, p)
+	h.errs.writeError(w, r, err)
 }
 
 func (h *RevocationFeed) serve(w http.ResponseWriter, r *http.Request) error {

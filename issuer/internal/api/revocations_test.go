@@ -231,3 +231,31 @@ func BenchmarkRevocationFeedSnapshot100k(b *testing.B) {
 		b.SetBytes(int64(w.Body.Len()))
 	}
 }
+
+// TestRevocationFeedDatabaseDown: the feed's errors take the API's one
+// error path: a database outage is 503 service_unavailable with
+// Retry-After, and logged.
+func TestRevocationFeedDatabaseDown(t *testing.T) {
+	t.Parallel()
+	st, _ := feedtest.NewStore(t)
+	var logs strings.Builder
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	h := api.NewRevocationFeed(feed.New(feed.Options{Store: st, Logger: log}), feedToken, log)
+	st.Close()
+	for _, query := range []string{"after=0", "after=5&wait=0"} {
+		req := httptest.NewRequest(http.MethodGet, "/api/auth/revocations/?"+query, nil)
+		req.Header.Set("Authorization", "Bearer "+feedToken)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		var p struct {
+			Code string `json:"code"`
+		}
+		_ = json.Unmarshal(w.Body.Bytes(), &p)
+		if w.Code != http.StatusServiceUnavailable || p.Code != "service_unavailable" || w.Header().Get("Retry-After") == "" {
+			t.Errorf("?%s: status %d code %q Retry-After %q, want 503 service_unavailable with Retry-After", query, w.Code, p.Code, w.Header().Get("Retry-After"))
+		}
+	}
+	if n := strings.Count(logs.String(), `msg="database unavailable"`); n != 2 {
+		t.Errorf("%d log lines for the outage, want 2:\n%s", n, logs.String())
+	}
+}
