@@ -22,6 +22,14 @@ UPDATE users SET password_hash = @password_hash, updated_at = @now
 WHERE id = @id
 RETURNING *;
 
+-- UserRehashPassword replaces a password hash with a stronger one only while
+-- the stored hash is still @old_hash, the one the login verified: a password
+-- changed in the meantime is never overwritten. No row when it was.
+-- name: UserRehashPassword :one
+UPDATE users SET password_hash = @new_hash, updated_at = @now
+WHERE id = @id AND password_hash = @old_hash
+RETURNING *;
+
 -- name: UserRoleAdd :one
 UPDATE users
 SET roles = (SELECT array_agg(DISTINCT r ORDER BY r) FROM unnest(array_append(roles, @role::text)) AS r),

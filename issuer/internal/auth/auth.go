@@ -121,6 +121,9 @@ type Service struct {
 	expiredParser *accesstoken.Parser
 	now           func() time.Time
 	dummyHash     string // verified for unknown users, so they cost what a wrong password costs
+	// afterVerifyFunc, set by tests only, runs in Login between the
+	// password check and the write, to force races deterministically.
+	afterVerifyFunc func(context.Context)
 }
 
 // New returns a Service.
@@ -250,6 +253,9 @@ func (s *Service) Login(ctx context.Context, login, password string) (TokenPair,
 	if !ok {
 		return TokenPair{}, ErrInvalidCredentials
 	}
+	if s.afterVerifyFunc != nil {
+		s.afterVerifyFunc(ctx)
+	}
 	refresh, refreshHash, err := newOpaqueToken()
 	if err != nil {
 		return TokenPair{}, err
@@ -263,12 +269,18 @@ func (s *Service) Login(ctx context.Context, login, password string) (TokenPair,
 		if err != nil {
 			return TokenPair{}, err
 		}
+		// Only while the stored hash is still the one verified: a password
+		// changed since the read is never overwritten, and this login, made
+		// with the old password, fails.
 		err = s.opt.Store.Tx(ctx, func(q *store.Q) error {
-			if _, err := q.UserSetPasswordHash(ctx, u.ID, newHash, now); err != nil {
+			if _, err := q.UserRehashPassword(ctx, u.ID, u.PasswordHash, newHash, now); err != nil {
 				return err
 			}
 			return q.SessionCreate(ctx, session)
 		})
+		if errors.Is(err, store.ErrNotFound) {
+			return TokenPair{}, ErrInvalidCredentials
+		}
 		if err != nil {
 			return TokenPair{}, fmt.Errorf("start session: %w", err)
 		}

@@ -171,6 +171,13 @@ func (q *Q) UserSetPasswordHash(ctx context.Context, id uuid.UUID, hash string, 
 	return userResult(q.q.UserSetPasswordHash(ctx, q.db, dbsqlc.UserSetPasswordHashParams{ID: id, PasswordHash: hash, Now: now}))
 }
 
+// UserRehashPassword replaces a user's password hash oldHash by newHash,
+// and returns ErrNotFound when the stored hash is no longer oldHash (the
+// password was changed since it was read).
+func (q *Q) UserRehashPassword(ctx context.Context, id uuid.UUID, oldHash, newHash string, now time.Time) (User, error) {
+	return userResult(q.q.UserRehashPassword(ctx, q.db, dbsqlc.UserRehashPasswordParams{ID: id, OldHash: oldHash, NewHash: newHash, Now: now}))
+}
+
 // UserRoleAdd adds a role to a user (a no-op when present).
 func (q *Q) UserRoleAdd(ctx context.Context, id uuid.UUID, role string, now time.Time) (User, error) {
 	return userResult(q.q.UserRoleAdd(ctx, q.db, dbsqlc.UserRoleAddParams{ID: id, Role: role, Now: now}))

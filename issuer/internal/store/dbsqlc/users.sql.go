@@ -127,6 +127,45 @@ func (q *Queries) UserInsert(ctx context.Context, db DBTX, arg UserInsertParams)
 	return i, err
 }
 
+const userRehashPassword = `-- name: UserRehashPassword :one
+UPDATE users SET password_hash = $1, updated_at = $2
+WHERE id = $3 AND password_hash = $4
+RETURNING id, username, email, password_hash, first_name, last_name, email_verified, roles, date_joined, updated_at
+`
+
+type UserRehashPasswordParams struct {
+	NewHash string
+	Now     time.Time
+	ID      uuid.UUID
+	OldHash string
+}
+
+// UserRehashPassword replaces a password hash with a stronger one only while
+// the stored hash is still @old_hash, the one the login verified: a password
+// changed in the meantime is never overwritten. No row when it was.
+func (q *Queries) UserRehashPassword(ctx context.Context, db DBTX, arg UserRehashPasswordParams) (User, error) {
+	row := db.QueryRow(ctx, userRehashPassword,
+		arg.NewHash,
+		arg.Now,
+		arg.ID,
+		arg.OldHash,
+	)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Username,
+		&i.Email,
+		&i.PasswordHash,
+		&i.FirstName,
+		&i.LastName,
+		&i.EmailVerified,
+		&i.Roles,
+		&i.DateJoined,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
 const userRoleAdd = `-- name: UserRoleAdd :one
 UPDATE users
 SET roles = (SELECT array_agg(DISTINCT r ORDER BY r) FROM unnest(array_append(roles, $1::text)) AS r),

@@ -1,0 +1,78 @@
+package auth_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/medinsights/auth/issuer/internal/auth"
+	"github.com/medinsights/auth/issuer/internal/issuertest"
+	"github.com/medinsights/auth/issuer/internal/store"
+)
+
+const (
+	password    = "correct horse battery"
+	newPassword = "another long passphrase"
+)
+
+// setup returns an issuer with one registered user, "alice".
+func setup(t *testing.T) (*issuertest.Issuer, store.User) {
+	t.Helper()
+	is := issuertest.New(t, issuertest.Options{})
+	is.Register(t, "alice", password)
+	u, err := is.Store.UserGetByUsername(context.Background(), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return is, u
+}
+
+// changePassword runs alice's password change as /change-password does,
+// from a session that is not one of those the test looks at.
+func changePassword(t *testing.T, is *issuertest.Issuer) {
+	t.Helper()
+	ctx := context.Background()
+	u, err := is.Store.UserGetByUsername(ctx, "alice")
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	if _, err := is.Auth.ChangePassword(ctx, auth.Principal{User: u, SessionID: uuid.New()}, password, newPassword); err != nil {
+		t.Errorf("change password: %v", err)
+	}
+}
+
+func liveSessions(t *testing.T, is *issuertest.Issuer) int {
+	t.Helper()
+	var n int
+	if err := issuertest.QueryRow(t, is.DatabaseURL, "SELECT count(*) FROM sessions WHERE revoked_at IS NULL", &n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestLoginRehashRacingAPasswordChangeFailsAndKeepsTheNewPassword(t *testing.T) {
+	t.Parallel()
+	is, _ := setup(t)
+	stronger := issuertest.FastPasswords
+	stronger.Memory *= 2
+	is2 := is.WithPasswords(t, stronger) // alice's hash is weaker: login rehashes
+	auth.SetAfterVerifyFunc(is2.Auth, func(context.Context) { changePassword(t, is) })
+
+	_, err := is2.Auth.Login(context.Background(), "alice", password)
+	if !errors.Is(err, auth.ErrInvalidCredentials) {
+		t.Fatalf("login racing a password change: %v, want ErrInvalidCredentials", err)
+	}
+	if n := liveSessions(t, is); n != 0 {
+		t.Fatalf("%d live sessions, want 0", n)
+	}
+	auth.SetAfterVerifyFunc(is2.Auth, nil)
+	if _, err := is2.Auth.Login(context.Background(), "alice", password); !errors.Is(err, auth.ErrInvalidCredentials) {
+		t.Fatalf("old password after the change: %v, want ErrInvalidCredentials", err)
+	}
+	if _, err := is2.Auth.Login(context.Background(), "alice", newPassword); err != nil {
+		t.Fatalf("new password after the change: %v", err)
+	}
+}
