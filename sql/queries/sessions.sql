@@ -1,13 +1,25 @@
 -- SessionCreate starts a session together with its first refresh token, in
--- one statement.
--- name: SessionCreate :exec
-WITH session AS (
+-- one statement, only while the user's password hash is still
+-- @password_hash, the one the login verified, and returns the user as it is
+-- then. The user row is locked FOR SHARE, so a password change or a role
+-- change (which update the user row before revoking sessions, in one
+-- transaction) either waits for this session and then revokes it, or
+-- commits first: then this statement sees the new row, creates nothing on a
+-- new password hash, and returns the new roles otherwise.
+-- name: SessionCreate :one
+WITH owner AS (
+    SELECT users.* FROM users
+    WHERE users.id = @user_id AND users.password_hash = @password_hash
+    FOR SHARE
+), session AS (
     INSERT INTO sessions (id, user_id, created_at, expires_at)
-    VALUES (@id, @user_id, @now, @expires_at)
+    SELECT @id, owner.id, @now, @expires_at FROM owner
     RETURNING id
+), token AS (
+    INSERT INTO refresh_tokens (hash, session_id, issued_at, expires_at)
+    SELECT @refresh_hash, session.id, @now, @expires_at FROM session
 )
-INSERT INTO refresh_tokens (hash, session_id, issued_at, expires_at)
-SELECT @refresh_hash, session.id, @now, @expires_at FROM session;
+SELECT owner.* FROM owner CROSS JOIN session;
 
 -- SessionAuthenticate returns the user of a live session: the check behind
 -- every Bearer endpoint, so a revoked session's access token is refused at once.

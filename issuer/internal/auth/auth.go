@@ -261,30 +261,39 @@ func (s *Service) Login(ctx context.Context, login, password string) (TokenPair,
 		return TokenPair{}, err
 	}
 	now := s.now()
-	session := store.NewSession{ID: uuid.New(), UserID: u.ID, RefreshHash: refreshHash, Now: now, ExpiresAt: now.Add(s.opt.RefreshLifetime)}
+	session := store.NewSession{ID: uuid.New(), UserID: u.ID, PasswordHash: u.PasswordHash, RefreshHash: refreshHash, Now: now, ExpiresAt: now.Add(s.opt.RefreshLifetime)}
+	// The session is created only while the password hash is still the one
+	// verified, with the user row locked, and the token carries the roles
+	// the statement returns: a login overlapping a password change either
+	// ends before the change (which then revokes its session) or fails; one
+	// overlapping a role change gets the roles as they are after it. A
+	// login that loses the race fails as invalid credentials: it is not
+	// retried, since its password was checked against a hash no longer
+	// stored.
 	if rehash {
 		// The stored hash has weaker parameters than today's: replace it now,
-		// while the password is at hand, in the login's transaction.
-		newHash, err := HashPassword(s.opt.Password, password)
-		if err != nil {
+		// while the password is at hand, in the login's transaction, and
+		// only while the stored hash is still the one verified: a password
+		// changed since the read is never overwritten.
+		var newHash string
+		if newHash, err = HashPassword(s.opt.Password, password); err != nil {
 			return TokenPair{}, err
 		}
-		// Only while the stored hash is still the one verified: a password
-		// changed since the read is never overwritten, and this login, made
-		// with the old password, fails.
 		err = s.opt.Store.Tx(ctx, func(q *store.Q) error {
 			if _, err := q.UserRehashPassword(ctx, u.ID, u.PasswordHash, newHash, now); err != nil {
 				return err
 			}
-			return q.SessionCreate(ctx, session)
+			session.PasswordHash = newHash
+			u, err = q.SessionCreate(ctx, session)
+			return err
 		})
-		if errors.Is(err, store.ErrNotFound) {
-			return TokenPair{}, ErrInvalidCredentials
-		}
-		if err != nil {
-			return TokenPair{}, fmt.Errorf("start session: %w", err)
-		}
-	} else if err := s.opt.Store.SessionCreate(ctx, session); err != nil { // one statement: atomic by itself
+	} else {
+		u, err = s.opt.Store.SessionCreate(ctx, session) // one statement: atomic by itself
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return TokenPair{}, ErrInvalidCredentials
+	}
+	if err != nil {
 		return TokenPair{}, fmt.Errorf("start session: %w", err)
 	}
 	return s.tokenPair(u, session.ID, refresh, now)

@@ -76,3 +76,73 @@ func TestLoginRehashRacingAPasswordChangeFailsAndKeepsTheNewPassword(t *testing.
 		t.Fatalf("new password after the change: %v", err)
 	}
 }
+
+func TestLoginRacingAPasswordChangeStartsNoSession(t *testing.T) {
+	t.Parallel()
+	is, _ := setup(t)
+	auth.SetAfterVerifyFunc(is.Auth, func(context.Context) { changePassword(t, is) })
+
+	_, err := is.Auth.Login(context.Background(), "alice", password)
+	if !errors.Is(err, auth.ErrInvalidCredentials) {
+		t.Fatalf("login racing a password change: %v, want ErrInvalidCredentials", err)
+	}
+	if n := liveSessions(t, is); n != 0 {
+		t.Fatalf("%d live sessions survive the password change, want 0", n)
+	}
+}
+
+func TestLoginRacingARoleRevocationSignsTheRolesLeft(t *testing.T) {
+	t.Parallel()
+	is, _ := setup(t)
+	ctx := context.Background()
+	if _, err := is.Auth.GrantRole(ctx, "alice", "admin"); err != nil {
+		t.Fatal(err)
+	}
+	auth.SetAfterVerifyFunc(is.Auth, func(context.Context) {
+		if _, _, err := is.Auth.RevokeRole(ctx, "alice", "admin"); err != nil {
+			t.Errorf("revoke role: %v", err)
+		}
+	})
+	pair, err := is.Auth.Login(ctx, "alice", password)
+	if err != nil {
+		t.Fatalf("login: %v", err)
+	}
+	p, err := is.Auth.Authenticate(ctx, pair.AccessToken)
+	if err != nil {
+		t.Fatalf("the session started after the revocation is live: %v", err)
+	}
+	if got := pair.User.Roles; len(got) != 1 || got[0] != "patient" {
+		t.Fatalf("roles signed %v, want [patient]", got)
+	}
+	if got := p.User.Roles; len(got) != 1 || got[0] != "patient" {
+		t.Fatalf("roles stored %v, want [patient]", got)
+	}
+	r := is.Get(t, "/api/auth/me/", pair.AccessToken)
+	user, _ := r.JSON["user"].(map[string]any)
+	if roles, _ := user["roles"].([]any); len(roles) != 1 {
+		t.Fatalf("/me roles %v, want [patient]", user["roles"])
+	}
+}
+
+// TestRefreshAfterARoleRevocationIsRefused: revoke-role ends every session in
+// its transaction, and a refresh checks that its session is live in the same
+// statement that rotates the token, so no token with the removed role is
+// minted for a live session.
+func TestRefreshAfterARoleRevocationIsRefused(t *testing.T) {
+	t.Parallel()
+	is, _ := setup(t)
+	ctx := context.Background()
+	if _, err := is.Auth.GrantRole(ctx, "alice", "admin"); err != nil {
+		t.Fatal(err)
+	}
+	pair, err := is.Auth.Login(ctx, "alice", password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := is.Auth.RevokeRole(ctx, "alice", "admin"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := is.Auth.Refresh(ctx, pair.RefreshToken, uuid.Nil); !errors.Is(err, auth.ErrInvalidGrant) {
+		t.Fatalf("refresh after revoke-role: %v, want ErrInvalidGrant", err)
+	}
+}

@@ -125,7 +125,7 @@ func TestUsersGrantAndRevokeRole(t *testing.T) {
 		t.Fatal(err)
 	}
 	sid := uuid.New()
-	if err := st.SessionCreate(ctx, store.NewSession{ID: sid, UserID: u.ID, RefreshHash: make([]byte, 32), Now: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+	if _, err := st.SessionCreate(ctx, store.NewSession{ID: sid, UserID: u.ID, PasswordHash: u.PasswordHash, RefreshHash: make([]byte, 32), Now: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 

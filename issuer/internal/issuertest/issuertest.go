@@ -400,7 +400,11 @@ func (is *Issuer) NewRefreshSession(t testing.TB, userID uuid.UUID) string {
 	token := base64.RawURLEncoding.EncodeToString(b)
 	sum := sha256.Sum256([]byte(token))
 	now := is.Clock.Now()
-	err := is.Store.SessionCreate(context.Background(), store.NewSession{ID: uuid.New(), UserID: userID, RefreshHash: sum[:], Now: now, ExpiresAt: now.Add(RefreshLifetime)})
+	u, err := is.Store.UserGetByID(context.Background(), userID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = is.Store.SessionCreate(context.Background(), store.NewSession{ID: uuid.New(), UserID: userID, PasswordHash: u.PasswordHash, RefreshHash: sum[:], Now: now, ExpiresAt: now.Add(RefreshLifetime)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -73,13 +73,16 @@ type NewUser struct {
 	Now          time.Time
 }
 
-// NewSession is a session and its first refresh token.
+// NewSession is a session and its first refresh token. PasswordHash is the
+// user's password hash the login verified: the session is created only
+// while it is still the stored one.
 type NewSession struct {
-	ID          uuid.UUID
-	UserID      uuid.UUID
-	RefreshHash []byte
-	Now         time.Time
-	ExpiresAt   time.Time
+	ID           uuid.UUID
+	UserID       uuid.UUID
+	PasswordHash string
+	RefreshHash  []byte
+	Now          time.Time
+	ExpiresAt    time.Time
 }
 
 // Revocation selects the live sessions of one user to revoke. With no filter
@@ -188,11 +191,15 @@ func (q *Q) UserRoleRemove(ctx context.Context, id uuid.UUID, role string, now t
 	return userResult(q.q.UserRoleRemove(ctx, q.db, dbsqlc.UserRoleRemoveParams{ID: id, Role: role, Now: now}))
 }
 
-// SessionCreate starts a session with its first refresh token.
-func (q *Q) SessionCreate(ctx context.Context, s NewSession) error {
-	return interpretError(q.q.SessionCreate(ctx, q.db, dbsqlc.SessionCreateParams{
-		ID: s.ID, UserID: s.UserID, Now: s.Now, ExpiresAt: s.ExpiresAt, RefreshHash: s.RefreshHash,
-	}))
+// SessionCreate starts a session with its first refresh token, only while
+// the user's password hash is still s.PasswordHash, and returns the user as
+// the statement saw it (sign the access token with these roles).
+// ErrNotFound when the user is gone or its password hash has changed.
+func (q *Q) SessionCreate(ctx context.Context, s NewSession) (User, error) {
+	row, err := q.q.SessionCreate(ctx, q.db, dbsqlc.SessionCreateParams{
+		ID: s.ID, UserID: s.UserID, PasswordHash: s.PasswordHash, Now: s.Now, ExpiresAt: s.ExpiresAt, RefreshHash: s.RefreshHash,
+	})
+	return userResult(dbsqlc.User(row), err)
 }
 
 // SessionAuthenticate returns the user of session sessionID when that

@@ -50,7 +50,7 @@ func newSession(t *testing.T, st *store.Store, userID uuid.UUID) uuid.UUID {
 	now := time.Now()
 	hash := make([]byte, 32)
 	copy(hash, id[:])
-	if err := st.SessionCreate(context.Background(), store.NewSession{ID: id, UserID: userID, RefreshHash: hash, Now: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+	if _, err := st.SessionCreate(context.Background(), store.NewSession{ID: id, UserID: userID, PasswordHash: "$argon2id$x", RefreshHash: hash, Now: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	return id
@@ -355,5 +355,48 @@ func TestRevokeForLogoutBatchesConcurrentLogouts(t *testing.T) {
 		if s, _ := st.SessionGetByID(ctx, u.caller); s.RevokedAt != nil {
 			t.Fatal("a caller's own session was revoked")
 		}
+	}
+}
+
+// TestSessionCreateWaitsForAPasswordChangeInFlight: a password change that
+// has updated the user row but not yet committed (and so not yet revoked
+// the sessions) makes a session creation for the old hash wait, then create
+// nothing.
+func TestSessionCreateWaitsForAPasswordChangeInFlight(t *testing.T) {
+	t.Parallel()
+	st := setup(t)
+	ctx := context.Background()
+	u := newUser(t, st, "alice", "alice@example.org")
+	changed := make(chan struct{})
+	release := make(chan struct{})
+	txDone := make(chan error, 1)
+	go func() {
+		txDone <- st.Tx(ctx, func(q *store.Q) error {
+			if _, err := q.UserSetPasswordHash(ctx, u.ID, "$argon2id$new", time.Now()); err != nil {
+				return err
+			}
+			close(changed)
+			<-release
+			return nil
+		})
+	}()
+	<-changed
+	created := make(chan error, 1)
+	go func() {
+		now := time.Now()
+		_, err := st.SessionCreate(ctx, store.NewSession{ID: uuid.New(), UserID: u.ID, PasswordHash: u.PasswordHash, RefreshHash: make([]byte, 32), Now: now, ExpiresAt: now.Add(time.Hour)})
+		created <- err
+	}()
+	select {
+	case err := <-created:
+		t.Fatalf("session creation did not wait for the password change: %v", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	close(release)
+	if err := <-txDone; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-created; !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("session creation after the change: %v, want ErrNotFound", err)
 	}
 }

@@ -43,35 +43,75 @@ func (q *Queries) SessionAuthenticate(ctx context.Context, db DBTX, arg SessionA
 	return i, err
 }
 
-const sessionCreate = `-- name: SessionCreate :exec
-WITH session AS (
+const sessionCreate = `-- name: SessionCreate :one
+WITH owner AS (
+    SELECT users.id, users.username, users.email, users.password_hash, users.first_name, users.last_name, users.email_verified, users.roles, users.date_joined, users.updated_at FROM users
+    WHERE users.id = $1 AND users.password_hash = $2
+    FOR SHARE
+), session AS (
     INSERT INTO sessions (id, user_id, created_at, expires_at)
-    VALUES ($4, $5, $2, $3)
+    SELECT $3, owner.id, $4, $5 FROM owner
     RETURNING id
+), token AS (
+    INSERT INTO refresh_tokens (hash, session_id, issued_at, expires_at)
+    SELECT $6, session.id, $4, $5 FROM session
 )
-INSERT INTO refresh_tokens (hash, session_id, issued_at, expires_at)
-SELECT $1, session.id, $2, $3 FROM session
+SELECT owner.id, owner.username, owner.email, owner.password_hash, owner.first_name, owner.last_name, owner.email_verified, owner.roles, owner.date_joined, owner.updated_at FROM owner CROSS JOIN session
 `
 
 type SessionCreateParams struct {
-	RefreshHash []byte
-	Now         time.Time
-	ExpiresAt   time.Time
-	ID          uuid.UUID
-	UserID      uuid.UUID
+	UserID       uuid.UUID
+	PasswordHash string
+	ID           uuid.UUID
+	Now          time.Time
+	ExpiresAt    time.Time
+	RefreshHash  []byte
+}
+
+type SessionCreateRow struct {
+	ID            uuid.UUID
+	Username      string
+	Email         string
+	PasswordHash  string
+	FirstName     string
+	LastName      string
+	EmailVerified bool
+	Roles         []string
+	DateJoined    time.Time
+	UpdatedAt     time.Time
 }
 
 // SessionCreate starts a session together with its first refresh token, in
-// one statement.
-func (q *Queries) SessionCreate(ctx context.Context, db DBTX, arg SessionCreateParams) error {
-	_, err := db.Exec(ctx, sessionCreate,
-		arg.RefreshHash,
+// one statement, only while the user's password hash is still
+// @password_hash, the one the login verified, and returns the user as it is
+// then. The user row is locked FOR SHARE, so a password change or a role
+// change (which update the user row before revoking sessions, in one
+// transaction) either waits for this session and then revokes it, or
+// commits first: then this statement sees the new row, creates nothing on a
+// new password hash, and returns the new roles otherwise.
+func (q *Queries) SessionCreate(ctx context.Context, db DBTX, arg SessionCreateParams) (SessionCreateRow, error) {
+	row := db.QueryRow(ctx, sessionCreate,
+		arg.UserID,
+		arg.PasswordHash,
+		arg.ID,
 		arg.Now,
 		arg.ExpiresAt,
-		arg.ID,
-		arg.UserID,
+		arg.RefreshHash,
 	)
-	return err
+	var i SessionCreateRow
+	err := row.Scan(
+		&i.ID,
+		&i.Username,
+		&i.Email,
+		&i.PasswordHash,
+		&i.FirstName,
+		&i.LastName,
+		&i.EmailVerified,
+		&i.Roles,
+		&i.DateJoined,
+		&i.UpdatedAt,
+	)
+	return i, err
 }
 
 const sessionDeleteExpired = `-- name: SessionDeleteExpired :execrows
