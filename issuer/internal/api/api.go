@@ -14,6 +14,7 @@ import (
 	"github.com/go-playground/validator/v10"
 
 	"github.com/medinsights/auth/issuer/internal/auth"
+	"github.com/medinsights/auth/issuer/internal/metrics"
 	"github.com/medinsights/auth/issuer/internal/signer"
 )
 
@@ -33,6 +34,8 @@ type Options struct {
 	// Revocations, when set, serves GET /api/auth/revocations/ (the
 	// revocation feed, with its own credential check).
 	Revocations http.Handler
+	// Metrics, when set, records every request (nil: metrics are off).
+	Metrics *metrics.Metrics
 }
 
 // Server serves the issuer's API.
@@ -46,6 +49,7 @@ type Server struct {
 	validator *validator.Validate
 	handler   http.Handler
 	feed      http.Handler
+	metrics   *metrics.Metrics
 }
 
 // New returns the server.
@@ -59,7 +63,7 @@ func New(o Options) (*Server, error) {
 	s := &Server{
 		auth: o.Auth, store: o.Store, signer: o.Signer, log: o.Logger,
 		issuer: o.Issuer, origins: map[string]bool{},
-		validator: newValidator(), feed: o.Revocations,
+		validator: newValidator(), feed: o.Revocations, metrics: o.Metrics,
 	}
 	for _, origin := range o.CORSAllowedOrigins {
 		s.origins[origin] = true

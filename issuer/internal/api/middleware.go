@@ -81,15 +81,19 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // withAccessLog writes one JSON line per request: method, path (never the
 // query), status, duration and request id. Never a body, a header value or a
-// token.
+// token. It also records the request in the metrics, by the pattern the mux
+// matched: the mux sets r.Pattern on the request it is given, which is this
+// one as long as no middleware between here and the mux replaces it.
 func (s *Server) withAccessLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(sw, r)
+		elapsed := time.Since(start)
+		s.metrics.ObserveRequest(r.Pattern, r.Method, sw.status, elapsed)
 		s.log.InfoContext(r.Context(), "request",
 			"method", r.Method, "path", r.URL.Path, "status", sw.status,
-			"duration_ms", float64(time.Since(start).Microseconds())/1000, "request_id", requestID(r.Context()))
+			"duration_ms", float64(elapsed.Microseconds())/1000, "request_id", requestID(r.Context()))
 	})
 }
 

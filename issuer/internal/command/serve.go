@@ -14,6 +14,7 @@ import (
 	"github.com/medinsights/auth/issuer/internal/api"
 	"github.com/medinsights/auth/issuer/internal/config"
 	"github.com/medinsights/auth/issuer/internal/feed"
+	"github.com/medinsights/auth/issuer/internal/metrics"
 	"github.com/medinsights/auth/issuer/internal/signer"
 	"github.com/medinsights/auth/issuer/internal/store"
 )
@@ -53,10 +54,30 @@ func serve(ctx context.Context, env Env) error {
 		go revocationFeed.Run(feedCtx)
 		revocations = api.NewRevocationFeed(revocationFeed, c.RevocationFeedToken, log)
 	}
+	// Metrics are recorded and served only with METRICS_ADDR set, on a
+	// listener of their own, so Kong's route to the API never reaches them.
+	var mx *metrics.Metrics
+	if c.MetricsAddr != "" {
+		mx = metrics.New(metrics.Options{PoolStatsFunc: st.PoolStats, Logger: log})
+		mln, err := net.Listen("tcp", c.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", c.MetricsAddr, err)
+		}
+		msrv := mx.Server()
+		metricsDone := make(chan struct{})
+		go func() {
+			defer close(metricsDone)
+			if err := msrv.Serve(mln); !errors.Is(err, http.ErrServerClosed) {
+				log.Error("metrics listener stopped", "error", err.Error())
+			}
+		}()
+		defer func() { _ = msrv.Close(); <-metricsDone }()
+		log.Info("serving metrics", "addr", mln.Addr().String(), "path", metrics.Path)
+	}
 	handler, err := api.New(api.Options{
 		Auth: svc, Store: st, Signer: sg, Logger: log,
 		Issuer: c.Issuer, CORSAllowedOrigins: c.CORSAllowedOrigins,
-		Revocations: revocations,
+		Revocations: revocations, Metrics: mx,
 	})
 	if err != nil {
 		return err

@@ -56,6 +56,7 @@ type Config struct {
 	DefaultRoles         []string      // DEFAULT_ROLES, comma list
 	RefreshReuseInterval time.Duration // REFRESH_REUSE_INTERVAL, seconds
 	ShutdownTimeout      time.Duration // SHUTDOWN_TIMEOUT, seconds
+	MetricsAddr          string        // METRICS_ADDR: optional; GET /metrics on a listener of its own
 
 	SMTPURL              *url.URL // SMTP_URL: unset means verification mail goes to the log
 	MailFrom             string   // MAIL_FROM
@@ -95,6 +96,7 @@ func Load(getenv func(string) string, need Need) (Config, error) {
 		DefaultRoles:         l.list("DEFAULT_ROLES", defaultRolesDefault),
 		RefreshReuseInterval: l.seconds("REFRESH_REUSE_INTERVAL", reuseIntervalDefault, 0, 5*time.Minute),
 		ShutdownTimeout:      l.seconds("SHUTDOWN_TIMEOUT", shutdownTimeoutDefault, time.Second, 10*time.Minute),
+		MetricsAddr:          l.str("METRICS_ADDR", ""),
 		MailFrom:             l.str("MAIL_FROM", mailFromDefault),
 		EmailVerificationURL: l.str("EMAIL_VERIFICATION_URL", ""),
 		RevocationFeedToken:  l.str("REVOCATION_FEED_TOKEN", ""),
@@ -122,6 +124,15 @@ func Load(getenv func(string) string, need Need) (Config, error) {
 		l.fail("LISTEN_ADDR", fmt.Sprintf("%q is not host:port (for example :8001)", c.ListenAddr))
 	} else if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
 		l.fail("LISTEN_ADDR", fmt.Sprintf("port %q is not a number from 1 to 65535", port))
+	}
+	if c.MetricsAddr != "" {
+		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil || port == "" {
+			l.fail("METRICS_ADDR", fmt.Sprintf("%q is not host:port (for example :9464)", c.MetricsAddr))
+		} else if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			l.fail("METRICS_ADDR", fmt.Sprintf("port %q is not a number from 1 to 65535", port))
+		} else if listen, _ := strconv.Atoi(c.Port()); n == listen {
+			l.fail("METRICS_ADDR", "must use another port than LISTEN_ADDR: metrics are never served on the API port")
+		}
 	}
 	for _, o := range c.CORSAllowedOrigins {
 		if u, err := url.Parse(o); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
