@@ -9,13 +9,11 @@ SELECT * FROM users WHERE id = @id;
 -- name: UserGetByUsername :one
 SELECT * FROM users WHERE lower(username) = lower(@username);
 
--- UserGetByLogin finds a user by username or e-mail address. A username may
--- look like another user's e-mail address; the username wins.
+-- UserGetByLogin finds a user by username or e-mail address, any case. A
+-- login name belongs to one user only (table login_names).
 -- name: UserGetByLogin :one
-SELECT * FROM users
-WHERE lower(username) = lower(@login) OR lower(email) = lower(@login)
-ORDER BY (lower(username) = lower(@login)) DESC
-LIMIT 1;
+SELECT users.* FROM login_names JOIN users ON users.id = login_names.user_id
+WHERE login_names.name = lower(@login);
 
 -- name: UserSetPasswordHash :one
 UPDATE users SET password_hash = @password_hash, updated_at = @now

@@ -175,6 +175,7 @@ func TestRegisterRefusals(t *testing.T) {
 		{"username taken", ok(map[string]any{"username": "alice"}), 409, "username_taken", "username"},
 		{"username taken in another case", ok(map[string]any{"username": "ALICE"}), 409, "username_taken", "username"},
 		{"email taken in another case", ok(map[string]any{"email": "ALICE@example.ORG"}), 409, "email_taken", "email"},
+		{"username equal to another user's email", ok(map[string]any{"username": "Alice@Example.org"}), 409, "username_taken", "username"},
 		{"username missing", ok(map[string]any{"username": nil}), 400, "validation_failed", "username"},
 		{"username too short", ok(map[string]any{"username": "ab"}), 400, "validation_failed", "username"},
 		{"username too long", ok(map[string]any{"username": strings.Repeat("a", 151)}), 400, "validation_failed", "username"},

@@ -222,14 +222,11 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (store.User, e
 }
 
 func conflictError(err error) error {
-	var c *store.ConflictError
-	if errors.As(err, &c) {
-		switch c.Constraint {
-		case "users_username_key":
-			return ErrUsernameTaken
-		case "users_email_key":
-			return ErrEmailTaken
-		}
+	switch {
+	case errors.Is(err, store.ErrUsernameTaken):
+		return ErrUsernameTaken
+	case errors.Is(err, store.ErrEmailTaken):
+		return ErrEmailTaken
 	}
 	return err
 }

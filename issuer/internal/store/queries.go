@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -144,13 +146,51 @@ func userResult(u dbsqlc.User, err error) (User, error) {
 	return toUser(u), nil
 }
 
-// UserInsert creates a user. A taken username or e-mail address is a
-// *ConflictError naming users_username_key or users_email_key.
+// UserInsert creates a user and claims its login names, the username and
+// the e-mail address: ErrUsernameTaken when the username is any user's
+// username or e-mail address (any case), ErrEmailTaken when the address is.
+// It runs several statements: call it inside Tx.
 func (q *Q) UserInsert(ctx context.Context, u NewUser) (User, error) {
-	return userResult(q.q.UserInsert(ctx, q.db, dbsqlc.UserInsertParams{
+	user, err := userResult(q.q.UserInsert(ctx, q.db, dbsqlc.UserInsertParams{
 		ID: u.ID, Username: u.Username, Email: u.Email, PasswordHash: u.PasswordHash,
 		FirstName: u.FirstName, LastName: u.LastName, Roles: u.Roles, Now: u.Now,
 	}))
+	if err != nil {
+		return User{}, conflictField(err)
+	}
+	if err := q.loginNameInsert(ctx, u.ID, u.Username, ErrUsernameTaken); err != nil {
+		return User{}, err
+	}
+	// A username may be the user's own e-mail address: one name then.
+	if !strings.EqualFold(u.Email, u.Username) {
+		if err := q.loginNameInsert(ctx, u.ID, u.Email, ErrEmailTaken); err != nil {
+			return User{}, err
+		}
+	}
+	return user, nil
+}
+
+func (q *Q) loginNameInsert(ctx context.Context, userID uuid.UUID, name string, taken error) error {
+	err := interpretError(q.q.LoginNameInsert(ctx, q.db, dbsqlc.LoginNameInsertParams{Name: name, UserID: userID}))
+	if errors.Is(err, ErrConflict) {
+		return taken
+	}
+	return err
+}
+
+// conflictField turns a unique violation on users into the sentinel of the
+// field it is about.
+func conflictField(err error) error {
+	var c *ConflictError
+	if errors.As(err, &c) {
+		switch c.Constraint {
+		case "users_username_key":
+			return ErrUsernameTaken
+		case "users_email_key":
+			return ErrEmailTaken
+		}
+	}
+	return err
 }
 
 // UserGetByID returns a user, or ErrNotFound.

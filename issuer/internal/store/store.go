@@ -31,6 +31,11 @@ var (
 	// ErrUnavailable: the database cannot be reached or refuses connections
 	// for now. The request may succeed when retried later.
 	ErrUnavailable = errors.New("database unavailable")
+	// ErrUsernameTaken and ErrEmailTaken: UserInsert found the username or
+	// the e-mail address already used as a login name (a username or an
+	// e-mail address, any case) by another user. Both match ErrConflict.
+	ErrUsernameTaken = fmt.Errorf("%w: username is taken", ErrConflict)
+	ErrEmailTaken    = fmt.Errorf("%w: email address is taken", ErrConflict)
 )
 
 // ConflictError is a unique violation (SQLSTATE 23505). It matches

@@ -19,6 +19,11 @@ type EmailVerification struct {
 	UsedAt    pgtype.Timestamptz
 }
 
+type LoginName struct {
+	Name   string
+	UserID uuid.UUID
+}
+
 type RefreshToken struct {
 	Hash      []byte
 	SessionID uuid.UUID

@@ -35,14 +35,12 @@ func (q *Queries) UserGetByID(ctx context.Context, db DBTX, id uuid.UUID) (User,
 }
 
 const userGetByLogin = `-- name: UserGetByLogin :one
-SELECT id, username, email, password_hash, first_name, last_name, email_verified, roles, date_joined, updated_at FROM users
-WHERE lower(username) = lower($1) OR lower(email) = lower($1)
-ORDER BY (lower(username) = lower($1)) DESC
-LIMIT 1
+SELECT users.id, users.username, users.email, users.password_hash, users.first_name, users.last_name, users.email_verified, users.roles, users.date_joined, users.updated_at FROM login_names JOIN users ON users.id = login_names.user_id
+WHERE login_names.name = lower($1)
 `
 
-// UserGetByLogin finds a user by username or e-mail address. A username may
-// look like another user's e-mail address; the username wins.
+// UserGetByLogin finds a user by username or e-mail address, any case. A
+// login name belongs to one user only (table login_names).
 func (q *Queries) UserGetByLogin(ctx context.Context, db DBTX, login string) (User, error) {
 	row := db.QueryRow(ctx, userGetByLogin, login)
 	var i User
