@@ -60,6 +60,11 @@ var (
 		p.wwwAuthenticate = realm
 		return p
 	}
+	errOverloaded = func() *Problem {
+		p := newProblem(http.StatusServiceUnavailable, "overloaded", "Too many password checks are in progress; retry shortly.")
+		p.retryAfter = 1
+		return p
+	}
 	errUnavailable = func() *Problem {
 		p := newProblem(http.StatusServiceUnavailable, "service_unavailable", "The service is temporarily unavailable; retry later.")
 		p.retryAfter = retryAfterSecs
@@ -103,6 +108,8 @@ func problemFor(err error) *Problem {
 		return newProblem(http.StatusConflict, "email_already_verified", "The e-mail address is already verified.")
 	case errors.Is(err, store.ErrUnavailable):
 		return errUnavailable()
+	case errors.Is(err, auth.ErrOverloaded):
+		return errOverloaded()
 	}
 	return nil
 }
@@ -116,6 +123,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case p == nil:
 		s.log.ErrorContext(r.Context(), "internal error", "request_id", requestID(r.Context()), "method", r.Method, "path", r.URL.Path, "error", err.Error())
 		p = newProblem(http.StatusInternalServerError, "internal_error", "")
+	case p.Code == "overloaded":
+		s.log.WarnContext(r.Context(), "password hashing overloaded", "request_id", requestID(r.Context()), "path", r.URL.Path)
 	case p.Status == http.StatusServiceUnavailable:
 		s.log.WarnContext(r.Context(), "database unavailable", "request_id", requestID(r.Context()), "path", r.URL.Path, "error", err.Error())
 	case p.Status == http.StatusUnauthorized && errors.Is(err, auth.ErrInvalidToken):

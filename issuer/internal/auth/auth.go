@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sort"
 	"strings"
 	"time"
@@ -48,6 +49,9 @@ var (
 	ErrUserNotFound = errors.New("user not found")
 	// ErrInvalidRole: a role name that is not header-safe.
 	ErrInvalidRole = errors.New("role must be lower-case letters, digits, '-' and '_'")
+	// ErrOverloaded: every password hashing slot stayed busy for
+	// PasswordHashWait (or the request ended first); retry later.
+	ErrOverloaded = errors.New("too many password checks in progress")
 )
 
 // ValidationError lists, per input field, what is wrong with it.
@@ -109,7 +113,13 @@ type Options struct {
 	ClockSkew       time.Duration // leeway on exp/nbf/iat, and added to revocation event expiry
 	DefaultRoles    []string
 	Password        PasswordParams // zero: DefaultPasswordParams
-	Now             func() time.Time
+	// PasswordHashConcurrency bounds the argon2id computations running at
+	// once (each holds Password.Memory, 19 MiB by default); zero: twice
+	// GOMAXPROCS. PasswordHashWait is how long a request waits for a slot
+	// before ErrOverloaded; zero: 2 s.
+	PasswordHashConcurrency int
+	PasswordHashWait        time.Duration
+	Now                     func() time.Time
 }
 
 // Service runs the token lifecycle. It is safe for concurrent use.
@@ -121,6 +131,7 @@ type Service struct {
 	expiredParser *accesstoken.Parser
 	now           func() time.Time
 	dummyHash     string // verified for unknown users, so they cost what a wrong password costs
+	hashSlots     chan struct{}
 	// afterVerifyFunc, set by tests only, runs in Login between the
 	// password check and the write, to force races deterministically.
 	afterVerifyFunc func(context.Context)
@@ -139,6 +150,12 @@ func New(o Options) (*Service, error) {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.PasswordHashConcurrency <= 0 {
+		o.PasswordHashConcurrency = 2 * runtime.GOMAXPROCS(0)
+	}
+	if o.PasswordHashWait <= 0 {
+		o.PasswordHashWait = passwordHashWaitDefault
 	}
 	o.DefaultRoles = append([]string{}, o.DefaultRoles...)
 	parser, err := accesstoken.NewParser(accesstoken.Options{
@@ -161,7 +178,54 @@ func New(o Options) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Service{opt: o, log: o.Logger, parser: parser, expiredParser: expiredParser, now: o.Now, dummyHash: dummy}, nil
+	return &Service{
+		opt: o, log: o.Logger, parser: parser, expiredParser: expiredParser, now: o.Now, dummyHash: dummy,
+		hashSlots: make(chan struct{}, o.PasswordHashConcurrency),
+	}, nil
+}
+
+// passwordHashWaitDefault is how long a request waits for a hashing slot.
+const passwordHashWaitDefault = 2 * time.Second
+
+// acquireHashSlot waits for one of the PasswordHashConcurrency slots, so a
+// burst of logins cannot hold more argon2id memory at once than the process
+// has: past PasswordHashWait, or when ctx ends, it gives up.
+func (s *Service) acquireHashSlot(ctx context.Context) (release func(), err error) {
+	select {
+	case s.hashSlots <- struct{}{}:
+		return func() { <-s.hashSlots }, nil
+	default:
+	}
+	t := time.NewTimer(s.opt.PasswordHashWait)
+	defer t.Stop()
+	select {
+	case s.hashSlots <- struct{}{}:
+		return func() { <-s.hashSlots }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w: %w", ErrOverloaded, ctx.Err())
+	case <-t.C:
+		return nil, ErrOverloaded
+	}
+}
+
+// hashPassword is HashPassword in a hashing slot.
+func (s *Service) hashPassword(ctx context.Context, password string) (string, error) {
+	release, err := s.acquireHashSlot(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer release()
+	return HashPassword(s.opt.Password, password)
+}
+
+// verifyPassword is VerifyPassword in a hashing slot.
+func (s *Service) verifyPassword(ctx context.Context, phc, password string) (ok, rehash bool, err error) {
+	release, err := s.acquireHashSlot(ctx)
+	if err != nil {
+		return false, false, err
+	}
+	defer release()
+	return VerifyPassword(s.opt.Password, phc, password)
 }
 
 // TokenPair is what login and refresh return.
@@ -193,7 +257,7 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (store.User, e
 	if err := CheckPassword("password", in.Password, in.Username, in.Email); err != nil {
 		return store.User{}, err
 	}
-	hash, err := HashPassword(s.opt.Password, in.Password)
+	hash, err := s.hashPassword(ctx, in.Password)
 	if err != nil {
 		return store.User{}, err
 	}
@@ -237,13 +301,18 @@ func conflictError(err error) error {
 func (s *Service) Login(ctx context.Context, login, password string) (TokenPair, error) {
 	u, err := s.opt.Store.UserGetByLogin(ctx, login)
 	if errors.Is(err, store.ErrNotFound) {
-		_, _, _ = VerifyPassword(s.opt.Password, s.dummyHash, password)
+		if _, _, err := s.verifyPassword(ctx, s.dummyHash, password); errors.Is(err, ErrOverloaded) {
+			return TokenPair{}, err
+		}
 		return TokenPair{}, ErrInvalidCredentials
 	}
 	if err != nil {
 		return TokenPair{}, fmt.Errorf("find user: %w", err)
 	}
-	ok, rehash, err := VerifyPassword(s.opt.Password, u.PasswordHash, password)
+	ok, rehash, err := s.verifyPassword(ctx, u.PasswordHash, password)
+	if errors.Is(err, ErrOverloaded) {
+		return TokenPair{}, err
+	}
 	if err != nil {
 		return TokenPair{}, fmt.Errorf("verify password of user %s: %w", u.ID, err)
 	}
@@ -273,7 +342,7 @@ func (s *Service) Login(ctx context.Context, login, password string) (TokenPair,
 		// only while the stored hash is still the one verified: a password
 		// changed since the read is never overwritten.
 		var newHash string
-		if newHash, err = HashPassword(s.opt.Password, password); err != nil {
+		if newHash, err = s.hashPassword(ctx, password); err != nil {
 			return TokenPair{}, err
 		}
 		err = s.opt.Store.Tx(ctx, func(q *store.Q) error {
@@ -475,7 +544,10 @@ func (s *Service) LogoutAll(ctx context.Context, p Principal) (int, error) {
 // ChangePassword replaces the caller's password and revokes every other
 // session of the caller, in one transaction; the caller's session goes on.
 func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next string) (store.User, error) {
-	ok, _, err := VerifyPassword(s.opt.Password, p.User.PasswordHash, current)
+	ok, _, err := s.verifyPassword(ctx, p.User.PasswordHash, current)
+	if errors.Is(err, ErrOverloaded) {
+		return store.User{}, err
+	}
 	if err != nil {
 		return store.User{}, fmt.Errorf("verify password of user %s: %w", p.User.ID, err)
 	}
@@ -488,7 +560,7 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next
 	if next == current {
 		return store.User{}, &ValidationError{Fields: map[string][]string{"new_password": {"must differ from the current password"}}}
 	}
-	hash, err := HashPassword(s.opt.Password, next)
+	hash, err := s.hashPassword(ctx, next)
 	if err != nil {
 		return store.User{}, err
 	}

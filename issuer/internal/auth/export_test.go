@@ -5,3 +5,16 @@ import "context"
 // SetAfterVerifyFunc makes Login call f between the password check and its
 // write: tests run a concurrent change there.
 func SetAfterVerifyFunc(s *Service, f func(context.Context)) { s.afterVerifyFunc = f }
+
+// HoldPasswordHashSlots takes every password hashing slot of s until
+// release is called.
+func HoldPasswordHashSlots(s *Service) (release func()) {
+	for range cap(s.hashSlots) {
+		s.hashSlots <- struct{}{}
+	}
+	return func() {
+		for range cap(s.hashSlots) {
+			<-s.hashSlots
+		}
+	}
+}

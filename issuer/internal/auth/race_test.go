@@ -3,7 +3,9 @@ package auth_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -145,4 +147,31 @@ func TestRefreshAfterARoleRevocationIsRefused(t *testing.T) {
 	if _, err := is.Auth.Refresh(ctx, pair.RefreshToken, uuid.Nil); !errors.Is(err, auth.ErrInvalidGrant) {
 		t.Fatalf("refresh after revoke-role: %v, want ErrInvalidGrant", err)
 	}
+}
+
+// With every password hashing slot busy, a login, a registration and a
+// password change wait PasswordHashWait, then get 503 overloaded with
+// Retry-After; they succeed once a slot is free.
+func TestPasswordHashingIsBoundedAndOverloadIs503(t *testing.T) {
+	t.Parallel()
+	is := issuertest.New(t, issuertest.Options{PasswordHashConcurrency: 2, PasswordHashWait: 100 * time.Millisecond})
+	is.Register(t, "alice", password)
+	tokens := is.Login(t, "alice", password)
+	release := auth.HoldPasswordHashSlots(is.Auth)
+	for _, c := range []struct {
+		name, path, token string
+		body              map[string]string
+	}{
+		{name: "login", path: "/api/auth/login/", body: map[string]string{"username": "alice", "password": password}},
+		{name: "login of an unknown user", path: "/api/auth/login/", body: map[string]string{"username": "nobody", "password": password}},
+		{name: "register", path: "/api/auth/register/", body: map[string]string{"username": "bob", "email": "bob@example.org", "password": password}},
+		{name: "change password", path: "/api/auth/change-password/", token: tokens.Access, body: map[string]string{"current_password": password, "new_password": newPassword}},
+	} {
+		r := is.Post(t, c.path, c.body, c.token)
+		if r.Status != http.StatusServiceUnavailable || r.JSON["code"] != "overloaded" || r.Header.Get("Retry-After") == "" {
+			t.Errorf("%s with every slot busy: %d %s Retry-After %q, want 503 overloaded with Retry-After", c.name, r.Status, r.Body, r.Header.Get("Retry-After"))
+		}
+	}
+	release()
+	is.Login(t, "alice", password)
 }

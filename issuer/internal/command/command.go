@@ -238,6 +238,6 @@ func newAuthService(c config.Config, st *store.Store, sg *signer.Signer, log *sl
 		Issuer: c.Issuer, Audience: c.Audience,
 		AccessLifetime: c.AccessLifetime, RefreshLifetime: c.RefreshLifetime,
 		ReuseInterval: c.RefreshReuseInterval, ClockSkew: c.ClockSkew,
-		DefaultRoles: c.DefaultRoles,
+		DefaultRoles: c.DefaultRoles, PasswordHashConcurrency: c.PasswordHashConcurrency,
 	})
 }

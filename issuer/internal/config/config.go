@@ -58,6 +58,8 @@ type Config struct {
 	ShutdownTimeout      time.Duration // SHUTDOWN_TIMEOUT, seconds
 	MetricsAddr          string        // METRICS_ADDR: optional; GET /metrics on a listener of its own
 
+	PasswordHashConcurrency int // PASSWORD_HASH_CONCURRENCY: argon2id computations at once; 0: 2 x GOMAXPROCS
+
 	SMTPURL              *url.URL // SMTP_URL: unset means verification mail goes to the log
 	MailFrom             string   // MAIL_FROM
 	EmailVerificationURL string   // EMAIL_VERIFICATION_URL: the link in the mail, ?token= appended
@@ -100,6 +102,8 @@ func Load(getenv func(string) string, need Need) (Config, error) {
 		MailFrom:             l.str("MAIL_FROM", mailFromDefault),
 		EmailVerificationURL: l.str("EMAIL_VERIFICATION_URL", ""),
 		RevocationFeedToken:  l.str("REVOCATION_FEED_TOKEN", ""),
+
+		PasswordHashConcurrency: l.integer("PASSWORD_HASH_CONCURRENCY", 0, 0, 1024),
 	}
 
 	if need&NeedDatabase != 0 && c.DatabaseURL == "" {
@@ -203,6 +207,20 @@ func (l *loader) list(name, def string) []string {
 		}
 	}
 	return out
+}
+
+// integer reads a whole number within [lo, hi].
+func (l *loader) integer(name string, def, lo, hi int) int {
+	raw := strings.TrimSpace(l.getenv(name))
+	if raw == "" {
+		return def
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < lo || n > hi {
+		l.fail(name, fmt.Sprintf("%q is not a whole number from %d to %d", raw, lo, hi))
+		return def
+	}
+	return n
 }
 
 // seconds reads a whole number of seconds within [lo, hi].

@@ -42,6 +42,7 @@ func TestEveryBadVariableIsReportedByName(t *testing.T) {
 		"REVOCATION_FEED_TOKEN":      "short",
 		"LOG_LEVEL":                  "loud",
 		"EMAIL_VERIFICATION_URL":     "ftp://x",
+		"PASSWORD_HASH_CONCURRENCY":  "-1",
 	}
 	_, err := config.Load(env(bad), config.NeedDatabase|config.NeedSigningKey)
 	if err == nil {

@@ -130,6 +130,9 @@ type Options struct {
 	Password    auth.PasswordParams // zero: FastPasswords
 	MaxConns    int32
 	Logger      *slog.Logger // nil: discard
+	// PasswordHashConcurrency and PasswordHashWait: see auth.Options.
+	PasswordHashConcurrency int
+	PasswordHashWait        time.Duration
 }
 
 // Issuer is a running issuer for one test.
@@ -184,6 +187,7 @@ func New(t testing.TB, o Options) *Issuer {
 		AccessLifetime: AccessLifetime, RefreshLifetime: RefreshLifetime,
 		ReuseInterval: ReuseInterval, ClockSkew: ClockSkew,
 		DefaultRoles: []string{"patient"}, Password: o.Password, Now: clock.Now,
+		PasswordHashConcurrency: o.PasswordHashConcurrency, PasswordHashWait: o.PasswordHashWait,
 	})
 	if err != nil {
 		t.Fatal(err)
