@@ -14,7 +14,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/medinsights/auth/issuer/internal/feed"
-	"github.com/medinsights/auth/issuer/internal/store"
 )
 
 // RevocationFeed serves GET /api/auth/revocations/?after=CURSOR&wait=SECONDS,
@@ -111,11 +110,11 @@ func feedQuery(r *http.Request) (after int64, wait time.Duration, err error) {
 
 // writeFeedPage writes page as
 //
-//	{"cursor": 42, "snapshot": false, "events": [{"seq": 42, "sid": "<uuid>", "expires_at": 1767225600}]}
+//	{"cursor": 42, "snapshot": false, "more": false, "events": [{"seq": 42, "sid": "<uuid>", "expires_at": 1767225600}]}
 //
 // by hand rather than through encoding/json: a snapshot may list a hundred
 // thousand events, and this writes them with no allocation per event.
-func writeFeedPage(w http.ResponseWriter, page store.FeedPage) {
+func writeFeedPage(w http.ResponseWriter, page feed.Page) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
@@ -127,6 +126,8 @@ func writeFeedPage(w http.ResponseWriter, page store.FeedPage) {
 	b = strconv.AppendInt(b, page.Cursor, 10)
 	b = append(b, `,"snapshot":`...)
 	b = strconv.AppendBool(b, page.Snapshot)
+	b = append(b, `,"more":`...)
+	b = strconv.AppendBool(b, page.More)
 	b = append(b, `,"events":[`...)
 	for i, e := range page.Events {
 		if i > 0 {

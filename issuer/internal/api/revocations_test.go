@@ -193,7 +193,7 @@ func TestRevocationFeedAnswers(t *testing.T) {
 	}
 
 	empty := e.get(t, "after=2", "Bearer "+feedToken)
-	if string(empty.body) != `{"cursor":2,"snapshot":false,"events":[]}`+"\n" {
+	if string(empty.body) != `{"cursor":2,"snapshot":false,"more":false,"events":[]}`+"\n" {
 		t.Errorf("nothing new = %s, want an empty list (never null) at cursor 2", empty.body)
 	}
 

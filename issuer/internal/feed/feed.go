@@ -112,11 +112,25 @@ func New(o Options) *Feed {
 	return f
 }
 
+// Page is one answer of the feed.
+type Page struct {
+	store.FeedPage
+	// More says the page is full, so events may already follow its cursor:
+	// the reader must ask again at once, and must not count itself up to
+	// date as of its request until it gets a page that is not full.
+	More bool
+}
+
 // Read answers a reader whose cursor is after: a snapshot or the events
 // after it (see store.RevocationFeedRead). With nothing new it waits up to
 // wait for an event, and answers at once when Stop is called; when ctx ends
 // (the reader left) it returns ctx's error.
-func (f *Feed) Read(ctx context.Context, after int64, wait time.Duration) (store.FeedPage, error) {
+func (f *Feed) Read(ctx context.Context, after int64, wait time.Duration) (Page, error) {
+	p, err := f.wait(ctx, after, wait)
+	return Page{FeedPage: p, More: !p.Snapshot && len(p.Events) >= int(f.pageSize)}, err
+}
+
+func (f *Feed) wait(ctx context.Context, after int64, wait time.Duration) (store.FeedPage, error) {
 	wait = min(wait, MaxWait)
 	var deadline <-chan time.Time
 	if wait > 0 {

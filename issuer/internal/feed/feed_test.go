@@ -52,7 +52,7 @@ var (
 )
 
 // read calls Read with a bound on the test's time.
-func read(t *testing.T, f *feed.Feed, after int64, wait time.Duration) store.FeedPage {
+func read(t *testing.T, f *feed.Feed, after int64, wait time.Duration) feed.Page {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), wait+10*time.Second)
 	defer cancel()
@@ -63,7 +63,7 @@ func read(t *testing.T, f *feed.Feed, after int64, wait time.Duration) store.Fee
 	return p
 }
 
-func sidsOf(p store.FeedPage) []uuid.UUID {
+func sidsOf(p feed.Page) []uuid.UUID {
 	out := make([]uuid.UUID, len(p.Events))
 	for i, e := range p.Events {
 		out[i] = e.SessionID
@@ -134,10 +134,13 @@ func TestReadPagesLongDeltas(t *testing.T) {
 
 	var got []uuid.UUID
 	after := int64(1)
-	for _, wantCursor := range []int64{3, 5, 6} {
+	for _, want := range []struct {
+		cursor int64
+		more   bool // a full page: events may follow it
+	}{{cursor: 3, more: true}, {cursor: 5, more: true}, {cursor: 6, more: false}} {
 		p := read(t, e.feed, after, 0)
-		if p.Snapshot || p.Cursor != wantCursor {
-			t.Fatalf("page after %d = {cursor %d, snapshot %v}, want {%d, false}", after, p.Cursor, p.Snapshot, wantCursor)
+		if p.Snapshot || p.Cursor != want.cursor || p.More != want.more {
+			t.Fatalf("page after %d = {cursor %d, snapshot %v, more %v}, want {%d, false, %v}", after, p.Cursor, p.Snapshot, p.More, want.cursor, want.more)
 		}
 		got = append(got, sidsOf(p)...)
 		after = p.Cursor
@@ -146,8 +149,8 @@ func TestReadPagesLongDeltas(t *testing.T) {
 		t.Errorf("pages listed %d events, want the 5 in seq order", len(got))
 	}
 	// A snapshot is never paged: a gateway must get every live event at once.
-	if snap := read(t, e.feed, 0, 0); len(snap.Events) != 6 {
-		t.Errorf("snapshot lists %d events, want all 6", len(snap.Events))
+	if snap := read(t, e.feed, 0, 0); len(snap.Events) != 6 || snap.More {
+		t.Errorf("snapshot lists %d events (more %v), want all 6 and no more", len(snap.Events), snap.More)
 	}
 }
 
@@ -226,7 +229,7 @@ func TestReadWaitsForACommitFromAnotherConnection(t *testing.T) {
 			revoke(t, e.url, true, live())
 			const wait = 20 * time.Second
 			type result struct {
-				page store.FeedPage
+				page feed.Page
 				took time.Duration
 			}
 			got := make(chan result, 1)
@@ -269,7 +272,7 @@ func TestReadWaitEndsEmpty(t *testing.T) {
 func TestReadOfAnEmptyFeedWaitsForItsFirstEvent(t *testing.T) {
 	t.Parallel()
 	e := setup(t, feed.Options{})
-	got := make(chan store.FeedPage, 1)
+	got := make(chan feed.Page, 1)
 	go func() { got <- read(t, e.feed, 0, 20*time.Second) }()
 	time.Sleep(300 * time.Millisecond)
 	sids := revoke(t, e.url, true, live())
@@ -337,7 +340,7 @@ func TestConcurrentSnapshotsAgree(t *testing.T) {
 	e := setup(t, feed.Options{})
 	sids := revoke(t, e.url, true, live(), live(), live())
 	const readers = 16
-	pages := make(chan store.FeedPage, readers)
+	pages := make(chan feed.Page, readers)
 	for range readers {
 		go func() { pages <- read(t, e.feed, 0, 0) }()
 	}
@@ -371,12 +374,12 @@ func TestSnapshotReadersNeverShareAReadBegunBeforeTheyArrived(t *testing.T) {
 		}
 	})
 
-	early := make(chan store.FeedPage, 1)
+	early := make(chan feed.Page, 1)
 	go func() { early <- read(t, e.feed, 0, 0) }()
 	<-inRead
 	second := revoke(t, e.url, true, live()) // committed while the first read is under way
 	const readers = 8
-	late := make(chan store.FeedPage, readers)
+	late := make(chan feed.Page, readers)
 	for range readers {
 		go func() { late <- read(t, e.feed, 0, 0) }()
 	}

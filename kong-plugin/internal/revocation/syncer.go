@@ -136,7 +136,7 @@ type Syncer struct {
 	// Owned by the run goroutine.
 	cursor      int64
 	synced      bool // a snapshot has loaded since the start or the last reset
-	confirmed   bool // a request sent after that snapshot loaded was answered
+	confirmed   bool // the last answer was to a request sent after that snapshot loaded, and complete (not a full page)
 	lastCompact time.Time
 }
 
@@ -280,12 +280,13 @@ func (s *Syncer) Revoked(sid string, now time.Time) bool {
 
 // LastSync returns the time as of which the set is known to hold every
 // revocation the feed had: the start of the last request the feed answered
-// among those sent while the Syncer already held a snapshot. A snapshot does
-// not move it: the feed may answer a snapshot from a database read that
-// began before the request was sent (a read shared with other gateways), so
-// after loading one the Syncer asks for the events after its cursor at once,
-// without waiting, and only that answer, read by the feed after the request
-// arrived, makes it fresh. It is zero until then.
+// among those sent while the Syncer already held a snapshot, and not full
+// ("more": events may follow its cursor). A snapshot does not move it: the
+// feed may answer a snapshot from a database read that began before the
+// request was sent (a read shared with other gateways), so after loading one
+// the Syncer asks for the events after its cursor at once, without waiting,
+// and only that answer, read by the feed after the request arrived, makes it
+// fresh. It is zero until then.
 //
 // Callers ask it on every request, which marks the Syncer in use: a Syncer
 // that has stopped because nobody used it while its feed failed (see run)
@@ -448,7 +449,7 @@ func (s *Syncer) syncOnce(ctx context.Context) error {
 	case !s.synced:
 		after, wait = 0, 0 // a snapshot, answered at once
 	case !s.confirmed:
-		wait = 0 // the read that makes a snapshot fresh (see LastSync), answered at once
+		wait = 0 // after a snapshot or a full page: the read that makes the set fresh (see LastSync), answered at once
 	}
 	// Once synced, even a cursor of 0 (a feed that never had an event) is
 	// long-polled: the feed holds an empty snapshot until something happens.
@@ -510,7 +511,9 @@ func (s *Syncer) fetch(ctx context.Context, after, wait int64) (page, error) {
 // apply folds one answer into the set. A snapshot replaces the set (a
 // revocation the issuer no longer lists must not linger); a delta is merged.
 // held says the request was sent while a snapshot was held: only then does
-// the answer move LastSync to started.
+// the answer move LastSync to started, and only when it is complete: a full
+// page ("more") holds events up to its cursor, not every one committed
+// before the request.
 func (s *Syncer) apply(p page, after int64, started time.Time, held bool) error {
 	now := time.Now()
 	dropBefore := now.Unix() - expiryGrace
@@ -545,8 +548,8 @@ func (s *Syncer) apply(p page, after int64, started time.Time, held bool) error 
 		}
 	}
 	s.cursor = p.cursor
-	s.synced, s.confirmed = true, held
-	if held {
+	s.synced, s.confirmed = true, held && !p.more
+	if s.confirmed {
 		s.lastSync.Store(started.UnixNano())
 	}
 	return nil

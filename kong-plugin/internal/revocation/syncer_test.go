@@ -137,6 +137,40 @@ func TestSyncerFreshOnlyAfterAReadFollowingTheSnapshot(t *testing.T) {
 	}
 }
 
+// TestSyncerNotFreshAfterAFullPage: a full page ("more") holds the events up
+// to its cursor, not every one committed before the request, so it does not
+// move LastSync; the next answer that is complete does.
+func TestSyncerNotFreshAfterAFullPage(t *testing.T) {
+	t.Parallel()
+	f := newFakeFeed(t)
+	s := startSyncer(t, f, time.Second) // polls four times a second
+	eventually(t, "fresh on the empty feed", synced(s))
+	fired := false
+	f.setOverride(func(after int64) (string, bool) {
+		if fired || f.lastSeq < 2 {
+			return "", false
+		}
+		fired = true
+		for range 20 { // serve holds f.mu here
+			f.failures = append(f.failures, 503)
+		}
+		return `{"cursor": 1, "snapshot": false, "more": true, "events": [{"seq": 1, "sid": "` + sid(1) + `", "expires_at": 9999999999}]}`, true
+	})
+	f.add(future(), sid(1), sid(2)) // both committed before the request given the full page
+	committed := time.Now()
+	eventually(t, "the full page applied", func() bool { return s.Revoked(sid(1), time.Now()) })
+	if last := s.LastSync(); !last.Before(committed) {
+		t.Fatalf("LastSync = %v after a full page, after the commit (by %v) of a revocation it lacks", last, committed)
+	}
+	if s.Revoked(sid(2), time.Now()) {
+		t.Fatal("sid 2 revoked from a page that did not list it")
+	}
+	eventually(t, "fresh after the failures", func() bool { return s.LastSync().After(committed) })
+	if !s.Revoked(sid(2), time.Now()) {
+		t.Error("fresh without the revocation after the full page")
+	}
+}
+
 func TestSyncerExpiry(t *testing.T) {
 	t.Parallel()
 	now := time.Now().Unix()

@@ -11,13 +11,16 @@ import (
 
 // page is one decoded answer of the revocation feed:
 //
-//	{"cursor": 42, "snapshot": false, "events": [{"seq": 42, "sid": "<uuid>", "expires_at": 1767225600}]}
+//	{"cursor": 42, "snapshot": false, "more": false, "events": [{"seq": 42, "sid": "<uuid>", "expires_at": 1767225600}]}
 //
 // A snapshot lists every live revocation and replaces the set; anything else
-// lists the events after the cursor the request named.
+// lists the events after the cursor the request named. more (optional,
+// false when absent) says the page is full: events may already follow the
+// cursor.
 type page struct {
 	cursor   int64
 	snapshot bool
+	more     bool
 	events   map[sessionID]int64 // expiry (Unix seconds) by session, the latest per session
 	count    int                 // events on the wire, duplicates included
 	maxSeq   int64
@@ -57,7 +60,7 @@ type jsonReader struct {
 }
 
 func (s *jsonReader) decodePage(p *page) error {
-	var seen struct{ cursor, snapshot, events bool }
+	var seen struct{ cursor, snapshot, more, events bool }
 	err := s.object(func(key []byte) error {
 		switch string(key) {
 		case "cursor":
@@ -76,6 +79,14 @@ func (s *jsonReader) decodePage(p *page) error {
 			v, err := s.boolean()
 			p.snapshot = v
 			return wrap("snapshot", err)
+		case "more":
+			if seen.more {
+				return errors.New("more given twice")
+			}
+			seen.more = true
+			v, err := s.boolean()
+			p.more = v
+			return wrap("more", err)
 		case "events":
 			if seen.events {
 				return errors.New("events given twice")

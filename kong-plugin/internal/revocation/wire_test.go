@@ -49,6 +49,7 @@ func TestDecodePage(t *testing.T) {
 		wantErr      bool
 		wantCursor   int64
 		wantSnapshot bool
+		wantMore     bool
 		wantEvents   map[string]int64
 	}{
 		{
@@ -63,6 +64,19 @@ func TestDecodePage(t *testing.T) {
 			body:       `{"events": [{"expires_at": 100, "sid": "` + a + `", "seq": 2}], "next": {"x": [1]}, "snapshot": false, "cursor": 9}`,
 			wantCursor: 9,
 			wantEvents: map[string]int64{a: 100},
+		},
+		{
+			name:       "a full page: more",
+			body:       `{"cursor": 2, "snapshot": false, "more": true, "events": [{"seq": 2, "sid": "` + a + `", "expires_at": 100}]}`,
+			wantCursor: 2,
+			wantMore:   true,
+			wantEvents: map[string]int64{a: 100},
+		},
+		{
+			name:       "more false",
+			body:       `{"more": false, "cursor": 2, "snapshot": false, "events": []}`,
+			wantCursor: 2,
+			wantEvents: map[string]int64{},
 		},
 		{
 			name:       "a session twice keeps the later expiry",
@@ -131,6 +145,8 @@ func TestDecodePage(t *testing.T) {
 		{name: "expiry missing", body: `{"cursor": 4, "snapshot": false, "events": [{"seq": 1, "sid": "` + a + `"}]}`, wantErr: true},
 		{name: "expiry RFC 3339", body: `{"cursor": 4, "snapshot": false, "events": [{"seq": 1, "sid": "` + a + `", "expires_at": "2030-01-01T00:00:00Z"}]}`, wantErr: true},
 		{name: "event past the cursor", body: `{"cursor": 4, "snapshot": false, "events": [{"seq": 5, "sid": "` + a + `", "expires_at": 1}]}`, wantErr: true},
+		{name: "more a string", body: `{"cursor": 1, "snapshot": false, "more": "true", "events": []}`, wantErr: true},
+		{name: "more twice", body: `{"cursor": 1, "snapshot": false, "more": false, "more": true, "events": []}`, wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -145,8 +161,8 @@ func TestDecodePage(t *testing.T) {
 			if err != nil {
 				t.Fatalf("decodePage: %v", err)
 			}
-			if p.cursor != tt.wantCursor || p.snapshot != tt.wantSnapshot {
-				t.Errorf("cursor, snapshot = %d, %v; want %d, %v", p.cursor, p.snapshot, tt.wantCursor, tt.wantSnapshot)
+			if p.cursor != tt.wantCursor || p.snapshot != tt.wantSnapshot || p.more != tt.wantMore {
+				t.Errorf("cursor, snapshot, more = %d, %v, %v; want %d, %v, %v", p.cursor, p.snapshot, p.more, tt.wantCursor, tt.wantSnapshot, tt.wantMore)
 			}
 			got := make(map[string]int64, len(p.events))
 			for id, exp := range p.events {
