@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -54,7 +55,11 @@ type logoutCall struct {
 }
 
 // RevokeForLogout runs l, batched with the logouts running concurrently in
-// this process: one transaction per batch, one event per revoked session.
+// this process: one transaction per batch, one event per revoked session,
+// each logout with its own time, reason and event expiry. A waiting call
+// whose ctx ends returns ctx's error at once: when its logout has not yet
+// been taken into a batch it never runs; when it has, it runs to the end
+// without it.
 func (s *Store) RevokeForLogout(ctx context.Context, l Logout) (LogoutResult, error) {
 	c := &logoutCall{logout: l, done: make(chan struct{}), lead: make(chan struct{})}
 	b := &s.logouts
@@ -66,6 +71,9 @@ func (s *Store) RevokeForLogout(ctx context.Context, l Logout) (LogoutResult, er
 		case <-c.done:
 			return c.result, c.err
 		case <-c.lead:
+		case <-ctx.Done():
+			b.leave(c)
+			return LogoutResult{}, fmt.Errorf("revoke for logout: %w", ctx.Err())
 		}
 	} else {
 		b.busy = true
@@ -96,9 +104,31 @@ func (s *Store) RevokeForLogout(ctx context.Context, l Logout) (LogoutResult, er
 	}
 }
 
-func isDone(c *logoutCall) bool {
+// leave takes a call that gave up out of the queue. A call handed the lead
+// at that moment passes it on to the next one, or ends the busy spell.
+func (b *logoutBatcher) leave(c *logoutCall) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	i := slices.Index(b.queue, c)
+	if i < 0 {
+		return // already in a batch that runs without it
+	}
+	b.queue = slices.Delete(b.queue, i, i+1)
+	if !isClosed(c.lead) {
+		return
+	}
+	if len(b.queue) > 0 {
+		close(b.queue[0].lead)
+	} else {
+		b.busy = false
+	}
+}
+
+func isDone(c *logoutCall) bool { return isClosed(c.done) }
+
+func isClosed(ch chan struct{}) bool {
 	select {
-	case <-c.done:
+	case <-ch:
 		return true
 	default:
 		return false
@@ -123,23 +153,53 @@ func (s *Store) runLogouts(ctx context.Context, batch []*logoutCall) {
 			}
 		}
 	}()
-	first := batch[0].logout
-	p := dbsqlc.SessionRevokeBatchParams{Now: first.At, Reason: first.Reason, EventExpiresAt: first.EventExpiresAt}
-	for _, c := range batch {
-		p.UserIds = append(p.UserIds, c.logout.UserID)
-		p.CallerSessionIds = append(p.CallerSessionIds, c.logout.CallerSessionID)
-		p.RefreshHashes = append(p.RefreshHashes, c.logout.RefreshHash)
-	}
-	rows, err := s.Q.q.SessionRevokeBatch(ctx, s.Q.db, p)
-	if err == nil && len(rows) != len(batch) {
-		err = fmt.Errorf("revoke for logout: %d rows for %d logouts", len(rows), len(batch))
+	results, err := s.revokeBatch(ctx, batch)
+	if err != nil && len(batch) > 1 {
+		// One bad item fails the whole statement: run each alone, so it
+		// fails only its own logout.
+		for _, c := range batch {
+			r, err := s.revokeBatch(ctx, []*logoutCall{c})
+			if err == nil {
+				c.result = r[0]
+			} else {
+				c.err = err
+			}
+			close(c.done)
+		}
+		return
 	}
 	for i, c := range batch {
 		if err != nil {
-			c.err = interpretError(err)
+			c.err = err
 		} else {
-			c.result = LogoutResult{CallerLive: rows[i].CallerLive, Revoked: rows[i].Revoked}
+			c.result = results[i]
 		}
 		close(c.done)
 	}
+}
+
+// revokeBatch runs the logouts of batch in one statement.
+func (s *Store) revokeBatch(ctx context.Context, batch []*logoutCall) ([]LogoutResult, error) {
+	var p dbsqlc.SessionRevokeBatchParams
+	for _, c := range batch {
+		l := c.logout
+		p.UserIds = append(p.UserIds, l.UserID)
+		p.CallerSessionIds = append(p.CallerSessionIds, l.CallerSessionID)
+		p.RefreshHashes = append(p.RefreshHashes, l.RefreshHash)
+		p.Nows = append(p.Nows, l.At)
+		p.Reasons = append(p.Reasons, l.Reason)
+		p.EventExpiresAts = append(p.EventExpiresAts, l.EventExpiresAt)
+	}
+	rows, err := s.Q.q.SessionRevokeBatch(ctx, s.Q.db, p)
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	if len(rows) != len(batch) {
+		return nil, fmt.Errorf("revoke for logout: %d rows for %d logouts", len(rows), len(batch))
+	}
+	results := make([]LogoutResult, len(rows))
+	for i, r := range rows {
+		results[i] = LogoutResult{CallerLive: r.CallerLive, Revoked: r.Revoked}
+	}
+	return results, nil
 }

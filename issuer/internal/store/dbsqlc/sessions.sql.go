@@ -228,10 +228,13 @@ func (q *Queries) SessionRevoke(ctx context.Context, db DBTX, arg SessionRevokeP
 
 const sessionRevokeBatch = `-- name: SessionRevokeBatch :many
 WITH req AS (
-    SELECT u.i, u.user_id, c.caller_session_id, h.refresh_hash
+    SELECT u.i, u.user_id, c.caller_session_id, h.refresh_hash, n.now, r.reason, e.event_expires_at
     FROM unnest($1::uuid[]) WITH ORDINALITY AS u (user_id, i)
     JOIN unnest($2::uuid[]) WITH ORDINALITY AS c (caller_session_id, i) ON c.i = u.i
     JOIN unnest($3::bytea[]) WITH ORDINALITY AS h (refresh_hash, i) ON h.i = u.i
+    JOIN unnest($4::timestamptz[]) WITH ORDINALITY AS n (now, i) ON n.i = u.i
+    JOIN unnest($5::text[]) WITH ORDINALITY AS r (reason, i) ON r.i = u.i
+    JOIN unnest($6::timestamptz[]) WITH ORDINALITY AS e (event_expires_at, i) ON e.i = u.i
 ), live_callers AS (
     SELECT req.i FROM req
     JOIN sessions ON sessions.id = req.caller_session_id
@@ -239,7 +242,8 @@ WITH req AS (
 ), targets AS (
     -- Only the items that may revoke their session take part; of several
     -- such items for one session, the first revokes it.
-    SELECT DISTINCT ON (refresh_tokens.session_id) refresh_tokens.session_id, req.user_id, req.i
+    SELECT DISTINCT ON (refresh_tokens.session_id) refresh_tokens.session_id, req.user_id, req.i,
+           req.now, req.reason, req.event_expires_at
     FROM req
     JOIN live_callers ON live_callers.i = req.i
     JOIN refresh_tokens ON refresh_tokens.hash = req.refresh_hash
@@ -247,16 +251,16 @@ WITH req AS (
     ORDER BY refresh_tokens.session_id, req.i
 ), revoked AS (
     UPDATE sessions
-    SET revoked_at = $4::timestamptz, revoke_reason = $5::text
+    SET revoked_at = targets.now, revoke_reason = targets.reason
     FROM targets
     WHERE sessions.id = targets.session_id
       AND sessions.user_id = targets.user_id
       AND sessions.revoked_at IS NULL
-      AND sessions.expires_at > $4
-    RETURNING sessions.id, sessions.user_id, targets.i
+      AND sessions.expires_at > targets.now
+    RETURNING sessions.id, sessions.user_id, targets.i, targets.now, targets.reason, targets.event_expires_at
 ), numbered AS (
-    SELECT revoked.id, revoked.user_id, row_number() OVER (ORDER BY revoked.id) AS n,
-           count(*) OVER () AS total
+    SELECT revoked.id, revoked.user_id, revoked.now, revoked.reason, revoked.event_expires_at,
+           row_number() OVER (ORDER BY revoked.id) AS n, count(*) OVER () AS total
     FROM revoked
 ), feed AS (
     UPDATE revocation_feed
@@ -266,7 +270,7 @@ WITH req AS (
 ), events AS (
     INSERT INTO revocation_events (seq, session_id, user_id, reason, revoked_at, expires_at)
     SELECT feed.last_seq - numbered.total + numbered.n, numbered.id, numbered.user_id,
-           $5::text, $4, $6::timestamptz
+           numbered.reason, numbered.now, numbered.event_expires_at
     FROM numbered CROSS JOIN feed
     RETURNING seq
 ), notified AS (
@@ -285,9 +289,9 @@ type SessionRevokeBatchParams struct {
 	UserIds          []uuid.UUID
 	CallerSessionIds []uuid.UUID
 	RefreshHashes    [][]byte
-	Now              time.Time
-	Reason           string
-	EventExpiresAt   time.Time
+	Nows             []time.Time
+	Reasons          []string
+	EventExpiresAts  []time.Time
 }
 
 type SessionRevokeBatchRow struct {
@@ -299,7 +303,8 @@ type SessionRevokeBatchRow struct {
 }
 
 // SessionRevokeBatch is many logouts in one statement, from any users: for
-// item i, the session of refresh_hashes[i] is revoked when it is a live
+// item i, the session of refresh_hashes[i] is revoked at nows[i] for
+// reasons[i], its event expiring at event_expires_ats[i], when it is a live
 // session of user_ids[i] and caller_session_ids[i] is a live session of the
 // same user. It writes the events, advances the feed and notifies exactly
 // as SessionRevoke does, so concurrent logouts share one turn at the feed
@@ -309,9 +314,9 @@ func (q *Queries) SessionRevokeBatch(ctx context.Context, db DBTX, arg SessionRe
 		arg.UserIds,
 		arg.CallerSessionIds,
 		arg.RefreshHashes,
-		arg.Now,
-		arg.Reason,
-		arg.EventExpiresAt,
+		arg.Nows,
+		arg.Reasons,
+		arg.EventExpiresAts,
 	)
 	if err != nil {
 		return nil, err
