@@ -11,14 +11,17 @@ WHERE refresh_tokens.hash = @hash
 FOR UPDATE OF refresh_tokens, sessions;
 
 -- RefreshTokenRotate retires the presented token (a no-op when it is already
--- retired, in the reuse interval), adds its successor, and extends the
--- session to the successor's expiry, in one statement.
+-- retired, in the reuse interval), adds its successor, extends the session
+-- to the successor's expiry and records the exp of the access token about
+-- to be signed, in one statement.
 -- name: RefreshTokenRotate :exec
 WITH retired AS (
     UPDATE refresh_tokens SET retired_at = @now
     WHERE refresh_tokens.hash = @old_hash AND refresh_tokens.retired_at IS NULL
 ), extended AS (
-    UPDATE sessions SET expires_at = @expires_at WHERE sessions.id = @session_id
+    UPDATE sessions
+    SET expires_at = @expires_at, last_access_exp = greatest(sessions.last_access_exp, @access_expires_at::timestamptz)
+    WHERE sessions.id = @session_id
 )
 INSERT INTO refresh_tokens (hash, session_id, issued_at, expires_at)
 VALUES (@new_hash, @session_id, @now, @expires_at);
@@ -49,7 +52,7 @@ WITH retired AS (
     RETURNING refresh_tokens.session_id
 ), extended AS (
     UPDATE sessions
-    SET expires_at = @expires_at
+    SET expires_at = @expires_at, last_access_exp = greatest(sessions.last_access_exp, @access_expires_at::timestamptz)
     FROM retired
     WHERE sessions.id = retired.session_id
       AND sessions.revoked_at IS NULL

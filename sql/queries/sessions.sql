@@ -12,8 +12,8 @@ WITH owner AS (
     WHERE users.id = @user_id AND users.password_hash = @password_hash
     FOR SHARE
 ), session AS (
-    INSERT INTO sessions (id, user_id, created_at, expires_at)
-    SELECT @id, owner.id, @now, @expires_at FROM owner
+    INSERT INTO sessions (id, user_id, created_at, expires_at, last_access_exp)
+    SELECT @id, owner.id, @now, @expires_at, @access_expires_at::timestamptz FROM owner
     RETURNING id
 ), token AS (
     INSERT INTO refresh_tokens (hash, session_id, issued_at, expires_at)
@@ -34,7 +34,8 @@ SELECT * FROM sessions WHERE id = @id;
 -- SessionRevoke ends the live sessions of one user that match the optional
 -- filters (one session by id, the session of one refresh token, all but one
 -- session) and records one revocation event per session, all in one
--- statement. The feed row is locked last, right before the statement's
+-- statement. An event expires at the later of @event_expires_at and the
+-- session's last_access_exp + @event_margin. The feed row is locked last, right before the statement's
 -- transaction commits, which keeps seq order equal to commit order; the
 -- notification is delivered at commit. Nothing is locked or notified when no
 -- session matches. (Logouts use SessionRevokeBatch below.)
@@ -49,9 +50,11 @@ WITH revoked AS (
       AND (sqlc.narg('except_session_id')::uuid IS NULL OR sessions.id <> sqlc.narg('except_session_id')::uuid)
       AND (sqlc.narg('refresh_hash')::bytea IS NULL OR sessions.id = (
           SELECT refresh_tokens.session_id FROM refresh_tokens WHERE refresh_tokens.hash = sqlc.narg('refresh_hash')::bytea))
-    RETURNING sessions.id, sessions.user_id
+    RETURNING sessions.id, sessions.user_id, sessions.last_access_exp
+), expiry AS (
+    SELECT @event_expires_at::timestamptz AS at, @event_margin::interval AS margin
 ), numbered AS (
-    SELECT revoked.id, revoked.user_id, row_number() OVER (ORDER BY revoked.id) AS n,
+    SELECT revoked.id, revoked.user_id, revoked.last_access_exp, row_number() OVER (ORDER BY revoked.id) AS n,
            count(*) OVER () AS total
     FROM revoked
 ), feed AS (
@@ -62,8 +65,8 @@ WITH revoked AS (
 ), events AS (
     INSERT INTO revocation_events (seq, session_id, user_id, reason, revoked_at, expires_at)
     SELECT feed.last_seq - numbered.total + numbered.n, numbered.id, numbered.user_id,
-           @reason::text, @now, @event_expires_at::timestamptz
-    FROM numbered CROSS JOIN feed
+           @reason::text, @now, greatest(expiry.at, numbered.last_access_exp + expiry.margin)
+    FROM numbered CROSS JOIN feed CROSS JOIN expiry
     RETURNING seq
 ), notified AS (
     SELECT pg_notify('medinsights_revocations', feed.last_seq::text) FROM feed
@@ -81,20 +84,22 @@ WHERE id IN (SELECT s.id FROM sessions s WHERE s.expires_at < @before LIMIT @max
 
 -- SessionRevokeBatch is many logouts in one statement, from any users: for
 -- item i, the session of refresh_hashes[i] is revoked at nows[i] for
--- reasons[i], its event expiring at event_expires_ats[i], when it is a live
+-- reasons[i], its event expiring at the later of event_expires_ats[i] and
+-- the session's last_access_exp + event_margins[i], when it is a live
 -- session of user_ids[i] and caller_session_ids[i] is a live session of the
 -- same user. It writes the events, advances the feed and notifies exactly
 -- as SessionRevoke does, so concurrent logouts share one turn at the feed
 -- row instead of queueing for it one by one. One row per item, in order.
 -- name: SessionRevokeBatch :many
 WITH req AS (
-    SELECT u.i, u.user_id, c.caller_session_id, h.refresh_hash, n.now, r.reason, e.event_expires_at
+    SELECT u.i, u.user_id, c.caller_session_id, h.refresh_hash, n.now, r.reason, e.event_expires_at, m.event_margin
     FROM unnest(@user_ids::uuid[]) WITH ORDINALITY AS u (user_id, i)
     JOIN unnest(@caller_session_ids::uuid[]) WITH ORDINALITY AS c (caller_session_id, i) ON c.i = u.i
     JOIN unnest(@refresh_hashes::bytea[]) WITH ORDINALITY AS h (refresh_hash, i) ON h.i = u.i
     JOIN unnest(@nows::timestamptz[]) WITH ORDINALITY AS n (now, i) ON n.i = u.i
     JOIN unnest(@reasons::text[]) WITH ORDINALITY AS r (reason, i) ON r.i = u.i
     JOIN unnest(@event_expires_ats::timestamptz[]) WITH ORDINALITY AS e (event_expires_at, i) ON e.i = u.i
+    JOIN unnest(@event_margins::interval[]) WITH ORDINALITY AS m (event_margin, i) ON m.i = u.i
 ), live_callers AS (
     SELECT req.i FROM req
     JOIN sessions ON sessions.id = req.caller_session_id
@@ -103,7 +108,7 @@ WITH req AS (
     -- Only the items that may revoke their session take part; of several
     -- such items for one session, the first revokes it.
     SELECT DISTINCT ON (refresh_tokens.session_id) refresh_tokens.session_id, req.user_id, req.i,
-           req.now, req.reason, req.event_expires_at
+           req.now, req.reason, req.event_expires_at, req.event_margin
     FROM req
     JOIN live_callers ON live_callers.i = req.i
     JOIN refresh_tokens ON refresh_tokens.hash = req.refresh_hash
@@ -117,7 +122,9 @@ WITH req AS (
       AND sessions.user_id = targets.user_id
       AND sessions.revoked_at IS NULL
       AND sessions.expires_at > targets.now
-    RETURNING sessions.id, sessions.user_id, targets.i, targets.now, targets.reason, targets.event_expires_at
+    RETURNING sessions.id, sessions.user_id, targets.i, targets.now, targets.reason,
+              greatest(targets.event_expires_at,
+                       sessions.last_access_exp + targets.event_margin) AS event_expires_at
 ), numbered AS (
     SELECT revoked.id, revoked.user_id, revoked.now, revoked.reason, revoked.event_expires_at,
            row_number() OVER (ORDER BY revoked.id) AS n, count(*) OVER () AS total

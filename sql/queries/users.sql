@@ -1,7 +1,24 @@
+-- UserInsert creates a user and claims its login names (its username and
+-- e-mail address, lower-cased) in one statement, and says which names it
+-- could claim: a name another user holds, or is claiming in a transaction
+-- not yet committed (this statement waits for it), is not claimed, and the
+-- caller must then roll back.
 -- name: UserInsert :one
-INSERT INTO users (id, username, email, password_hash, first_name, last_name, roles, date_joined, updated_at)
-VALUES (@id, @username, @email, @password_hash, @first_name, @last_name, @roles::text[], @now, @now)
-RETURNING *;
+WITH inserted AS (
+    INSERT INTO users (id, username, email, password_hash, first_name, last_name, roles, date_joined, updated_at)
+    VALUES (@id, @username, @email, @password_hash, @first_name, @last_name, @roles::text[], @now, @now)
+    RETURNING *
+), claimed AS (
+    INSERT INTO login_names (name, user_id)
+    SELECT DISTINCT lower(n.name), inserted.id
+    FROM inserted CROSS JOIN unnest(ARRAY[inserted.username, inserted.email]) AS n (name)
+    ON CONFLICT (name) DO NOTHING
+    RETURNING name
+)
+SELECT inserted.*,
+       EXISTS (SELECT 1 FROM claimed WHERE claimed.name = lower(inserted.username))::boolean AS username_claimed,
+       EXISTS (SELECT 1 FROM claimed WHERE claimed.name = lower(inserted.email))::boolean AS email_claimed
+FROM inserted;
 
 -- name: UserGetByID :one
 SELECT * FROM users WHERE id = @id;

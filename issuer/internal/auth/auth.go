@@ -327,7 +327,10 @@ func (s *Service) Login(ctx context.Context, login, password string) (TokenPair,
 		return TokenPair{}, err
 	}
 	now := s.now()
-	session := store.NewSession{ID: uuid.New(), UserID: u.ID, PasswordHash: u.PasswordHash, RefreshHash: refreshHash, Now: now, ExpiresAt: now.Add(s.opt.RefreshLifetime)}
+	session := store.NewSession{
+		ID: uuid.New(), UserID: u.ID, PasswordHash: u.PasswordHash, RefreshHash: refreshHash,
+		Now: now, ExpiresAt: now.Add(s.opt.RefreshLifetime), AccessExpiresAt: now.Add(s.opt.AccessLifetime),
+	}
 	// The session is created only while the password hash is still the one
 	// verified, with the user row locked, and the token carries the roles
 	// the statement returns: a login overlapping a password change either
@@ -393,7 +396,8 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string, caller uuid.
 	}
 	now := s.now()
 	expires := now.Add(s.opt.RefreshLifetime)
-	sessionID, u, err := s.opt.Store.RefreshTokenRotateLive(ctx, oldHash, newHash, caller, now, expires)
+	accessExpires := now.Add(s.opt.AccessLifetime)
+	sessionID, u, err := s.opt.Store.RefreshTokenRotateLive(ctx, oldHash, newHash, caller, now, expires, accessExpires)
 	if err == nil {
 		return s.tokenPair(u, sessionID, newToken, now)
 	}
@@ -420,7 +424,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string, caller uuid.
 			_, err := q.SessionRevoke(ctx, s.revocation(grant.User.ID, ReasonRefreshReuse, now, func(r *store.Revocation) { r.SessionID = grant.Session.ID }))
 			return err
 		}
-		return q.RefreshTokenRotate(ctx, grant.Session.ID, oldHash, newHash, now, expires)
+		return q.RefreshTokenRotate(ctx, grant.Session.ID, oldHash, newHash, now, expires, accessExpires)
 	})
 	if err != nil {
 		if errors.Is(err, ErrInvalidGrant) {
@@ -508,7 +512,7 @@ func (s *Service) Logout(ctx context.Context, c Caller, refreshToken string) err
 	now := s.now()
 	res, err := s.opt.Store.RevokeForLogout(ctx, store.Logout{
 		UserID: c.UserID, CallerSessionID: c.SessionID, RefreshHash: hash, Reason: ReasonLogout,
-		At: now, EventExpiresAt: now.Add(s.opt.AccessLifetime + s.opt.ClockSkew),
+		At: now, EventExpiresAt: now.Add(s.opt.AccessLifetime + s.eventMargin()), EventMargin: s.eventMargin(),
 	})
 	if err != nil {
 		return fmt.Errorf("revoke session: %w", err)
@@ -671,11 +675,25 @@ func (s *Service) RevokeRole(ctx context.Context, username, role string) (store.
 	return u, res.Revoked, nil
 }
 
-// revocation builds a store.Revocation whose events expire when the last
-// access token of the session can: revocation time + access token lifetime
-// + clock skew.
+// revocationMargin is added, besides the clock skew, to the time a
+// revocation event must outlive: rounding and a slow signer never let a
+// token outlive its event.
+const revocationMargin = time.Minute
+
+// eventMargin is what a revocation event outlives the last access token of
+// its session by.
+func (s *Service) eventMargin() time.Duration { return s.opt.ClockSkew + revocationMargin }
+
+// revocation builds a store.Revocation whose events expire when no access
+// token of the session can be alive: the later of revocation time + access
+// token lifetime and the exp of the session's latest access token (signed
+// perhaps under a longer JWT_ACCESS_TOKEN_LIFETIME), plus clock skew and a
+// minute.
 func (s *Service) revocation(userID uuid.UUID, reason string, now time.Time, set func(*store.Revocation)) store.Revocation {
-	r := store.Revocation{UserID: userID, Reason: reason, At: now, EventExpiresAt: now.Add(s.opt.AccessLifetime + s.opt.ClockSkew)}
+	r := store.Revocation{
+		UserID: userID, Reason: reason, At: now,
+		EventExpiresAt: now.Add(s.opt.AccessLifetime + s.eventMargin()), EventMargin: s.eventMargin(),
+	}
 	if set != nil {
 		set(&r)
 	}

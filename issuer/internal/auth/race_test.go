@@ -175,3 +175,76 @@ func TestPasswordHashingIsBoundedAndOverloadIs503(t *testing.T) {
 	release()
 	is.Login(t, "alice", password)
 }
+
+// A revocation event outlives every access token of its session, even one
+// signed before JWT_ACCESS_TOKEN_LIFETIME was lowered: it expires at the
+// later of revocation + the lifetime of the moment and the session's
+// latest access token exp, plus the clock skew and a minute.
+func TestRevocationEventsCoverTokensSignedUnderALongerLifetime(t *testing.T) {
+	t.Parallel()
+	is, _ := setup(t)
+	ctx := context.Background()
+	t0 := is.Clock.Now()
+	a, err := is.Auth.Login(ctx, "alice", password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := is.Auth.Login(ctx, "alice", password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	is.Clock.Advance(time.Minute)
+	if b, err = is.Auth.Refresh(ctx, b.RefreshToken, uuid.Nil); err != nil {
+		t.Fatal(err)
+	}
+	// The issuer restarts with a 1-minute lifetime, two minutes later.
+	is.Clock.Advance(time.Minute)
+	short, err := auth.New(auth.Options{
+		Store: is.Store, Signer: is.Signer, Mailer: is.Mailer, Issuer: issuertest.IssuerURL, Audience: issuertest.Audience,
+		AccessLifetime: time.Minute, RefreshLifetime: issuertest.RefreshLifetime, ClockSkew: issuertest.ClockSkew,
+		Password: issuertest.FastPasswords, Now: is.Clock.Now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	caller, err := is.Auth.VerifyAccessToken(b.AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := short.Logout(ctx, caller, a.RefreshToken); err != nil { // a batched logout
+		t.Fatal(err)
+	}
+	p, err := is.Auth.Authenticate(ctx, b.AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := short.LogoutAll(ctx, p); err != nil { // a revocation of every session
+		t.Fatal(err)
+	}
+	margin := issuertest.ClockSkew + time.Minute
+	for _, c := range []struct {
+		name    string
+		session string
+		want    time.Time
+	}{
+		{name: "logout", session: sessionOf(t, is.Auth, a.AccessToken), want: t0.Add(issuertest.AccessLifetime + margin)},
+		{name: "logout-all", session: caller.SessionID.String(), want: t0.Add(time.Minute + issuertest.AccessLifetime + margin)},
+	} {
+		var got time.Time
+		if err := issuertest.QueryRow(t, is.DatabaseURL, "SELECT expires_at FROM revocation_events WHERE session_id = $1", &got, c.session); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if !got.Equal(c.want) {
+			t.Errorf("%s: event expires at %v, want %v (the last access token's exp + skew + a minute)", c.name, got, c.want)
+		}
+	}
+}
+
+func sessionOf(t *testing.T, s *auth.Service, accessToken string) string {
+	t.Helper()
+	c, err := s.VerifyAccessToken(accessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.SessionID.String()
+}

@@ -21,6 +21,7 @@ type Logout struct {
 	Reason          string
 	At              time.Time
 	EventExpiresAt  time.Time
+	EventMargin     time.Duration // see Revocation
 }
 
 // LogoutResult tells whether the caller's session was live and whether the
@@ -189,6 +190,7 @@ func (s *Store) revokeBatch(ctx context.Context, batch []*logoutCall) ([]LogoutR
 		p.Nows = append(p.Nows, l.At)
 		p.Reasons = append(p.Reasons, l.Reason)
 		p.EventExpiresAts = append(p.EventExpiresAts, l.EventExpiresAt)
+		p.EventMargins = append(p.EventMargins, interval(l.EventMargin))
 	}
 	rows, err := s.Q.q.SessionRevokeBatch(ctx, s.Q.db, p)
 	if err != nil {

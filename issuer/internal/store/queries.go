@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -85,6 +84,8 @@ type NewSession struct {
 	RefreshHash  []byte
 	Now          time.Time
 	ExpiresAt    time.Time
+	// AccessExpiresAt is the exp of the access token about to be signed.
+	AccessExpiresAt time.Time
 }
 
 // Revocation selects the live sessions of one user to revoke. With no filter
@@ -96,7 +97,10 @@ type Revocation struct {
 	RefreshHash     []byte    // only the session of this refresh token
 	Reason          string
 	At              time.Time
-	EventExpiresAt  time.Time // At + access token lifetime + clock skew
+	// Each event expires at the later of EventExpiresAt and its session's
+	// latest access token exp + EventMargin.
+	EventExpiresAt time.Time
+	EventMargin    time.Duration
 }
 
 // RevokeResult tells how many sessions a revocation ended and the sequence
@@ -137,6 +141,10 @@ func timePtr(t pgtype.Timestamptz) *time.Time {
 	return &v
 }
 
+func interval(d time.Duration) pgtype.Interval {
+	return pgtype.Interval{Microseconds: d.Microseconds(), Valid: true}
+}
+
 func nullUUID(id uuid.UUID) uuid.NullUUID { return uuid.NullUUID{UUID: id, Valid: id != uuid.Nil} }
 
 func userResult(u dbsqlc.User, err error) (User, error) {
@@ -147,35 +155,28 @@ func userResult(u dbsqlc.User, err error) (User, error) {
 }
 
 // UserInsert creates a user and claims its login names, the username and
-// the e-mail address: ErrUsernameTaken when the username is any user's
-// username or e-mail address (any case), ErrEmailTaken when the address is.
-// It runs several statements: call it inside Tx.
+// the e-mail address, in one statement: ErrUsernameTaken when the username
+// is any user's username or e-mail address (any case), ErrEmailTaken when
+// the address is. On either error the user row is written all the same:
+// call it inside Tx, which rolls back on the error.
 func (q *Q) UserInsert(ctx context.Context, u NewUser) (User, error) {
-	user, err := userResult(q.q.UserInsert(ctx, q.db, dbsqlc.UserInsertParams{
+	row, err := q.q.UserInsert(ctx, q.db, dbsqlc.UserInsertParams{
 		ID: u.ID, Username: u.Username, Email: u.Email, PasswordHash: u.PasswordHash,
 		FirstName: u.FirstName, LastName: u.LastName, Roles: u.Roles, Now: u.Now,
-	}))
-	if err != nil {
-		return User{}, conflictField(err)
+	})
+	switch {
+	case err != nil:
+		return User{}, conflictField(interpretError(err))
+	case !row.UsernameClaimed:
+		return User{}, ErrUsernameTaken
+	case !row.EmailClaimed:
+		return User{}, ErrEmailTaken
 	}
-	if err := q.loginNameInsert(ctx, u.ID, u.Username, ErrUsernameTaken); err != nil {
-		return User{}, err
-	}
-	// A username may be the user's own e-mail address: one name then.
-	if !strings.EqualFold(u.Email, u.Username) {
-		if err := q.loginNameInsert(ctx, u.ID, u.Email, ErrEmailTaken); err != nil {
-			return User{}, err
-		}
-	}
-	return user, nil
-}
-
-func (q *Q) loginNameInsert(ctx context.Context, userID uuid.UUID, name string, taken error) error {
-	err := interpretError(q.q.LoginNameInsert(ctx, q.db, dbsqlc.LoginNameInsertParams{Name: name, UserID: userID}))
-	if errors.Is(err, ErrConflict) {
-		return taken
-	}
-	return err
+	return toUser(dbsqlc.User{
+		ID: row.ID, Username: row.Username, Email: row.Email, PasswordHash: row.PasswordHash,
+		FirstName: row.FirstName, LastName: row.LastName, EmailVerified: row.EmailVerified,
+		Roles: row.Roles, DateJoined: row.DateJoined, UpdatedAt: row.UpdatedAt,
+	}), nil
 }
 
 // conflictField turns a unique violation on users into the sentinel of the
@@ -238,6 +239,7 @@ func (q *Q) UserRoleRemove(ctx context.Context, id uuid.UUID, role string, now t
 func (q *Q) SessionCreate(ctx context.Context, s NewSession) (User, error) {
 	row, err := q.q.SessionCreate(ctx, q.db, dbsqlc.SessionCreateParams{
 		ID: s.ID, UserID: s.UserID, PasswordHash: s.PasswordHash, Now: s.Now, ExpiresAt: s.ExpiresAt, RefreshHash: s.RefreshHash,
+		AccessExpiresAt: s.AccessExpiresAt,
 	})
 	return userResult(dbsqlc.User(row), err)
 }
@@ -265,7 +267,7 @@ func (q *Q) SessionRevoke(ctx context.Context, r Revocation) (RevokeResult, erro
 	row, err := q.q.SessionRevoke(ctx, q.db, dbsqlc.SessionRevokeParams{
 		Now: r.At, Reason: r.Reason, UserID: r.UserID,
 		OnlySessionID: nullUUID(r.SessionID), ExceptSessionID: nullUUID(r.ExceptSessionID),
-		RefreshHash: r.RefreshHash, EventExpiresAt: r.EventExpiresAt,
+		RefreshHash: r.RefreshHash, EventExpiresAt: r.EventExpiresAt, EventMargin: interval(r.EventMargin),
 	})
 	if err != nil {
 		return RevokeResult{}, interpretError(err)
@@ -285,10 +287,11 @@ func (q *Q) RefreshTokenGetForUpdate(ctx context.Context, hash []byte) (RefreshG
 }
 
 // RefreshTokenRotate retires oldHash (unless already retired), stores
-// newHash in the same session and extends the session to expiresAt.
-func (q *Q) RefreshTokenRotate(ctx context.Context, sessionID uuid.UUID, oldHash, newHash []byte, now, expiresAt time.Time) error {
+// newHash in the same session, extends the session to expiresAt and
+// records accessExpiresAt, the exp of the access token about to be signed.
+func (q *Q) RefreshTokenRotate(ctx context.Context, sessionID uuid.UUID, oldHash, newHash []byte, now, expiresAt, accessExpiresAt time.Time) error {
 	return interpretError(q.q.RefreshTokenRotate(ctx, q.db, dbsqlc.RefreshTokenRotateParams{
-		OldHash: oldHash, NewHash: newHash, SessionID: sessionID, Now: now, ExpiresAt: expiresAt,
+		OldHash: oldHash, NewHash: newHash, SessionID: sessionID, Now: now, ExpiresAt: expiresAt, AccessExpiresAt: accessExpiresAt,
 	}))
 }
 
@@ -343,13 +346,14 @@ func (q *Q) RevocationFeedGet(ctx context.Context) (lastSeq, prunedThrough int64
 
 // RefreshTokenRotateLive rotates a live refresh token of a live session in
 // one statement: it retires oldHash, stores newHash, extends the session to
-// expiresAt, and returns the session's id and user. ErrNotFound when the
+// expiresAt, records accessExpiresAt (the exp of the access token about to
+// be signed), and returns the session's id and user. ErrNotFound when the
 // token is unknown, retired or expired, its session revoked or expired, or
 // (when userID is set) the session is another user's; the caller then
 // decides with RefreshTokenGetForUpdate.
-func (q *Q) RefreshTokenRotateLive(ctx context.Context, oldHash, newHash []byte, userID uuid.UUID, now, expiresAt time.Time) (uuid.UUID, User, error) {
+func (q *Q) RefreshTokenRotateLive(ctx context.Context, oldHash, newHash []byte, userID uuid.UUID, now, expiresAt, accessExpiresAt time.Time) (uuid.UUID, User, error) {
 	row, err := q.q.RefreshTokenRotateLive(ctx, q.db, dbsqlc.RefreshTokenRotateLiveParams{
-		OldHash: oldHash, NewHash: newHash, UserID: nullUUID(userID), Now: now, ExpiresAt: expiresAt,
+		OldHash: oldHash, NewHash: newHash, UserID: nullUUID(userID), Now: now, ExpiresAt: expiresAt, AccessExpiresAt: accessExpiresAt,
 	})
 	if err != nil {
 		return uuid.Nil, User{}, interpretError(err)

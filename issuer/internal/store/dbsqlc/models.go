@@ -48,12 +48,13 @@ type RevocationFeed struct {
 }
 
 type Session struct {
-	ID           uuid.UUID
-	UserID       uuid.UUID
-	CreatedAt    time.Time
-	ExpiresAt    time.Time
-	RevokedAt    pgtype.Timestamptz
-	RevokeReason pgtype.Text
+	ID            uuid.UUID
+	UserID        uuid.UUID
+	CreatedAt     time.Time
+	ExpiresAt     time.Time
+	RevokedAt     pgtype.Timestamptz
+	RevokeReason  pgtype.Text
+	LastAccessExp pgtype.Timestamptz
 }
 
 type User struct {

@@ -13,7 +13,7 @@ import (
 )
 
 const refreshTokenGetForUpdate = `-- name: RefreshTokenGetForUpdate :one
-SELECT refresh_tokens.hash, refresh_tokens.session_id, refresh_tokens.issued_at, refresh_tokens.expires_at, refresh_tokens.retired_at, sessions.id, sessions.user_id, sessions.created_at, sessions.expires_at, sessions.revoked_at, sessions.revoke_reason, users.id, users.username, users.email, users.password_hash, users.first_name, users.last_name, users.email_verified, users.roles, users.date_joined, users.updated_at
+SELECT refresh_tokens.hash, refresh_tokens.session_id, refresh_tokens.issued_at, refresh_tokens.expires_at, refresh_tokens.retired_at, sessions.id, sessions.user_id, sessions.created_at, sessions.expires_at, sessions.revoked_at, sessions.revoke_reason, sessions.last_access_exp, users.id, users.username, users.email, users.password_hash, users.first_name, users.last_name, users.email_verified, users.roles, users.date_joined, users.updated_at
 FROM refresh_tokens
 JOIN sessions ON sessions.id = refresh_tokens.session_id
 JOIN users ON users.id = sessions.user_id
@@ -46,6 +46,7 @@ func (q *Queries) RefreshTokenGetForUpdate(ctx context.Context, db DBTX, hash []
 		&i.Session.ExpiresAt,
 		&i.Session.RevokedAt,
 		&i.Session.RevokeReason,
+		&i.Session.LastAccessExp,
 		&i.User.ID,
 		&i.User.Username,
 		&i.User.Email,
@@ -78,23 +79,27 @@ WITH retired AS (
     UPDATE refresh_tokens SET retired_at = $3
     WHERE refresh_tokens.hash = $5 AND refresh_tokens.retired_at IS NULL
 ), extended AS (
-    UPDATE sessions SET expires_at = $4 WHERE sessions.id = $2
+    UPDATE sessions
+    SET expires_at = $4, last_access_exp = greatest(sessions.last_access_exp, $6::timestamptz)
+    WHERE sessions.id = $2
 )
 INSERT INTO refresh_tokens (hash, session_id, issued_at, expires_at)
 VALUES ($1, $2, $3, $4)
 `
 
 type RefreshTokenRotateParams struct {
-	NewHash   []byte
-	SessionID uuid.UUID
-	Now       time.Time
-	ExpiresAt time.Time
-	OldHash   []byte
+	NewHash         []byte
+	SessionID       uuid.UUID
+	Now             time.Time
+	ExpiresAt       time.Time
+	OldHash         []byte
+	AccessExpiresAt time.Time
 }
 
 // RefreshTokenRotate retires the presented token (a no-op when it is already
-// retired, in the reuse interval), adds its successor, and extends the
-// session to the successor's expiry, in one statement.
+// retired, in the reuse interval), adds its successor, extends the session
+// to the successor's expiry and records the exp of the access token about
+// to be signed, in one statement.
 func (q *Queries) RefreshTokenRotate(ctx context.Context, db DBTX, arg RefreshTokenRotateParams) error {
 	_, err := db.Exec(ctx, refreshTokenRotate,
 		arg.NewHash,
@@ -102,6 +107,7 @@ func (q *Queries) RefreshTokenRotate(ctx context.Context, db DBTX, arg RefreshTo
 		arg.Now,
 		arg.ExpiresAt,
 		arg.OldHash,
+		arg.AccessExpiresAt,
 	)
 	return err
 }
@@ -118,7 +124,7 @@ WITH retired AS (
     RETURNING refresh_tokens.session_id
 ), extended AS (
     UPDATE sessions
-    SET expires_at = $4
+    SET expires_at = $4, last_access_exp = greatest(sessions.last_access_exp, $5::timestamptz)
     FROM retired
     WHERE sessions.id = retired.session_id
       AND sessions.revoked_at IS NULL
@@ -126,18 +132,19 @@ WITH retired AS (
     RETURNING sessions.id, sessions.user_id
 ), issued AS (
     INSERT INTO refresh_tokens (hash, session_id, issued_at, expires_at)
-    SELECT $5, extended.id, $1, $4 FROM extended
+    SELECT $6, extended.id, $1, $4 FROM extended
 )
 SELECT extended.id AS session_id, users.id, users.username, users.email, users.password_hash, users.first_name, users.last_name, users.email_verified, users.roles, users.date_joined, users.updated_at
 FROM extended JOIN users ON users.id = extended.user_id
 `
 
 type RefreshTokenRotateLiveParams struct {
-	Now       time.Time
-	OldHash   []byte
-	UserID    uuid.NullUUID
-	ExpiresAt time.Time
-	NewHash   []byte
+	Now             time.Time
+	OldHash         []byte
+	UserID          uuid.NullUUID
+	ExpiresAt       time.Time
+	AccessExpiresAt time.Time
+	NewHash         []byte
 }
 
 type RefreshTokenRotateLiveRow struct {
@@ -160,6 +167,7 @@ func (q *Queries) RefreshTokenRotateLive(ctx context.Context, db DBTX, arg Refre
 		arg.OldHash,
 		arg.UserID,
 		arg.ExpiresAt,
+		arg.AccessExpiresAt,
 		arg.NewHash,
 	)
 	var i RefreshTokenRotateLiveRow

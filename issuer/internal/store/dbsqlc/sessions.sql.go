@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 const sessionAuthenticate = `-- name: SessionAuthenticate :one
@@ -49,23 +50,24 @@ WITH owner AS (
     WHERE users.id = $1 AND users.password_hash = $2
     FOR SHARE
 ), session AS (
-    INSERT INTO sessions (id, user_id, created_at, expires_at)
-    SELECT $3, owner.id, $4, $5 FROM owner
+    INSERT INTO sessions (id, user_id, created_at, expires_at, last_access_exp)
+    SELECT $3, owner.id, $4, $5, $6::timestamptz FROM owner
     RETURNING id
 ), token AS (
     INSERT INTO refresh_tokens (hash, session_id, issued_at, expires_at)
-    SELECT $6, session.id, $4, $5 FROM session
+    SELECT $7, session.id, $4, $5 FROM session
 )
 SELECT owner.id, owner.username, owner.email, owner.password_hash, owner.first_name, owner.last_name, owner.email_verified, owner.roles, owner.date_joined, owner.updated_at FROM owner CROSS JOIN session
 `
 
 type SessionCreateParams struct {
-	UserID       uuid.UUID
-	PasswordHash string
-	ID           uuid.UUID
-	Now          time.Time
-	ExpiresAt    time.Time
-	RefreshHash  []byte
+	UserID          uuid.UUID
+	PasswordHash    string
+	ID              uuid.UUID
+	Now             time.Time
+	ExpiresAt       time.Time
+	AccessExpiresAt time.Time
+	RefreshHash     []byte
 }
 
 type SessionCreateRow struct {
@@ -96,6 +98,7 @@ func (q *Queries) SessionCreate(ctx context.Context, db DBTX, arg SessionCreateP
 		arg.ID,
 		arg.Now,
 		arg.ExpiresAt,
+		arg.AccessExpiresAt,
 		arg.RefreshHash,
 	)
 	var i SessionCreateRow
@@ -136,7 +139,7 @@ func (q *Queries) SessionDeleteExpired(ctx context.Context, db DBTX, arg Session
 }
 
 const sessionGetByID = `-- name: SessionGetByID :one
-SELECT id, user_id, created_at, expires_at, revoked_at, revoke_reason FROM sessions WHERE id = $1
+SELECT id, user_id, created_at, expires_at, revoked_at, revoke_reason, last_access_exp FROM sessions WHERE id = $1
 `
 
 func (q *Queries) SessionGetByID(ctx context.Context, db DBTX, id uuid.UUID) (Session, error) {
@@ -149,6 +152,7 @@ func (q *Queries) SessionGetByID(ctx context.Context, db DBTX, id uuid.UUID) (Se
 		&i.ExpiresAt,
 		&i.RevokedAt,
 		&i.RevokeReason,
+		&i.LastAccessExp,
 	)
 	return i, err
 }
@@ -164,9 +168,11 @@ WITH revoked AS (
       AND ($5::uuid IS NULL OR sessions.id <> $5::uuid)
       AND ($6::bytea IS NULL OR sessions.id = (
           SELECT refresh_tokens.session_id FROM refresh_tokens WHERE refresh_tokens.hash = $6::bytea))
-    RETURNING sessions.id, sessions.user_id
+    RETURNING sessions.id, sessions.user_id, sessions.last_access_exp
+), expiry AS (
+    SELECT $7::timestamptz AS at, $8::interval AS margin
 ), numbered AS (
-    SELECT revoked.id, revoked.user_id, row_number() OVER (ORDER BY revoked.id) AS n,
+    SELECT revoked.id, revoked.user_id, revoked.last_access_exp, row_number() OVER (ORDER BY revoked.id) AS n,
            count(*) OVER () AS total
     FROM revoked
 ), feed AS (
@@ -177,8 +183,8 @@ WITH revoked AS (
 ), events AS (
     INSERT INTO revocation_events (seq, session_id, user_id, reason, revoked_at, expires_at)
     SELECT feed.last_seq - numbered.total + numbered.n, numbered.id, numbered.user_id,
-           $2::text, $1, $7::timestamptz
-    FROM numbered CROSS JOIN feed
+           $2::text, $1, greatest(expiry.at, numbered.last_access_exp + expiry.margin)
+    FROM numbered CROSS JOIN feed CROSS JOIN expiry
     RETURNING seq
 ), notified AS (
     SELECT pg_notify('medinsights_revocations', feed.last_seq::text) FROM feed
@@ -196,6 +202,7 @@ type SessionRevokeParams struct {
 	ExceptSessionID uuid.NullUUID
 	RefreshHash     []byte
 	EventExpiresAt  time.Time
+	EventMargin     pgtype.Interval
 }
 
 type SessionRevokeRow struct {
@@ -207,7 +214,8 @@ type SessionRevokeRow struct {
 // SessionRevoke ends the live sessions of one user that match the optional
 // filters (one session by id, the session of one refresh token, all but one
 // session) and records one revocation event per session, all in one
-// statement. The feed row is locked last, right before the statement's
+// statement. An event expires at the later of @event_expires_at and the
+// session's last_access_exp + @event_margin. The feed row is locked last, right before the statement's
 // transaction commits, which keeps seq order equal to commit order; the
 // notification is delivered at commit. Nothing is locked or notified when no
 // session matches. (Logouts use SessionRevokeBatch below.)
@@ -220,6 +228,7 @@ func (q *Queries) SessionRevoke(ctx context.Context, db DBTX, arg SessionRevokeP
 		arg.ExceptSessionID,
 		arg.RefreshHash,
 		arg.EventExpiresAt,
+		arg.EventMargin,
 	)
 	var i SessionRevokeRow
 	err := row.Scan(&i.Revoked, &i.LastSeq, &i.Notified)
@@ -228,13 +237,14 @@ func (q *Queries) SessionRevoke(ctx context.Context, db DBTX, arg SessionRevokeP
 
 const sessionRevokeBatch = `-- name: SessionRevokeBatch :many
 WITH req AS (
-    SELECT u.i, u.user_id, c.caller_session_id, h.refresh_hash, n.now, r.reason, e.event_expires_at
+    SELECT u.i, u.user_id, c.caller_session_id, h.refresh_hash, n.now, r.reason, e.event_expires_at, m.event_margin
     FROM unnest($1::uuid[]) WITH ORDINALITY AS u (user_id, i)
     JOIN unnest($2::uuid[]) WITH ORDINALITY AS c (caller_session_id, i) ON c.i = u.i
     JOIN unnest($3::bytea[]) WITH ORDINALITY AS h (refresh_hash, i) ON h.i = u.i
     JOIN unnest($4::timestamptz[]) WITH ORDINALITY AS n (now, i) ON n.i = u.i
     JOIN unnest($5::text[]) WITH ORDINALITY AS r (reason, i) ON r.i = u.i
     JOIN unnest($6::timestamptz[]) WITH ORDINALITY AS e (event_expires_at, i) ON e.i = u.i
+    JOIN unnest($7::interval[]) WITH ORDINALITY AS m (event_margin, i) ON m.i = u.i
 ), live_callers AS (
     SELECT req.i FROM req
     JOIN sessions ON sessions.id = req.caller_session_id
@@ -243,7 +253,7 @@ WITH req AS (
     -- Only the items that may revoke their session take part; of several
     -- such items for one session, the first revokes it.
     SELECT DISTINCT ON (refresh_tokens.session_id) refresh_tokens.session_id, req.user_id, req.i,
-           req.now, req.reason, req.event_expires_at
+           req.now, req.reason, req.event_expires_at, req.event_margin
     FROM req
     JOIN live_callers ON live_callers.i = req.i
     JOIN refresh_tokens ON refresh_tokens.hash = req.refresh_hash
@@ -257,7 +267,9 @@ WITH req AS (
       AND sessions.user_id = targets.user_id
       AND sessions.revoked_at IS NULL
       AND sessions.expires_at > targets.now
-    RETURNING sessions.id, sessions.user_id, targets.i, targets.now, targets.reason, targets.event_expires_at
+    RETURNING sessions.id, sessions.user_id, targets.i, targets.now, targets.reason,
+              greatest(targets.event_expires_at,
+                       sessions.last_access_exp + targets.event_margin) AS event_expires_at
 ), numbered AS (
     SELECT revoked.id, revoked.user_id, revoked.now, revoked.reason, revoked.event_expires_at,
            row_number() OVER (ORDER BY revoked.id) AS n, count(*) OVER () AS total
@@ -292,6 +304,7 @@ type SessionRevokeBatchParams struct {
 	Nows             []time.Time
 	Reasons          []string
 	EventExpiresAts  []time.Time
+	EventMargins     []pgtype.Interval
 }
 
 type SessionRevokeBatchRow struct {
@@ -304,7 +317,8 @@ type SessionRevokeBatchRow struct {
 
 // SessionRevokeBatch is many logouts in one statement, from any users: for
 // item i, the session of refresh_hashes[i] is revoked at nows[i] for
-// reasons[i], its event expiring at event_expires_ats[i], when it is a live
+// reasons[i], its event expiring at the later of event_expires_ats[i] and
+// the session's last_access_exp + event_margins[i], when it is a live
 // session of user_ids[i] and caller_session_ids[i] is a live session of the
 // same user. It writes the events, advances the feed and notifies exactly
 // as SessionRevoke does, so concurrent logouts share one turn at the feed
@@ -317,6 +331,7 @@ func (q *Queries) SessionRevokeBatch(ctx context.Context, db DBTX, arg SessionRe
 		arg.Nows,
 		arg.Reasons,
 		arg.EventExpiresAts,
+		arg.EventMargins,
 	)
 	if err != nil {
 		return nil, err

@@ -82,9 +82,21 @@ func (q *Queries) UserGetByUsername(ctx context.Context, db DBTX, username strin
 }
 
 const userInsert = `-- name: UserInsert :one
-INSERT INTO users (id, username, email, password_hash, first_name, last_name, roles, date_joined, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7::text[], $8, $8)
-RETURNING id, username, email, password_hash, first_name, last_name, email_verified, roles, date_joined, updated_at
+WITH inserted AS (
+    INSERT INTO users (id, username, email, password_hash, first_name, last_name, roles, date_joined, updated_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7::text[], $8, $8)
+    RETURNING id, username, email, password_hash, first_name, last_name, email_verified, roles, date_joined, updated_at
+), claimed AS (
+    INSERT INTO login_names (name, user_id)
+    SELECT DISTINCT lower(n.name), inserted.id
+    FROM inserted CROSS JOIN unnest(ARRAY[inserted.username, inserted.email]) AS n (name)
+    ON CONFLICT (name) DO NOTHING
+    RETURNING name
+)
+SELECT inserted.id, inserted.username, inserted.email, inserted.password_hash, inserted.first_name, inserted.last_name, inserted.email_verified, inserted.roles, inserted.date_joined, inserted.updated_at,
+       EXISTS (SELECT 1 FROM claimed WHERE claimed.name = lower(inserted.username))::boolean AS username_claimed,
+       EXISTS (SELECT 1 FROM claimed WHERE claimed.name = lower(inserted.email))::boolean AS email_claimed
+FROM inserted
 `
 
 type UserInsertParams struct {
@@ -98,7 +110,27 @@ type UserInsertParams struct {
 	Now          time.Time
 }
 
-func (q *Queries) UserInsert(ctx context.Context, db DBTX, arg UserInsertParams) (User, error) {
+type UserInsertRow struct {
+	ID              uuid.UUID
+	Username        string
+	Email           string
+	PasswordHash    string
+	FirstName       string
+	LastName        string
+	EmailVerified   bool
+	Roles           []string
+	DateJoined      time.Time
+	UpdatedAt       time.Time
+	UsernameClaimed bool
+	EmailClaimed    bool
+}
+
+// UserInsert creates a user and claims its login names (its username and
+// e-mail address, lower-cased) in one statement, and says which names it
+// could claim: a name another user holds, or is claiming in a transaction
+// not yet committed (this statement waits for it), is not claimed, and the
+// caller must then roll back.
+func (q *Queries) UserInsert(ctx context.Context, db DBTX, arg UserInsertParams) (UserInsertRow, error) {
 	row := db.QueryRow(ctx, userInsert,
 		arg.ID,
 		arg.Username,
@@ -109,7 +141,7 @@ func (q *Queries) UserInsert(ctx context.Context, db DBTX, arg UserInsertParams)
 		arg.Roles,
 		arg.Now,
 	)
-	var i User
+	var i UserInsertRow
 	err := row.Scan(
 		&i.ID,
 		&i.Username,
@@ -121,6 +153,8 @@ func (q *Queries) UserInsert(ctx context.Context, db DBTX, arg UserInsertParams)
 		&i.Roles,
 		&i.DateJoined,
 		&i.UpdatedAt,
+		&i.UsernameClaimed,
+		&i.EmailClaimed,
 	)
 	return i, err
 }
