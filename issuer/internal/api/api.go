@@ -163,8 +163,9 @@ func (s *Server) bearer(h bearerFunc) handlerFunc {
 }
 
 // bearerUnchecked verifies the access token but leaves the check that its
-// session is live to h, which must make it (logout does, in its revoking
-// statement, and answers auth.ErrInvalidToken when it fails).
+// session is live to h, which must make it before it answers anything else
+// (logout does, in its revoking statement, and with auth.CheckLive when the
+// body is refused before that statement runs).
 func (s *Server) bearerUnchecked(h func(w http.ResponseWriter, r *http.Request, c auth.Caller) error) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		token, err := bearerToken(r)

@@ -535,6 +535,20 @@ func TestLogout(t *testing.T) {
 		t.Fatalf("WWW-Authenticate %q", r.Header.Get("WWW-Authenticate"))
 	}
 	wantStatus(t, is.Get(t, "/api/auth/me/", third.Access), 200)
+	// ... whatever body it sends: the session is checked before the body.
+	for _, c := range []struct {
+		name string
+		body any
+	}{
+		{name: "malformed JSON", body: `{"refresh_token":`},
+		{name: "missing field", body: map[string]string{}},
+		{name: "unknown field", body: map[string]string{"refresh_token": third.Refresh, "extra": "x"}},
+	} {
+		r := is.Do(t, req{Method: "POST", Path: "/api/auth/logout/", Body: c.body, Token: tok.Access})
+		if r.Status != 401 || r.JSON["code"] != "invalid_token" {
+			t.Errorf("%s with a revoked token: %d %s, want 401 invalid_token", c.name, r.Status, r.Body)
+		}
+	}
 }
 
 func TestLogoutOfAnotherUsersSessionIsRefused(t *testing.T) {

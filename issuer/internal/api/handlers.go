@@ -210,6 +210,12 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, p auth.P
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, c auth.Caller) error {
 	var req refreshRequest
 	if err := s.decodeJSON(w, r, &req); err != nil {
+		// The caller's session is checked in the revoking statement, which
+		// a bad body never reaches: check it here first, so a revoked
+		// token gets 401 whatever it sends, never a 400 about its body.
+		if err := s.auth.CheckLive(r.Context(), c); err != nil {
+			return err
+		}
 		return err
 	}
 	if err := s.auth.Logout(r.Context(), c, req.RefreshToken); err != nil {

@@ -500,6 +500,19 @@ func (s *Service) Authenticate(ctx context.Context, accessToken string) (Princip
 	return Principal{User: u, SessionID: c.SessionID}, nil
 }
 
+// CheckLive returns ErrInvalidToken unless the caller's session is live and
+// its user exists.
+func (s *Service) CheckLive(ctx context.Context, c Caller) error {
+	_, err := s.opt.Store.SessionAuthenticate(ctx, c.SessionID, c.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("%w: session %s is not live", ErrInvalidToken, c.SessionID)
+	}
+	if err != nil {
+		return fmt.Errorf("check session: %w", err)
+	}
+	return nil
+}
+
 // Logout revokes the session of refreshToken, which must be one of the
 // caller's sessions (not necessarily the one of the access token). The
 // caller's own session must be live, which the revoking statement itself
