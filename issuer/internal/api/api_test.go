@@ -559,7 +559,7 @@ func TestLogoutOfAnotherUsersSessionIsRefused(t *testing.T) {
 	mallory := is.Login(t, "mallory", password)
 
 	foreign := is.Post(t, "/api/auth/logout/", map[string]string{"refresh_token": alice.Refresh}, mallory.Access)
-	wantProblem(t, foreign, 403, "invalid_grant")
+	wantProblem(t, foreign, 403, "session_not_owned")
 	unknown := is.Post(t, "/api/auth/logout/", map[string]string{"refresh_token": "no-such-token-no-such-token-no-such-token-xx"}, mallory.Access)
 	if !bytes.Equal(foreign.Body, unknown.Body) || foreign.Status != unknown.Status {
 		t.Fatalf("another user's token and an unknown one answer differently:\n%s\n%s", foreign.Body, unknown.Body)

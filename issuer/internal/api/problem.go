@@ -93,7 +93,10 @@ func problemFor(err error) *Problem {
 	case errors.Is(err, auth.ErrInvalidToken):
 		return errInvalidToken()
 	case errors.Is(err, auth.ErrForeignRefreshToken):
-		return newProblem(http.StatusForbidden, "invalid_grant", "The refresh token does not belong to one of your sessions.")
+		// Only at logout, where the caller is authenticated: 403 with a code
+		// of its own. At /refresh another user's token is indistinguishable
+		// from an unknown one (401 invalid_grant).
+		return newProblem(http.StatusForbidden, "session_not_owned", "The refresh token does not belong to one of your sessions.")
 	case errors.Is(err, auth.ErrUsernameTaken):
 		p := newProblem(http.StatusConflict, "username_taken", "This username is already taken.")
 		p.Errors = map[string][]string{"username": {"is already taken"}}
@@ -106,7 +109,7 @@ func problemFor(err error) *Problem {
 		return newProblem(http.StatusBadRequest, "invalid_verification_token", "The verification token is invalid, used or expired.")
 	case errors.Is(err, auth.ErrAlreadyVerified):
 		return newProblem(http.StatusConflict, "email_already_verified", "The e-mail address is already verified.")
-	case errors.Is(err, store.ErrUnavailable):
+	case errors.Is(err, store.ErrUnavailable), errors.Is(err, store.ErrRetryable):
 		return errUnavailable()
 	case errors.Is(err, auth.ErrOverloaded):
 		return errOverloaded()

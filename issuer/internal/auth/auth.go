@@ -407,6 +407,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string, caller uuid.
 	var grant store.RefreshGrant
 	var reused bool
 	err = s.opt.Store.Tx(ctx, func(q *store.Q) error {
+		reused = false // Tx may run this twice
 		var err error
 		grant, err = q.RefreshTokenGetForUpdate(ctx, oldHash)
 		if errors.Is(err, store.ErrNotFound) {

@@ -169,9 +169,6 @@ func usersRole(ctx context.Context, env Env, action, username, role string) erro
 	if err != nil {
 		return err
 	}
-	if !auth.ValidRole(role) {
-		return usageError{fmt.Sprintf("%q is not a role: use lower-case letters, digits, '-' and '_'", role)}
-	}
 	st, err := store.New(ctx, store.Config{URL: c.DatabaseURL, MaxConns: 2})
 	if err != nil {
 		return err
@@ -184,17 +181,26 @@ func usersRole(ctx context.Context, env Env, action, username, role string) erro
 	if action == "grant-role" {
 		u, err := svc.GrantRole(ctx, username, role)
 		if err != nil {
-			return err
+			return roleError(err, role)
 		}
 		fmt.Fprintf(env.Stdout, "%s now has roles %s; they appear in access tokens from the next refresh\n", u.Username, strings.Join(u.Roles, ","))
 		return nil
 	}
 	u, ended, err := svc.RevokeRole(ctx, username, role)
 	if err != nil {
-		return err
+		return roleError(err, role)
 	}
 	fmt.Fprintf(env.Stdout, "%s now has roles %s; %d session(s) ended\n", u.Username, strings.Join(u.Roles, ","), ended)
 	return nil
+}
+
+// roleError makes a role the service refuses a usage error (exit 2): the
+// service is the one place roles are checked.
+func roleError(err error, role string) error {
+	if errors.Is(err, auth.ErrInvalidRole) {
+		return usageError{fmt.Sprintf("%q is not a role: use lower-case letters, digits, '-' and '_'", role)}
+	}
+	return err
 }
 
 // healthcheck asks the local server whether it is ready, for images that

@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/puddle/v2"
 
 	"github.com/medinsights/auth/issuer/internal/store/dbsqlc"
 )
@@ -31,6 +32,10 @@ var (
 	// ErrUnavailable: the database cannot be reached or refuses connections
 	// for now. The request may succeed when retried later.
 	ErrUnavailable = errors.New("database unavailable")
+	// ErrRetryable: the transaction lost a serialization failure (40001) or
+	// a deadlock (40P01) and was rolled back; running it again may succeed.
+	// Tx has already retried once.
+	ErrRetryable = errors.New("transaction conflict: retry")
 	// ErrUsernameTaken and ErrEmailTaken: UserInsert found the username or
 	// the e-mail address already used as a login name (a username or an
 	// e-mail address, any case) by another user. Both match ErrConflict.
@@ -59,7 +64,7 @@ func interpretError(err error) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) || errors.Is(err, ErrUnavailable) {
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) || errors.Is(err, ErrUnavailable) || errors.Is(err, ErrRetryable) {
 		return err
 	}
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -76,6 +81,8 @@ func interpretError(err error) error {
 		switch {
 		case pgErr.Code == "23505":
 			return &ConflictError{Constraint: pgErr.ConstraintName, err: err}
+		case pgErr.Code == "40001", pgErr.Code == "40P01": // serialization failure, deadlock
+			return fmt.Errorf("%w: %w", ErrRetryable, err)
 		case strings.HasPrefix(pgErr.Code, "08"), // connection exception
 			strings.HasPrefix(pgErr.Code, "53"),  // insufficient resources
 			strings.HasPrefix(pgErr.Code, "57P"), // operator intervention: shutdown, terminated backend
@@ -86,10 +93,8 @@ func interpretError(err error) error {
 	}
 	var netErr net.Error
 	if errors.As(err, &netErr) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, net.ErrClosed) || errors.Is(err, context.DeadlineExceeded) || pgconn.SafeToRetry(err) {
-		return fmt.Errorf("%w: %w", ErrUnavailable, err)
-	}
-	if strings.Contains(err.Error(), "conn closed") || strings.Contains(err.Error(), "closed pool") {
+		errors.Is(err, net.ErrClosed) || errors.Is(err, context.DeadlineExceeded) || pgconn.SafeToRetry(err) ||
+		errors.Is(err, pgconn.ErrConnClosed) || errors.Is(err, puddle.ErrClosedPool) {
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	return err
@@ -148,10 +153,19 @@ func (s *Store) Ping(ctx context.Context) error {
 // Tx runs fn in one transaction: committed when fn returns nil, rolled back
 // otherwise (fn's error is returned as it is). Every state change that takes
 // more than one statement goes through Tx, so a failure half-way leaves
-// nothing behind.
+// nothing behind. A transaction that loses a deadlock or a serialization
+// failure is run once more, from the start: fn must set everything it
+// returns on each run (assign, never accumulate).
 func (s *Store) Tx(ctx context.Context, fn func(q *Q) error) error {
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return fn(&Q{db: tx, q: s.Q.q}) })
-	return interpretError(err)
+	run := func() error {
+		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return fn(&Q{db: tx, q: s.Q.q}) })
+		return interpretError(err)
+	}
+	err := run()
+	if errors.Is(err, ErrRetryable) {
+		err = run()
+	}
+	return err
 }
 
 // Q runs the named queries on a pool or inside a transaction.

@@ -3,12 +3,15 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgconn"
 	"go.uber.org/goleak"
 
 	"github.com/medinsights/auth/internal/testdb"
@@ -405,5 +408,67 @@ func TestSessionCreateWaitsForAPasswordChangeInFlight(t *testing.T) {
 	}
 	if err := <-created; !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("session creation after the change: %v, want ErrNotFound", err)
+	}
+}
+
+func TestTxRunsAgainOnceAfterADeadlockOrSerializationFailure(t *testing.T) {
+	t.Parallel()
+	st := setup(t)
+	ctx := context.Background()
+	for _, c := range []struct {
+		name     string
+		code     string
+		failures int
+		wantRuns int
+		wantErr  error
+	}{
+		{name: "serialization failure once", code: "40001", failures: 1, wantRuns: 2},
+		{name: "deadlock once", code: "40P01", failures: 1, wantRuns: 2},
+		{name: "deadlock twice", code: "40P01", failures: 2, wantRuns: 2, wantErr: store.ErrRetryable},
+		{name: "another error", code: "23514", failures: 1, wantRuns: 1, wantErr: &pgconn.PgError{}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			runs := 0
+			username := "u" + strings.ReplaceAll(c.name, " ", "")
+			err := st.Tx(ctx, func(q *store.Q) error {
+				runs++
+				if _, err := q.UserInsert(ctx, store.NewUser{ID: uuid.New(), Username: username, Email: username + "@example.org", PasswordHash: "x", Roles: []string{}, Now: time.Now()}); err != nil {
+					return err
+				}
+				if runs <= c.failures {
+					return fmt.Errorf("some statement: %w", &pgconn.PgError{Code: c.code})
+				}
+				return nil
+			})
+			if runs != c.wantRuns {
+				t.Fatalf("fn ran %d times, want %d", runs, c.wantRuns)
+			}
+			switch want := c.wantErr.(type) {
+			case nil:
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := st.UserGetByUsername(ctx, username); err != nil {
+					t.Fatalf("the second run was not committed: %v", err)
+				}
+			case *pgconn.PgError:
+				if !errors.As(err, &want) || errors.Is(err, store.ErrRetryable) {
+					t.Fatalf("got %v, want the error unchanged", err)
+				}
+			default:
+				if !errors.Is(err, want) {
+					t.Fatalf("got %v, want %v", err, want)
+				}
+			}
+		})
+	}
+}
+
+func TestClosedPoolIsErrUnavailable(t *testing.T) {
+	t.Parallel()
+	st := setup(t)
+	st.Close()
+	if _, err := st.UserGetByID(context.Background(), uuid.New()); !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("query on a closed pool: %v, want ErrUnavailable", err)
 	}
 }
