@@ -87,7 +87,7 @@ func serve(ctx context.Context, env Env) error {
 	go func() { defer close(cleanupDone); svc.RunCleanup(cleanupCtx, cleanupInterval) }()
 	defer func() { stopCleanup(); <-cleanupDone }()
 	if c.SMTPURL == nil {
-		log.Warn("SMTP_URL is unset: verification tokens are written to this log; development only")
+		log.Warn("SMTP_URL IS UNSET: VERIFICATION TOKENS ARE WRITTEN TO THE LOG: set SMTP_URL in production (development only)")
 	}
 
 	ln, err := net.Listen("tcp", c.ListenAddr)

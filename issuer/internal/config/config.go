@@ -229,11 +229,12 @@ func (l *loader) seconds(name string, def, lo, hi time.Duration) time.Duration {
 	if raw == "" {
 		return def
 	}
+	// The range is checked on the number, before it becomes a Duration: a
+	// huge n would overflow n * time.Second into the range.
 	n, err := strconv.ParseInt(raw, 10, 64)
-	d := time.Duration(n) * time.Second
-	if err != nil || n < 0 || d < lo || d > hi {
+	if err != nil || n < int64(lo/time.Second) || n > int64(hi/time.Second) {
 		l.fail(name, fmt.Sprintf("%q is not a whole number of seconds from %d to %d", raw, int64(lo/time.Second), int64(hi/time.Second)))
 		return def
 	}
-	return d
+	return time.Duration(n) * time.Second
 }

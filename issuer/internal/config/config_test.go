@@ -80,3 +80,19 @@ func TestValidValues(t *testing.T) {
 		t.Fatalf("%+v", c)
 	}
 }
+
+// A number of seconds so large that n * time.Second overflows into the
+// accepted range is refused, not read as a fraction of a second.
+func TestSecondsOverflowIsRefused(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ name, value string }{
+		{name: "JWT_CLOCK_SKEW", value: "18446744074"}, // * 1e9 ns wraps to 0.29 s
+		{name: "REFRESH_REUSE_INTERVAL", value: "18446744074"},
+		{name: "JWT_ACCESS_TOKEN_LIFETIME", value: "9223372036854775807"},
+	} {
+		_, err := config.Load(env(map[string]string{"DATABASE_URL": "postgres://x/db", c.name: c.value}), config.NeedDatabase)
+		if err == nil || !strings.Contains(err.Error(), c.name+" ") {
+			t.Errorf("%s=%s: %v, want refused", c.name, c.value, err)
+		}
+	}
+}

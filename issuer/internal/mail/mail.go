@@ -5,6 +5,7 @@ package mail
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -34,14 +35,23 @@ func (m LogMailer) SendVerification(ctx context.Context, v auth.VerificationMail
 }
 
 // SMTPMailer sends mail through the server of an smtp:// or smtps:// URL,
-// authenticating with PLAIN when the URL carries a user. net/smtp refuses
-// PLAIN over a connection that is neither TLS nor to localhost.
+// authenticating with PLAIN when the URL carries a user. smtps:// is TLS
+// from the first byte (implicit TLS); smtp:// must upgrade with STARTTLS,
+// and a server that does not offer it is refused before anything is sent
+// (a verification token is a credential), unless the host is loopback (a
+// local relay or a development catcher).
 type SMTPMailer struct {
 	URL     *url.URL
 	From    string
 	LinkURL string
 	Timeout time.Duration // per message; zero means 10 s
+
+	dialFunc func(ctx context.Context, network, addr string) (net.Conn, error) // tests only
 }
+
+// ErrNoSTARTTLS: an smtp:// server that is not on loopback does not offer
+// STARTTLS.
+var ErrNoSTARTTLS = errors.New("smtp server does not offer STARTTLS: use smtps:// or a server with STARTTLS")
 
 // SendVerification implements auth.Mailer.
 func (m SMTPMailer) SendVerification(ctx context.Context, v auth.VerificationMail) error {
@@ -76,7 +86,11 @@ func (m SMTPMailer) send(ctx context.Context, from, to string, msg []byte) error
 		port = map[string]string{"smtp": "25", "smtps": "465"}[m.URL.Scheme]
 	}
 	d := net.Dialer{Timeout: timeout}
-	conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(host, port))
+	dial := d.DialContext
+	if m.dialFunc != nil {
+		dial = m.dialFunc
+	}
+	conn, err := dial(ctx, "tcp", net.JoinHostPort(host, port))
 	if err != nil {
 		return fmt.Errorf("connect to smtp server: %w", err)
 	}
@@ -90,9 +104,14 @@ func (m SMTPMailer) send(ctx context.Context, from, to string, msg []byte) error
 		return fmt.Errorf("start smtp session: %w", err)
 	}
 	defer c.Close()
-	if ok, _ := c.Extension("STARTTLS"); ok && m.URL.Scheme == "smtp" {
-		if err := c.StartTLS(&tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}); err != nil {
-			return fmt.Errorf("starttls: %w", err)
+	if m.URL.Scheme == "smtp" {
+		switch ok, _ := c.Extension("STARTTLS"); {
+		case ok:
+			if err := c.StartTLS(&tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}); err != nil {
+				return fmt.Errorf("starttls: %w", err)
+			}
+		case !isLoopback(host):
+			return ErrNoSTARTTLS
 		}
 	}
 	if u := m.URL.User; u != nil {
@@ -118,6 +137,14 @@ func (m SMTPMailer) send(ctx context.Context, from, to string, msg []byte) error
 		return fmt.Errorf("smtp end data: %w", err)
 	}
 	return c.Quit()
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func link(base, token string) string {

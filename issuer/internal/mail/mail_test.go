@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"net/url"
@@ -94,5 +95,20 @@ func TestLogMailerWritesTheTokenToTheLog(t *testing.T) {
 	}
 	if !strings.Contains(buf.String(), `"verification_token":"tok-456"`) || !strings.Contains(buf.String(), "development only") {
 		t.Fatalf("log %s", buf.String())
+	}
+}
+
+// Over smtp:// to a host that is not loopback, a server without STARTTLS
+// is refused before the message (a verification token) is sent.
+func TestSMTPMailerRequiresSTARTTLSBeyondLoopback(t *testing.T) {
+	t.Parallel()
+	addr, received := fakeSMTP(t) // offers no STARTTLS
+	m := mail.DialingTo(mail.SMTPMailer{URL: &url.URL{Scheme: "smtp", Host: "mail.example.org:587"}, From: "MedInsights <no-reply@example.org>"}, addr)
+	err := m.SendVerification(context.Background(), auth.VerificationMail{To: "alice@example.org", Username: "alice", Token: "tok-789", ExpiresAt: time.Now().Add(time.Hour)})
+	if !errors.Is(err, mail.ErrNoSTARTTLS) {
+		t.Fatalf("send without STARTTLS: %v, want ErrNoSTARTTLS", err)
+	}
+	if msg := <-received; strings.Contains(msg, "tok-789") {
+		t.Fatalf("the token was sent in clear:\n%s", msg)
 	}
 }
