@@ -3,6 +3,9 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"slices"
@@ -742,10 +745,53 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 	next := is.Refresh(t, tok.Refresh)
 	is.Post(t, "/api/auth/logout/", map[string]string{"refresh_token": next.Refresh}, next.Access)
 	is.Post(t, "/api/auth/login/", map[string]string{"username": "alice", "password": "wrong password here"}, "")
+
+	// Refresh reuse: a warning is logged.
+	reused := is.Login(t, "alice", password)
+	rotated := is.Refresh(t, reused.Refresh)
+	is.Clock.Advance(issuertest.ReuseInterval + time.Second)
+	wantProblem(t, is.Post(t, "/api/auth/refresh/", map[string]string{"refresh_token": reused.Refresh}, ""), 401, "invalid_grant")
+
+	// Verify e-mail, with a good and a bad token.
+	verification := is.Mailer.LastToken(t, "alice@example.org")
+	wantStatus(t, is.Post(t, "/api/auth/verify-email/", map[string]string{"token": verification}, ""), 200)
+	wantProblem(t, is.Post(t, "/api/auth/verify-email/", map[string]string{"token": verification}, ""), 400, "invalid_verification_token")
+
+	// Change password: a 500 (its revocation fails), then a success.
+	const newPassword = "a fresh passphrase for her"
+	cur := is.Login(t, "alice", password)
+	other := is.Login(t, "alice", password)
+	restore := failInsertsInto(t, is, "revocation_events")
+	wantProblem(t, is.Post(t, "/api/auth/change-password/", map[string]string{"current_password": password, "new_password": newPassword}, cur.Access), 500, "internal_error")
+	restore()
+	wantStatus(t, is.Post(t, "/api/auth/change-password/", map[string]string{"current_password": password, "new_password": newPassword}, cur.Access), 200)
+
+	// A 500 at login: the session cannot be stored.
+	restore = failInsertsInto(t, is, "sessions")
+	wantProblem(t, is.Post(t, "/api/auth/login/", map[string]string{"username": "alice", "password": newPassword}, ""), 500, "internal_error")
+	restore()
+
 	logs := is.Logs.String()
-	for _, secret := range []string{password, "wrong password here", tok.Access, tok.Refresh, next.Access, next.Refresh, "argon2id"} {
+	for _, want := range []string{"refresh token reused", "internal error"} {
+		if !strings.Contains(logs, want) {
+			t.Fatalf("log lacks %q: the paths under test did not run:\n%s", want, logs)
+		}
+	}
+	var hash string
+	if err := queryRow(t, is, "SELECT password_hash FROM users WHERE username = 'alice'", &hash); err != nil {
+		t.Fatal(err)
+	}
+	secrets := []string{password, "wrong password here", newPassword, hash, "argon2id", verification}
+	for _, tk := range []issuertest.Tokens{tok, next, reused, rotated, cur, other} {
+		secrets = append(secrets, tk.Access, tk.Refresh)
+		sum := sha256.Sum256([]byte(tk.Refresh))
+		secrets = append(secrets, hex.EncodeToString(sum[:]), base64.StdEncoding.EncodeToString(sum[:]))
+	}
+	sum := sha256.Sum256([]byte(verification))
+	secrets = append(secrets, hex.EncodeToString(sum[:]), base64.StdEncoding.EncodeToString(sum[:]))
+	for _, secret := range secrets {
 		if strings.Contains(logs, secret) {
-			t.Fatalf("log holds a secret %q", secret[:8])
+			t.Fatalf("log holds a secret %q...", secret[:8])
 		}
 	}
 }

@@ -353,3 +353,40 @@ func BenchmarkMe(b *testing.B) {
 	b.ReportMetric(ms(percentile(l.latencies, 0.99)), "p99-ms")
 	b.ReportMetric(l.stmts, "stmts/op")
 }
+
+// BenchmarkLoginUnknownVsWrongPassword times, over HTTP, a login of an
+// unknown user and a login of a known user with a wrong password, in
+// alternation so both see the same load, and reports each and their ratio:
+// it should stay near 1 (the unknown user is checked against a dummy hash
+// with the same parameters), or the answer time tells which users exist.
+func BenchmarkLoginUnknownVsWrongPassword(b *testing.B) {
+	is := benchIssuer(b)
+	client := is.Server.Client()
+	url := is.Server.URL + "/api/auth/login/"
+	unknown, _ := json.Marshal(map[string]string{"username": "nobody-here", "password": "wrong password here"})
+	wrong, _ := json.Marshal(map[string]string{"username": "alice", "password": "wrong password here"})
+	var unknownTime, wrongTime time.Duration
+	b.ResetTimer()
+	for i := range b.N {
+		bodies := [][]byte{unknown, wrong}
+		if i%2 == 1 {
+			bodies = [][]byte{wrong, unknown}
+		}
+		for _, body := range bodies {
+			start := time.Now()
+			status, _, err := call(client, url, "", body)
+			took := time.Since(start)
+			if err != nil || status != http.StatusUnauthorized {
+				b.Fatalf("login: %d %v, want 401", status, err)
+			}
+			if bytes.Equal(body, unknown) {
+				unknownTime += took
+			} else {
+				wrongTime += took
+			}
+		}
+	}
+	b.ReportMetric(float64(unknownTime.Nanoseconds())/float64(b.N), "unknown-ns/op")
+	b.ReportMetric(float64(wrongTime.Nanoseconds())/float64(b.N), "wrong-password-ns/op")
+	b.ReportMetric(float64(unknownTime)/float64(wrongTime), "unknown/wrong")
+}
