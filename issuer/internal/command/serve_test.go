@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -145,5 +146,46 @@ func TestUsersGrantAndRevokeRole(t *testing.T) {
 	}
 	if code, _, stderr := run(t, env, "users", "grant-role", "nobody", "clinician"); code != 1 || !strings.Contains(stderr, "user not found") {
 		t.Fatalf("unknown user: exit %d %q", code, stderr)
+	}
+}
+
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// Without SMTP_URL, verification tokens go to the log: serve says so at
+// start-up, loudly.
+func TestServeWarnsWhenVerificationTokensGoToTheLog(t *testing.T) {
+	t.Parallel()
+	env := serverEnv(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var logs lockedBuffer
+	exited := make(chan int, 1)
+	go func() {
+		exited <- command.Main(ctx, []string{"serve"}, command.Env{Stdout: &logs, Stderr: io.Discard, Getenv: func(k string) string { return env[k] }})
+	}()
+	waitReady(t, "http://"+env["LISTEN_ADDR"])
+	cancel()
+	select {
+	case <-exited:
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+	if !strings.Contains(logs.String(), "set SMTP_URL in production") {
+		t.Fatalf("no start-up warning about verification tokens in the log:\n%s", logs.String())
 	}
 }
