@@ -472,3 +472,56 @@ func TestClosedPoolIsErrUnavailable(t *testing.T) {
 		t.Fatalf("query on a closed pool: %v, want ErrUnavailable", err)
 	}
 }
+
+// TestSessionCreateAfterARoleChangeInFlightReturnsTheNewRoles: a role
+// removal that has updated the user row but not yet committed makes a
+// session creation wait; it then creates the session (the password is
+// unchanged) and returns the roles as they are after the change.
+func TestSessionCreateAfterARoleChangeInFlightReturnsTheNewRoles(t *testing.T) {
+	t.Parallel()
+	st := setup(t)
+	ctx := context.Background()
+	u := newUser(t, st, "alice", "alice@example.org")
+	if _, err := st.UserRoleAdd(ctx, u.ID, "admin", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	changed, release := make(chan struct{}), make(chan struct{})
+	txDone := make(chan error, 1)
+	go func() {
+		txDone <- st.Tx(ctx, func(q *store.Q) error {
+			if _, err := q.UserRoleRemove(ctx, u.ID, "admin", time.Now()); err != nil {
+				return err
+			}
+			close(changed)
+			<-release
+			return nil
+		})
+	}()
+	<-changed
+	type result struct {
+		u   store.User
+		err error
+	}
+	created := make(chan result, 1)
+	go func() {
+		now := time.Now()
+		got, err := st.SessionCreate(ctx, store.NewSession{ID: uuid.New(), UserID: u.ID, PasswordHash: u.PasswordHash, RefreshHash: make([]byte, 32), Now: now, ExpiresAt: now.Add(time.Hour)})
+		created <- result{got, err}
+	}()
+	select {
+	case r := <-created:
+		t.Fatalf("session creation did not wait for the role change: %+v", r)
+	case <-time.After(200 * time.Millisecond):
+	}
+	close(release)
+	if err := <-txDone; err != nil {
+		t.Fatal(err)
+	}
+	r := <-created
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if !slices.Equal(r.u.Roles, []string{"patient"}) {
+		t.Fatalf("roles returned %v, want [patient]", r.u.Roles)
+	}
+}
