@@ -525,3 +525,52 @@ func TestSessionCreateAfterARoleChangeInFlightReturnsTheNewRoles(t *testing.T) {
 		t.Fatalf("roles returned %v, want [patient]", r.u.Roles)
 	}
 }
+
+// Two transactions that lock two users in opposite orders deadlock;
+// PostgreSQL aborts one, and Tx runs it again: both succeed.
+func TestTxSurvivesARealDeadlock(t *testing.T) {
+	t.Parallel()
+	st := setup(t)
+	ctx := context.Background()
+	a := newUser(t, st, "alice", "alice@example.org")
+	b := newUser(t, st, "bob", "bob@example.org")
+	var firstLocks sync.WaitGroup
+	firstLocks.Add(2)
+	var runs [2]int
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, order := range [][2]uuid.UUID{{a.ID, b.ID}, {b.ID, a.ID}} {
+		wg.Go(func() {
+			errs[i] = st.Tx(ctx, func(q *store.Q) error {
+				runs[i]++
+				if _, err := q.UserRoleAdd(ctx, order[0], fmt.Sprintf("r%d", i), time.Now()); err != nil {
+					return err
+				}
+				if runs[i] == 1 {
+					firstLocks.Done()
+					firstLocks.Wait() // both hold their first lock
+				}
+				_, err := q.UserRoleAdd(ctx, order[1], fmt.Sprintf("r%d", i), time.Now())
+				return err
+			})
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("transaction %d: %v", i, err)
+		}
+	}
+	if runs[0]+runs[1] != 3 {
+		t.Fatalf("runs %v, want one transaction run twice", runs)
+	}
+	for _, id := range []uuid.UUID{a.ID, b.ID} {
+		u, err := st.UserGetByID(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Contains(u.Roles, "r0") || !slices.Contains(u.Roles, "r1") {
+			t.Fatalf("%s has roles %v, want r0 and r1", u.Username, u.Roles)
+		}
+	}
+}
