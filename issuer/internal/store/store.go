@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"strings"
 	"sync/atomic"
@@ -154,19 +155,34 @@ func (s *Store) Ping(ctx context.Context) error {
 // otherwise (fn's error is returned as it is). Every state change that takes
 // more than one statement goes through Tx, so a failure half-way leaves
 // nothing behind. A transaction that loses a deadlock or a serialization
-// failure is run once more, from the start: fn must set everything it
-// returns on each run (assign, never accumulate).
+// failure is run once more, from the start, after a pause of 5-25 ms: fn
+// must set everything it returns on each run (assign, never accumulate).
 func (s *Store) Tx(ctx context.Context, fn func(q *Q) error) error {
 	run := func() error {
 		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return fn(&Q{db: tx, q: s.Q.q}) })
 		return interpretError(err)
 	}
 	err := run()
-	if errors.Is(err, ErrRetryable) {
-		err = run()
+	if !errors.Is(err, ErrRetryable) {
+		return err
 	}
-	return err
+	// A short random pause first lets the transaction that won the
+	// deadlock finish, rather than meeting it again at once.
+	t := time.NewTimer(retryPauseMin + rand.N(retryPauseJitter))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return err
+	case <-t.C:
+	}
+	return run()
 }
+
+// The pause before Tx runs a transaction again.
+const (
+	retryPauseMin    = 5 * time.Millisecond
+	retryPauseJitter = 20 * time.Millisecond
+)
 
 // Q runs the named queries on a pool or inside a transaction.
 type Q struct {
