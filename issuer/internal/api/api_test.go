@@ -15,10 +15,10 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/medinsights/auth/internal/accesstoken"
 	"github.com/medinsights/auth/issuer/internal/issuertest"
-	"github.com/medinsights/auth/issuer/internal/store"
 )
 
 const password = "correct horse battery staple"
@@ -812,9 +812,29 @@ func parseAccess(t *testing.T, is *issuertest.Issuer, token string) *accesstoken
 	return c
 }
 
-func revocationEvents(t *testing.T, is *issuertest.Issuer) []store.RevocationEvent {
+// revocationEvent is one row of revocation_events, read straight from the
+// table: the feed serves only seq, session and expiry, and these tests check
+// the rest of what the issuer wrote too.
+type revocationEvent struct {
+	Seq       int64
+	SessionID uuid.UUID
+	UserID    uuid.UUID
+	Reason    string
+	RevokedAt time.Time
+	ExpiresAt time.Time
+}
+
+// revocationEvents returns every revocation event, in seq order.
+func revocationEvents(t *testing.T, is *issuertest.Issuer) []revocationEvent {
 	t.Helper()
-	events, err := is.Store.RevocationEventListAfter(context.Background(), 0, 1000)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, is.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	rows, _ := conn.Query(ctx, "SELECT seq, session_id, user_id, reason, revoked_at, expires_at FROM revocation_events ORDER BY seq")
+	events, err := pgx.CollectRows(rows, pgx.RowToStructByPos[revocationEvent])
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,16 +52,6 @@ type RefreshGrant struct {
 	User    User
 }
 
-// RevocationEvent records that a session was revoked.
-type RevocationEvent struct {
-	Seq       int64
-	SessionID uuid.UUID
-	UserID    uuid.UUID
-	Reason    string
-	RevokedAt time.Time
-	ExpiresAt time.Time // no access token of the session is alive after this
-}
-
 // NewUser is what UserInsert writes.
 type NewUser struct {
 	ID           uuid.UUID
@@ -319,29 +309,6 @@ func (q *Q) EmailVerificationVoid(ctx context.Context, userID uuid.UUID, now tim
 // voided or expired.
 func (q *Q) EmailVerificationUse(ctx context.Context, hash []byte, now time.Time) (User, error) {
 	return userResult(q.q.EmailVerificationUse(ctx, q.db, dbsqlc.EmailVerificationUseParams{Hash: hash, Now: now}))
-}
-
-// RevocationEventListAfter returns up to max events with seq above after, in seq order.
-func (q *Q) RevocationEventListAfter(ctx context.Context, after int64, max int32) ([]RevocationEvent, error) {
-	rows, err := q.q.RevocationEventListAfter(ctx, q.db, dbsqlc.RevocationEventListAfterParams{After: after, MaxEvents: max})
-	if err != nil {
-		return nil, interpretError(err)
-	}
-	events := make([]RevocationEvent, len(rows))
-	for i, r := range rows {
-		events[i] = RevocationEvent{Seq: r.Seq, SessionID: r.SessionID, UserID: r.UserID, Reason: r.Reason, RevokedAt: r.RevokedAt, ExpiresAt: r.ExpiresAt}
-	}
-	return events, nil
-}
-
-// RevocationFeedGet returns the feed's last sequence number and the highest
-// one pruned.
-func (q *Q) RevocationFeedGet(ctx context.Context) (lastSeq, prunedThrough int64, err error) {
-	row, err := q.q.RevocationFeedGet(ctx, q.db)
-	if err != nil {
-		return 0, 0, interpretError(err)
-	}
-	return row.LastSeq, row.PrunedThrough, nil
 }
 
 // RefreshTokenRotateLive rotates a live refresh token of a live session in
