@@ -206,7 +206,8 @@ type Tokens struct {
 	Refresh   string `json:"refresh_token"`
 	SessionID string `json:"-"` // the access token's sid
 	User      struct {
-		ID string `json:"id"`
+		ID    string   `json:"id"`
+		Roles []string `json:"roles"`
 	} `json:"user"`
 }
 
