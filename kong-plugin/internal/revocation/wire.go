@@ -64,35 +64,13 @@ func (s *jsonReader) decodePage(p *page) error {
 	err := s.object(func(key []byte) error {
 		switch string(key) {
 		case "cursor":
-			if seen.cursor {
-				return errors.New("cursor given twice")
-			}
-			seen.cursor = true
-			v, err := s.integer()
-			p.cursor = v
-			return wrap("cursor", err)
+			return once("cursor", &seen.cursor, func() (err error) { p.cursor, err = s.integer(); return err })
 		case "snapshot":
-			if seen.snapshot {
-				return errors.New("snapshot given twice")
-			}
-			seen.snapshot = true
-			v, err := s.boolean()
-			p.snapshot = v
-			return wrap("snapshot", err)
+			return once("snapshot", &seen.snapshot, func() (err error) { p.snapshot, err = s.boolean(); return err })
 		case "more":
-			if seen.more {
-				return errors.New("more given twice")
-			}
-			seen.more = true
-			v, err := s.boolean()
-			p.more = v
-			return wrap("more", err)
+			return once("more", &seen.more, func() (err error) { p.more, err = s.boolean(); return err })
 		case "events":
-			if seen.events {
-				return errors.New("events given twice")
-			}
-			seen.events = true
-			return wrap("events", s.events(p))
+			return once("events", &seen.events, func() error { return s.events(p) })
 		default: // a field added later
 			return wrap("unknown field", s.skip(0))
 		}
@@ -208,16 +186,7 @@ func (s *jsonReader) expect(want byte) error {
 // object reads an object, calling field for each key with the reader
 // positioned on its value; field must read the value.
 func (s *jsonReader) object(field func(key []byte) error) error {
-	if err := s.expect('{'); err != nil {
-		return err
-	}
-	if c, err := s.peek(); err != nil {
-		return unexpectedEOF(err)
-	} else if c == '}' {
-		_, _ = s.r.ReadByte()
-		return nil
-	}
-	for {
+	return s.list('{', '}', func() error {
 		if err := s.expect('"'); err != nil {
 			return err
 		}
@@ -228,31 +197,24 @@ func (s *jsonReader) object(field func(key []byte) error) error {
 		if err := s.expect(':'); err != nil {
 			return err
 		}
-		if err := field(key); err != nil { // key's bytes may be reused by now
-			return err
-		}
-		c, err := s.next()
-		if err != nil {
-			return err
-		}
-		switch c {
-		case ',':
-		case '}':
-			return nil
-		default:
-			return fmt.Errorf("want ',' or '}', got %q", c)
-		}
-	}
+		return field(key) // key's bytes may be reused by now
+	})
 }
 
 // array reads an array, calling elem with the reader on each element.
 func (s *jsonReader) array(elem func() error) error {
-	if err := s.expect('['); err != nil {
+	return s.list('[', ']', elem)
+}
+
+// list reads what object and array share: open, then elements separated by
+// commas, each read by elem, then end.
+func (s *jsonReader) list(open, end byte, elem func() error) error {
+	if err := s.expect(open); err != nil {
 		return err
 	}
 	if c, err := s.peek(); err != nil {
 		return unexpectedEOF(err)
-	} else if c == ']' {
+	} else if c == end {
 		_, _ = s.r.ReadByte()
 		return nil
 	}
@@ -266,10 +228,10 @@ func (s *jsonReader) array(elem func() error) error {
 		}
 		switch c {
 		case ',':
-		case ']':
+		case end:
 			return nil
 		default:
-			return fmt.Errorf("want ',' or ']', got %q", c)
+			return fmt.Errorf("want ',' or %q, got %q", end, c)
 		}
 	}
 }
@@ -510,6 +472,15 @@ func (s *jsonReader) number() error {
 		return errors.New("malformed number")
 	}
 	return nil
+}
+
+// once reads a field of the page with read, refusing a second copy of it.
+func once(field string, seen *bool, read func() error) error {
+	if *seen {
+		return fmt.Errorf("%s given twice", field)
+	}
+	*seen = true
+	return wrap(field, read())
 }
 
 func wrap(field string, err error) error {
