@@ -203,16 +203,29 @@ func setup(t *testing.T, extra map[string]any) (*kongtest.Server, *kongtest.Inst
 	jwks := newJWKS(t, testKey(t, 0))
 	srv := kongtest.Start(t, kongtest.PluginBinary(t))
 	inst := srv.MustStartInstance(t, config(jwks.URL, extra))
-	waitReady(t, inst, validToken(t, testKey(t, 0), nil))
+	tok := validToken(t, testKey(t, 0), nil)
+	if names, ok := extra["header_names"].([]string); ok && len(names) > 0 {
+		// The token must travel where this configuration looks for it:
+		// a request without one is refused 401 before any key is needed.
+		waitReadyWith(t, inst, kongtest.Request{Headers: kongtest.Headers(names[0], tok)})
+	} else {
+		waitReady(t, inst, tok)
+	}
 	return srv, inst, jwks
 }
 
 // waitReady sends tok until the answer is no longer 503 (no key set yet).
 func waitReady(t *testing.T, inst *kongtest.Instance, tok string) {
 	t.Helper()
+	waitReadyWith(t, inst, bearer(tok))
+}
+
+// waitReadyWith sends req until the answer is no longer 503 (no key set yet).
+func waitReadyWith(t *testing.T, inst *kongtest.Instance, req kongtest.Request) {
+	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		r := inst.MustAccess(t, bearer(tok))
+		r := inst.MustAccess(t, req)
 		if !r.Exited || r.Status != http.StatusServiceUnavailable {
 			return
 		}
