@@ -119,7 +119,11 @@ type Options struct {
 	// before ErrOverloaded; zero: 2 s.
 	PasswordHashConcurrency int
 	PasswordHashWait        time.Duration
-	Now                     func() time.Time
+	// ReuseDetectedFunc, when set, is called once for every refresh-token
+	// reuse detected, after its session was revoked: the answer is the same
+	// invalid_grant as for an unknown token, so this is how metrics see it.
+	ReuseDetectedFunc func()
+	Now               func() time.Time
 }
 
 // Service runs the token lifecycle. It is safe for concurrent use.
@@ -437,6 +441,9 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string, caller uuid.
 		s.log.WarnContext(ctx, "refresh token reused: session revoked",
 			"user_id", grant.User.ID, "session_id", grant.Session.ID,
 			"retired_for", now.Sub(*grant.Token.RetiredAt).Round(time.Millisecond).String())
+		if s.opt.ReuseDetectedFunc != nil {
+			s.opt.ReuseDetectedFunc()
+		}
 		return TokenPair{}, ErrInvalidGrant
 	}
 	return s.tokenPair(grant.User, grant.Session.ID, newToken, now)

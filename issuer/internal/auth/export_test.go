@@ -18,3 +18,6 @@ func HoldPasswordHashSlots(s *Service) (release func()) {
 		}
 	}
 }
+
+// SetReuseDetectedFunc sets s's ReuseDetectedFunc option.
+func SetReuseDetectedFunc(s *Service, f func()) { s.opt.ReuseDetectedFunc = f }

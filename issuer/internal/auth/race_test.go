@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -247,4 +248,35 @@ func sessionOf(t *testing.T, s *auth.Service, accessToken string) string {
 		t.Fatal(err)
 	}
 	return c.SessionID.String()
+}
+
+func TestRefreshReuseIsReportedOnceAndARefreshWithinTheIntervalIsNot(t *testing.T) {
+	t.Parallel()
+	is, _ := setup(t)
+	var reported atomic.Int32
+	auth.SetReuseDetectedFunc(is.Auth, func() { reported.Add(1) })
+	ctx := context.Background()
+
+	first := is.Login(t, "alice", password)
+	is.Refresh(t, first.Refresh) // retires first.Refresh
+	if _, err := is.Auth.Refresh(ctx, first.Refresh, uuid.Nil); err != nil {
+		t.Fatalf("second refresh within the reuse interval: %v", err)
+	}
+	if n := reported.Load(); n != 0 {
+		t.Fatalf("reported %d reuses within the interval, want 0", n)
+	}
+
+	is.Clock.Advance(issuertest.ReuseInterval + time.Second)
+	if _, err := is.Auth.Refresh(ctx, first.Refresh, uuid.Nil); !errors.Is(err, auth.ErrInvalidGrant) {
+		t.Fatalf("refresh after the reuse interval: %v, want ErrInvalidGrant", err)
+	}
+	if n := reported.Load(); n != 1 {
+		t.Fatalf("reported %d reuses, want 1", n)
+	}
+	if _, err := is.Auth.Refresh(ctx, first.Refresh, uuid.Nil); !errors.Is(err, auth.ErrInvalidGrant) {
+		t.Fatalf("refresh of the revoked session: %v, want ErrInvalidGrant", err)
+	}
+	if n := reported.Load(); n != 1 {
+		t.Fatalf("a token of an already revoked session was reported as reuse again: %d", n)
+	}
 }

@@ -174,7 +174,7 @@ func usersRole(ctx context.Context, env Env, action, username, role string) erro
 		return err
 	}
 	defer st.Close()
-	svc, err := newAuthService(c, st, nil, newLogger(env.Stderr, c.LogLevel))
+	svc, err := newAuthService(c, st, nil, newLogger(env.Stderr, c.LogLevel), nil)
 	if err != nil {
 		return err
 	}
@@ -234,7 +234,7 @@ func newLogger(w io.Writer, level slog.Level) *slog.Logger {
 
 // newAuthService builds the domain service from the configuration. The
 // signer may be nil for commands that sign nothing.
-func newAuthService(c config.Config, st *store.Store, sg *signer.Signer, log *slog.Logger) (*auth.Service, error) {
+func newAuthService(c config.Config, st *store.Store, sg *signer.Signer, log *slog.Logger, reuseDetected func()) (*auth.Service, error) {
 	var m auth.Mailer = mail.LogMailer{Logger: log, LinkURL: c.EmailVerificationURL}
 	if c.SMTPURL != nil {
 		m = mail.SMTPMailer{URL: c.SMTPURL, From: c.MailFrom, LinkURL: c.EmailVerificationURL}
@@ -245,5 +245,6 @@ func newAuthService(c config.Config, st *store.Store, sg *signer.Signer, log *sl
 		AccessLifetime: c.AccessLifetime, RefreshLifetime: c.RefreshLifetime,
 		ReuseInterval: c.RefreshReuseInterval, ClockSkew: c.ClockSkew,
 		DefaultRoles: c.DefaultRoles, PasswordHashConcurrency: c.PasswordHashConcurrency,
+		ReuseDetectedFunc: reuseDetected,
 	})
 }

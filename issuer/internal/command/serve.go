@@ -41,7 +41,13 @@ func serve(ctx context.Context, env Env) error {
 		return err
 	}
 	defer st.Close()
-	svc, err := newAuthService(c, st, sg, log)
+	// Metrics are recorded and served only with METRICS_ADDR set, on a
+	// listener of their own, so Kong's route to the API never reaches them.
+	var mx *metrics.Metrics
+	if c.MetricsAddr != "" {
+		mx = metrics.New(metrics.Options{PoolStatsFunc: st.PoolStats, Logger: log})
+	}
+	svc, err := newAuthService(c, st, sg, log, mx.RefreshReuseDetected)
 	if err != nil {
 		return err
 	}
@@ -54,11 +60,7 @@ func serve(ctx context.Context, env Env) error {
 		go revocationFeed.Run(feedCtx)
 		revocations = api.NewRevocationFeed(revocationFeed, c.RevocationFeedToken, log)
 	}
-	// Metrics are recorded and served only with METRICS_ADDR set, on a
-	// listener of their own, so Kong's route to the API never reaches them.
-	var mx *metrics.Metrics
-	if c.MetricsAddr != "" {
-		mx = metrics.New(metrics.Options{PoolStatsFunc: st.PoolStats, Logger: log})
+	if mx != nil {
 		mln, err := net.Listen("tcp", c.MetricsAddr)
 		if err != nil {
 			return fmt.Errorf("listen on %s: %w", c.MetricsAddr, err)

@@ -45,6 +45,11 @@ const (
 	EventLoginFailed    = "login_failed"
 	EventRefreshRotated = "refresh_rotated"
 	EventSessionRevoked = "session_revoked"
+	// EventRefreshReuseDetected counts refresh tokens presented again after
+	// the reuse interval: each revoked its session and may mean a stolen
+	// token. The auth service reports it (RefreshReuseDetected), since its
+	// answer is indistinguishable from any other invalid_grant.
+	EventRefreshReuseDetected = "refresh_reuse_detected"
 )
 
 // answer is a route, method and status: what a request's answer says.
@@ -60,7 +65,8 @@ type event struct{ name, reason string }
 // even when the caller had no other session to end: the counter counts
 // revoking requests, not sessions. Refresh-token reuse is answered exactly
 // like an unknown token (401 invalid_grant is all the client may learn), so
-// it cannot be read here; the service logs it as a warning.
+// it cannot be read here: the auth service reports it through
+// RefreshReuseDetected, and logs it as a warning.
 var events = map[answer]event{
 	{"/api/auth/login", http.MethodPost, http.StatusOK}:             {EventLoginSucceeded, ""},
 	{"/api/auth/login", http.MethodPost, http.StatusUnauthorized}:   {EventLoginFailed, ""},
@@ -119,6 +125,7 @@ func New(o Options) *Metrics {
 	for _, e := range events {
 		m.events.WithLabelValues(e.name, e.reason)
 	}
+	m.events.WithLabelValues(EventRefreshReuseDetected, "")
 	m.registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -144,6 +151,15 @@ func (m *Metrics) ObserveRequest(pattern, method string, status int, elapsed tim
 	if e, ok := events[answer{r, meth, status}]; ok {
 		m.events.WithLabelValues(e.name, e.reason).Inc()
 	}
+}
+
+// RefreshReuseDetected counts one refresh-token reuse. It is the auth
+// service's ReuseDetectedFunc; a nil *Metrics records nothing.
+func (m *Metrics) RefreshReuseDetected() {
+	if m == nil {
+		return
+	}
+	m.events.WithLabelValues(EventRefreshReuseDetected, "").Inc()
 }
 
 // route is the label of a ServeMux pattern: its path without the method,

@@ -292,3 +292,19 @@ func TestServeRefusesABadMetricsAddr(t *testing.T) {
 		})
 	}
 }
+
+func TestRefreshReuseIsCountedWhenTheAuthServiceReportsIt(t *testing.T) {
+	t.Parallel()
+	m := metrics.New(metrics.Options{})
+	series := `medinsights_auth_events_total{event="refresh_reuse_detected",reason=""}`
+	if got := sample(scrape(t, m.Handler()), series); got != "0" {
+		t.Fatalf("before: %s = %q, want 0", series, got)
+	}
+	m.RefreshReuseDetected()
+	m.RefreshReuseDetected()
+	if got := sample(scrape(t, m.Handler()), series); got != "2" {
+		t.Fatalf("after two reuses: %s = %q, want 2", series, got)
+	}
+	var off *metrics.Metrics
+	off.RefreshReuseDetected() // metrics off: records nothing, does not panic
+}
