@@ -38,39 +38,45 @@ const (
 	retryAfterSecs = 5
 )
 
-// Problems the API answers with, by the domain error that causes them.
-var (
-	errInvalidCredentials = func() *Problem {
-		p := newProblem(http.StatusUnauthorized, "invalid_credentials", "The username or password is incorrect.")
-		p.wwwAuthenticate = realm
-		return p
-	}
-	errInvalidGrant = func() *Problem {
-		p := newProblem(http.StatusUnauthorized, "invalid_grant", "The refresh token is invalid, expired or revoked.")
-		p.wwwAuthenticate = realm
-		return p
-	}
-	errInvalidToken = func() *Problem {
-		p := newProblem(http.StatusUnauthorized, "invalid_token", "The access token is invalid, expired or revoked.")
-		p.wwwAuthenticate = invalidToken
-		return p
-	}
-	errMissingToken = func() *Problem {
-		p := newProblem(http.StatusUnauthorized, "authentication_required", "This endpoint needs an Authorization: Bearer access token.")
-		p.wwwAuthenticate = realm
-		return p
-	}
-	errOverloaded = func() *Problem {
-		p := newProblem(http.StatusServiceUnavailable, "overloaded", "Too many password checks are in progress; retry shortly.")
-		p.retryAfter = 1
-		return p
-	}
-	errUnavailable = func() *Problem {
-		p := newProblem(http.StatusServiceUnavailable, "service_unavailable", "The service is temporarily unavailable; retry later.")
-		p.retryAfter = retryAfterSecs
-		return p
-	}
-)
+// unauthorized is a 401 carrying the RFC 6750 section 3 challenge.
+func unauthorized(code, detail, challenge string) *Problem {
+	p := newProblem(http.StatusUnauthorized, code, detail)
+	p.wwwAuthenticate = challenge
+	return p
+}
+
+// unavailable is a 503 telling the client when to retry.
+func unavailable(code, detail string, retryAfter int) *Problem {
+	p := newProblem(http.StatusServiceUnavailable, code, detail)
+	p.retryAfter = retryAfter
+	return p
+}
+
+// The problems the API answers with, by the domain error that causes them.
+
+func errInvalidCredentials() *Problem {
+	return unauthorized("invalid_credentials", "The username or password is incorrect.", realm)
+}
+
+func errInvalidGrant() *Problem {
+	return unauthorized("invalid_grant", "The refresh token is invalid, expired or revoked.", realm)
+}
+
+func errInvalidToken() *Problem {
+	return unauthorized("invalid_token", "The access token is invalid, expired or revoked.", invalidToken)
+}
+
+func errMissingToken() *Problem {
+	return unauthorized("authentication_required", "This endpoint needs an Authorization: Bearer access token.", realm)
+}
+
+func errOverloaded() *Problem {
+	return unavailable("overloaded", "Too many password checks are in progress; retry shortly.", 1)
+}
+
+func errUnavailable() *Problem {
+	return unavailable("service_unavailable", "The service is temporarily unavailable; retry later.", retryAfterSecs)
+}
 
 // problemFor finds the problem an error is answered with, or nil when the
 // error is internal.
