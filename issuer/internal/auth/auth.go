@@ -773,30 +773,34 @@ const expiredGrace = 24 * time.Hour
 // tokens that expired more than a day ago, in batches, and returns how many
 // of each it deleted. Revocation events are pruned by the feed.
 func (s *Service) Cleanup(ctx context.Context) (sessions, verifications int64, err error) {
-	const batch = 5000
 	before := s.now().Add(-expiredGrace)
-	for {
-		n, err := s.opt.Store.SessionDeleteExpired(ctx, before, batch)
-		sessions += n
-		if err != nil {
-			return sessions, verifications, fmt.Errorf("delete expired sessions: %w", err)
-		}
-		if n < batch {
-			break
-		}
+	sessions, err = deleteInBatches(ctx, before, s.opt.Store.SessionDeleteExpired)
+	if err != nil {
+		return sessions, 0, fmt.Errorf("delete expired sessions: %w", err)
 	}
-	for {
-		n, err := s.opt.Store.EmailVerificationDeleteExpired(ctx, before, batch)
-		verifications += n
-		if err != nil {
-			return sessions, verifications, fmt.Errorf("delete expired verification tokens: %w", err)
-		}
-		if n < batch {
-			break
-		}
+	verifications, err = deleteInBatches(ctx, before, s.opt.Store.EmailVerificationDeleteExpired)
+	if err != nil {
+		return sessions, verifications, fmt.Errorf("delete expired verification tokens: %w", err)
 	}
 	return sessions, verifications, nil
 }
+
+// deleteInBatches calls deleteFunc with batches of cleanupBatch rows until a
+// batch comes back short, so no statement holds many row locks at once, and
+// returns how many rows were deleted in all.
+func deleteInBatches(ctx context.Context, before time.Time, deleteFunc func(context.Context, time.Time, int32) (int64, error)) (int64, error) {
+	var total int64
+	for {
+		n, err := deleteFunc(ctx, before, cleanupBatch)
+		total += n
+		if err != nil || n < cleanupBatch {
+			return total, err
+		}
+	}
+}
+
+// cleanupBatch is the most rows one cleanup statement deletes.
+const cleanupBatch = 5000
 
 // RunCleanup calls Cleanup every interval until ctx ends. Every replica may
 // run it: concurrent deletions of the same rows are harmless.

@@ -280,3 +280,23 @@ func TestRefreshReuseIsReportedOnceAndARefreshWithinTheIntervalIsNot(t *testing.
 		t.Fatalf("a token of an already revoked session was reported as reuse again: %d", n)
 	}
 }
+
+func TestCleanupDeletesWhatExpiredMoreThanADayAgo(t *testing.T) {
+	t.Parallel()
+	is, _ := setup(t) // registering alice mailed one verification token
+	is.Login(t, "alice", password)
+	ctx := context.Background()
+
+	sessions, verifications, err := is.Auth.Cleanup(ctx)
+	if err != nil || sessions != 0 || verifications != 0 {
+		t.Fatalf("cleanup of live rows: %d sessions, %d verifications, %v; want 0, 0, nil", sessions, verifications, err)
+	}
+	is.Clock.Advance(issuertest.RefreshLifetime + 48*time.Hour)
+	sessions, verifications, err = is.Auth.Cleanup(ctx)
+	if err != nil || sessions != 1 || verifications != 1 {
+		t.Fatalf("cleanup after expiry: %d sessions, %d verifications, %v; want 1, 1, nil", sessions, verifications, err)
+	}
+	if n := liveSessions(t, is); n != 0 {
+		t.Fatalf("%d sessions left", n)
+	}
+}
