@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/medinsights/auth/internal/testdb"
+	"github.com/medinsights/auth/internal/testlog"
 	"github.com/medinsights/auth/kong-plugin/kongtest"
 )
 
@@ -99,7 +100,7 @@ type Issuer struct {
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
-	out  *lockedBuffer
+	out  *testlog.Buffer
 	done chan struct{}
 }
 
@@ -135,7 +136,7 @@ func (i *Issuer) Restart(t testing.TB) {
 			t.Fatalf("issuer %s is already running", i.addr)
 		}
 	}
-	i.out = new(lockedBuffer)
+	i.out = new(testlog.Buffer)
 	cmd := exec.Command(i.db.bin, "serve")
 	cmd.Env = i.env
 	cmd.Stdout, cmd.Stderr = i.out, i.out
@@ -349,21 +350,4 @@ func freeAddr(t testing.TB) string {
 	}
 	defer l.Close()
 	return l.Addr().String()
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

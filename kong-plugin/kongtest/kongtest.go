@@ -31,13 +31,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	pb "github.com/Kong/go-pdk/server/kong_plugin_protocol"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/medinsights/auth/internal/testlog"
 )
 
 // Info is what `<binary> -dump` prints, the document Kong reads with its
@@ -121,7 +122,7 @@ type Server struct {
 
 	bin    string
 	cmd    *exec.Cmd
-	output *syncBuffer
+	output *testlog.Buffer
 	exited chan struct{}
 	fields map[string]string
 
@@ -179,7 +180,7 @@ func Start(t testing.TB, bin string) *Server {
 }
 
 func (s *Server) spawn() error {
-	s.output = new(syncBuffer)
+	s.output = new(testlog.Buffer)
 	s.cmd = exec.Command(s.bin, "-kong-prefix", s.Prefix)
 	s.cmd.Stdout = s.output
 	s.cmd.Stderr = s.output
@@ -506,23 +507,6 @@ func (c *conn) roundTrip(call *pb.RpcCall) (*pb.RpcReturn, error) {
 		return nil, fmt.Errorf("return sequence %d, want %d", ret.Sequence, call.Sequence)
 	}
 	return &ret, nil
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 func newUUID() string {

@@ -8,13 +8,13 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/medinsights/auth/internal/testdb"
+	"github.com/medinsights/auth/internal/testlog"
 	"github.com/medinsights/auth/issuer/internal/command"
 	"github.com/medinsights/auth/issuer/internal/signer"
 	"github.com/medinsights/auth/issuer/internal/store"
@@ -149,23 +149,6 @@ func TestUsersGrantAndRevokeRole(t *testing.T) {
 	}
 }
 
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // Without SMTP_URL, verification tokens go to the log: serve says so at
 // start-up, loudly.
 func TestServeWarnsWhenVerificationTokensGoToTheLog(t *testing.T) {
@@ -173,7 +156,7 @@ func TestServeWarnsWhenVerificationTokensGoToTheLog(t *testing.T) {
 	env := serverEnv(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var logs lockedBuffer
+	var logs testlog.Buffer
 	exited := make(chan int, 1)
 	go func() {
 		exited <- command.Main(ctx, []string{"serve"}, command.Env{Stdout: &logs, Stderr: io.Discard, Getenv: func(k string) string { return env[k] }})

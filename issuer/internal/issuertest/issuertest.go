@@ -25,6 +25,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/medinsights/auth/internal/testdb"
+	"github.com/medinsights/auth/internal/testlog"
 	"github.com/medinsights/auth/issuer/internal/api"
 	"github.com/medinsights/auth/issuer/internal/auth"
 	"github.com/medinsights/auth/issuer/internal/signer"
@@ -146,7 +147,7 @@ type Issuer struct {
 	Clock       *Clock
 	Mailer      *Mailer
 	Statements  *store.StatementCounter
-	Logs        *bytes.Buffer
+	Logs        *testlog.Buffer
 }
 
 // New builds an issuer on a new, migrated database and serves it on a
@@ -171,7 +172,7 @@ func New(t testing.TB, o Options) *Issuer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	log := o.Logger
 	if log == nil {
 		log = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -200,19 +201,8 @@ func New(t testing.TB, o Options) *Issuer {
 	t.Cleanup(srv.Close)
 	return &Issuer{
 		DatabaseURL: url, Store: st, Auth: svc, Signer: sg, Handler: h, Server: srv,
-		Clock: clock, Mailer: mailer, Statements: counter, Logs: &logs.Buffer,
+		Clock: clock, Mailer: mailer, Statements: counter, Logs: logs,
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.Buffer.Write(p)
 }
 
 // Response is an answer, its body decoded when it is JSON.

@@ -1,17 +1,17 @@
 package revocation
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/medinsights/auth/internal/testlog"
 )
 
 var discardLog = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -581,7 +581,7 @@ func TestSyncerRecoversFromAPanic(t *testing.T) {
 	t.Parallel()
 	f := newFakeFeed(t)
 	f.add(future(), sid(1))
-	var logs syncBuffer
+	var logs testlog.Buffer
 	tr := &panickingTransport{}
 	tr.left.Store(3)
 	s, err := New(Options{URL: f.url(), Token: f.token, MaxStaleness: 30 * time.Second,
@@ -603,22 +603,4 @@ func TestSyncerRecoversFromAPanic(t *testing.T) {
 	if !strings.Contains(logs.String(), "injected panic in the feed client") {
 		t.Errorf("the log lacks the panic value:\n%s", logs.String())
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writes and reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
