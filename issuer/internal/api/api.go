@@ -4,6 +4,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -31,6 +32,9 @@ type Options struct {
 	Logger             *slog.Logger
 	Issuer             string   // JWT_ISSUER, for the discovery document
 	CORSAllowedOrigins []string // exact origins
+	// RefreshCookiePath is the Path of the cookie-mode session cookies
+	// (REFRESH_COOKIE_PATH; empty: /).
+	RefreshCookiePath string
 	// Revocations, when set, serves GET /api/auth/revocations/ (the
 	// revocation feed, with its own credential check).
 	Revocations http.Handler
@@ -40,16 +44,17 @@ type Options struct {
 
 // Server serves the issuer's API.
 type Server struct {
-	auth      *auth.Service
-	store     Pinger
-	signer    *signer.Signer
-	log       *slog.Logger
-	issuer    string
-	origins   map[string]bool
-	validator *validator.Validate
-	handler   http.Handler
-	feed      http.Handler
-	metrics   *metrics.Metrics
+	auth       *auth.Service
+	store      Pinger
+	signer     *signer.Signer
+	log        *slog.Logger
+	issuer     string
+	origins    map[string]bool
+	cookiePath string
+	validator  *validator.Validate
+	handler    http.Handler
+	feed       http.Handler
+	metrics    *metrics.Metrics
 }
 
 // New returns the server.
@@ -62,7 +67,7 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{
 		auth: o.Auth, store: o.Store, signer: o.Signer, log: o.Logger,
-		issuer: o.Issuer, origins: map[string]bool{},
+		issuer: o.Issuer, origins: map[string]bool{}, cookiePath: cmp.Or(o.RefreshCookiePath, "/"),
 		validator: newValidator(), feed: o.Revocations, metrics: o.Metrics,
 	}
 	for _, origin := range o.CORSAllowedOrigins {

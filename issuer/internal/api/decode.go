@@ -147,6 +147,8 @@ func message(fe validator.FieldError) string {
 		return "must be 3 to 150 characters: letters, digits and @ . + - _"
 	case "plaintext":
 		return "must not contain control characters"
+	case "oneof":
+		return "must be one of: " + fe.Param()
 	}
 	return "is invalid"
 }

@@ -19,7 +19,7 @@ func TestDefaults(t *testing.T) {
 	if c.AccessLifetime != 900*time.Second || c.RefreshLifetime != 2592000*time.Second || c.Issuer != "http://localhost:8001" ||
 		c.Audience != "medinsights" || c.ListenAddr != ":8001" || len(c.DefaultRoles) != 1 || c.DefaultRoles[0] != "patient" ||
 		c.RefreshReuseInterval != 10*time.Second || c.ClockSkew != 30*time.Second || c.Algorithm != "RS256" || c.SMTPURL != nil ||
-		c.ShutdownTimeout != 20*time.Second || c.Port() != "8001" {
+		c.ShutdownTimeout != 20*time.Second || c.Port() != "8001" || c.RefreshCookiePath != "/" {
 		t.Fatalf("defaults %+v", c)
 	}
 }
@@ -35,6 +35,7 @@ func TestEveryBadVariableIsReportedByName(t *testing.T) {
 		"JWT_CLOCK_SKEW":             "9999",
 		"LISTEN_ADDR":                "8001",
 		"CORS_ALLOWED_ORIGINS":       "https://ok.example,*",
+		"REFRESH_COOKIE_PATH":        "/auth; Domain=evil.example",
 		"DEFAULT_ROLES":              "Patient",
 		"REFRESH_REUSE_INTERVAL":     "x",
 		"SHUTDOWN_TIMEOUT":           "0",
