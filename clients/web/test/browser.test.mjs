@@ -59,9 +59,9 @@ async function entries() {
 
 const refreshesOf = (log) => log.filter((e) => e.method === "POST" && e.path.startsWith("/auth/refresh"));
 
-async function openApp() {
+async function openApp(query = "mode=cookie") {
   const page = await context.newPage();
-  await page.goto(`${PAGE}/app.html?mode=cookie&base=${encodeURIComponent(`${GW}/auth`)}`);
+  await page.goto(`${PAGE}/app.html?${query}&base=${encodeURIComponent(`${GW}/auth`)}`);
   await page.waitForFunction(() => window.ready === true);
   return page;
 }
@@ -236,4 +236,65 @@ test("an access token revoked by logout-all elsewhere is refused at the gateway,
   assert.equal((await call(A)).status, 401);
   assert.deepEqual(refreshesOf((await entries()).slice(again)), []);
   assert.equal(await refreshCookie(), undefined, "the refused refresh cleared the cookie");
+});
+
+test("memory mode: no cookie, one refresh for many calls, sessionStorage only when asked", async () => {
+  const M = await openApp("mode=memory&storage=sessionStorage");
+  await M.evaluate(([n, p]) => auth.login(n, p), [user, password]);
+  assert.equal(await refreshCookie(), undefined, "memory mode sets no cookie");
+  assert.equal((await call(M)).status, 200);
+  await moveClockPastExpiry();
+  const since = (await entries()).length;
+  const statuses = await M.evaluate((url) => Promise.all(Array.from({ length: 5 }, () => auth.fetch(url).then((r) => r.status))), PROTECTED);
+  assert.deepEqual(statuses, Array(5).fill(200));
+  const refreshes = refreshesOf((await entries()).slice(since));
+  assert.deepEqual(refreshes.map((e) => `${e.status} cookie=${e.cookie}`), ["200 cookie=false"]);
+  await M.reload();
+  await M.waitForFunction(() => window.ready === true);
+  assert.equal((await M.evaluate(() => auth.restore()))?.username, user, "sessionStorage kept the session");
+  await M.evaluate(() => auth.logout());
+  assert.equal(await M.evaluate(() => sessionStorage.length), 0, "logout empties sessionStorage");
+  await M.close();
+});
+
+test("failures are typed: refused, network, server (503 with Retry-After, not retried at once)", async () => {
+  const M = await openApp("mode=memory");
+  const failure = (fn, arg) =>
+    M.evaluate(
+      async ([src, a]) => {
+        try {
+          await (0, eval)(src)(a);
+          return "no error";
+        } catch (e) {
+          return { isAuthError: e instanceof AuthError, kind: e.kind, status: e.status, code: e.code, retryAfter: e.retryAfter ?? null };
+        }
+      },
+      [fn.toString(), arg],
+    );
+  assert.deepEqual(await failure((a) => auth.login(a, "wrong password"), user), {
+    isAuthError: true, kind: "refused", status: 401, code: "invalid_credentials", retryAfter: null,
+  });
+  assert.deepEqual(await failure(async () => {
+    const { createAuthClient } = await import("/dist/index.js");
+    await createAuthClient({ baseUrl: "http://localhost:9/auth", mode: "memory" }).login("x", "y");
+  }), { isAuthError: true, kind: "network", status: 0, code: "", retryAfter: null });
+
+  // The issuer overloaded: the browser answers the refresh with a 503.
+  await M.evaluate(([n, p]) => auth.login(n, p), [user, password]);
+  let asked = 0;
+  await M.route(`${GW}/auth/refresh/`, (route) => {
+    asked++;
+    return route.fulfill({
+      status: 503,
+      headers: { "Content-Type": "application/problem+json", "Retry-After": "30", "Access-Control-Allow-Origin": PAGE, "Access-Control-Expose-Headers": "Retry-After" },
+      body: JSON.stringify({ status: 503, code: "service_unavailable" }),
+    });
+  });
+  await moveClockPastExpiry();
+  const overloaded = { isAuthError: true, kind: "server", status: 503, code: "service_unavailable", retryAfter: 30 };
+  assert.deepEqual(await failure(() => auth.getAccessToken()), overloaded);
+  assert.deepEqual(await failure(() => auth.getAccessToken()), overloaded);
+  assert.equal(asked, 1, "no second refresh before Retry-After");
+  assert.notEqual(await M.evaluate(() => auth.user), null, "a 503 does not end the session");
+  await M.close();
 });
