@@ -274,20 +274,22 @@ class Client implements AuthClient {
   /**
    * Refreshes unless the session changed since version seen. However many
    * callers ask at once, in this tab or in others, one request goes out:
-   * callers of this tab share one promise, and tabs take turns holding a
-   * lock; a tab that waited for another uses the token it announced.
+   * callers of this tab share one promise, and in cookie mode tabs take
+   * turns holding a lock; a tab that waited for another uses the token it
+   * announced.
    */
   private refresh(seen: number): Promise<void> {
     if (this.inflight === null) {
-      this.inflight = this.tabs
-        .withLock(async (waited) => {
-          if (waited && this.version === seen && this.mode === "cookie") await this.versionAfter(seen, handoffMs);
-          if (this.version !== seen) return;
-          await this.refreshNow();
-        })
-        .finally(() => {
-          this.inflight = null;
-        });
+      const run = async (waited: boolean): Promise<void> => {
+        if (waited && this.version === seen) await this.versionAfter(seen, handoffMs);
+        if (this.version !== seen) return;
+        await this.refreshNow();
+      };
+      // Memory-mode tabs each have a session of their own: nothing to share.
+      const flight = this.mode === "cookie" ? this.tabs.withLock(run) : run(false);
+      this.inflight = flight.finally(() => {
+        this.inflight = null;
+      });
     }
     return this.inflight;
   }
