@@ -200,9 +200,12 @@ class Client implements AuthClient {
     try {
       await this.refresh(this.version);
     } catch (e) {
+      if (!(e instanceof AuthError)) throw e;
+      // No session (any more): signed out, which is not an error here.
+      if (e.kind === "refused" && e.code === "invalid_grant") return null;
       // Inside the margin the old token still works: use it while the
       // issuer cannot be reached.
-      if (this.access && Date.now() < this.access.expiresAt && e instanceof AuthError && e.kind !== "refused") return this.access.token;
+      if (e.kind !== "refused" && this.access && Date.now() < this.access.expiresAt) return this.access.token;
       throw e;
     }
     return this.access?.token ?? null;

@@ -202,6 +202,11 @@ test("logout in tab A logs out tab B", async () => {
   assert.equal(await B.evaluate(() => auth.getAccessToken()), null);
   assert.deepEqual(refreshesOf((await entries()).slice(since)), [], "a logged-out tab does not try to refresh");
   assert.equal(await refreshCookie(), undefined, "the logout cleared the cookie");
+  // A tab opened now finds no session, quietly.
+  const C = await openApp();
+  assert.equal(await C.evaluate(() => auth.restore()), null);
+  assert.deepEqual(await C.evaluate(() => window.events), []);
+  await C.close();
 });
 
 test("an access token revoked by logout-all elsewhere is refused at the gateway, and the client ends the session", async () => {
