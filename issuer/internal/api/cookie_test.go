@@ -42,12 +42,12 @@ func wantNoCookie(t *testing.T, r resp) {
 }
 
 // cookieLogin logs alice in in cookie mode and returns the access token and
-// the refresh cookie's value.
-func cookieLogin(t *testing.T, is *issuertest.Issuer) (access, refresh string) {
+// the refresh cookie.
+func cookieLogin(t *testing.T, is *issuertest.Issuer) (access string, refresh *http.Cookie) {
 	t.Helper()
 	r := is.Post(t, "/api/auth/login/", map[string]string{"username": "alice", "password": password, "session_mode": "cookie"}, "")
 	wantStatus(t, r, 200)
-	return r.JSON["access_token"].(string), refreshCookie(t, r).Value
+	return r.JSON["access_token"].(string), refreshCookie(t, r)
 }
 
 func TestCookieModeLoginSetsAnHttpOnlyCookieInsteadOfTheJSONToken(t *testing.T) {
@@ -88,10 +88,26 @@ func TestCookieModeLoginSetsAnHttpOnlyCookieInsteadOfTheJSONToken(t *testing.T) 
 	wantProblem(t, is.Post(t, "/api/auth/refresh/", map[string]string{}, ""), 400, "validation_failed")
 }
 
+func TestRefreshCookiePathIsConfigurable(t *testing.T) {
+	t.Parallel()
+	is := issuertest.New(t, issuertest.Options{RefreshCookiePath: "/auth"})
+	is.Register(t, "alice", password)
+	access, refresh := cookieLogin(t, is)
+	if refresh.Path != "/auth" {
+		t.Fatalf("cookie path %q, want /auth", refresh.Path)
+	}
+	r := is.Do(t, req{Method: "POST", Path: "/api/auth/logout/", Token: access, Body: map[string]string{}, Header: withCookie(sameOrigin, refresh.Value)})
+	wantStatus(t, r, 204)
+	if ck := refreshCookie(t, r); ck.Path != "/auth" {
+		t.Fatalf("cleared cookie on path %q, want /auth (a cookie is only cleared on its own path)", ck.Path)
+	}
+}
+
 func TestCookieModeRefreshRotatesTheCookie(t *testing.T) {
 	t.Parallel()
 	is := setup(t)
-	access, refresh := cookieLogin(t, is)
+	access, ck := cookieLogin(t, is)
+	refresh := ck.Value
 	r := is.Do(t, req{Method: "POST", Path: "/api/auth/refresh/", Token: access, Body: map[string]string{}, Header: withCookie(sameOrigin, refresh)})
 	wantStatus(t, r, 200)
 	if _, ok := r.JSON["refresh_token"]; ok {
@@ -113,7 +129,8 @@ func TestCookieModeRefreshRotatesTheCookie(t *testing.T) {
 func TestCookieModeWithoutSameOriginProofIsRefused(t *testing.T) {
 	t.Parallel()
 	is := setup(t)
-	access, refresh := cookieLogin(t, is)
+	access, ck := cookieLogin(t, is)
+	refresh := ck.Value
 	foreign := func(origin, csrf string) http.Header {
 		h := http.Header{}
 		if origin != "" {
@@ -176,7 +193,8 @@ func TestCookieModeLogoutEndsTheSessionAndClearsTheCookie(t *testing.T) {
 	t.Parallel()
 	is := setup(t)
 	for _, path := range []string{"/api/auth/logout/", "/api/auth/logout-all/"} {
-		access, refresh := cookieLogin(t, is)
+		access, ck := cookieLogin(t, is)
+		refresh := ck.Value
 		r := is.Do(t, req{Method: "POST", Path: path, Token: access, Body: map[string]string{"session_mode": "cookie"}, Header: withCookie(sameOrigin, refresh)})
 		wantStatus(t, r, 204)
 		if ck := refreshCookie(t, r); ck.MaxAge >= 0 || ck.Value != "" || ck.Path != "/" {

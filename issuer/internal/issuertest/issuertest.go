@@ -134,6 +134,8 @@ type Options struct {
 	// PasswordHashConcurrency and PasswordHashWait: see auth.Options.
 	PasswordHashConcurrency int
 	PasswordHashWait        time.Duration
+	// RefreshCookiePath: see api.Options (empty: /).
+	RefreshCookiePath string
 }
 
 // Issuer is a running issuer for one test.
@@ -193,7 +195,7 @@ func New(t testing.TB, o Options) *Issuer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := api.New(api.Options{Auth: svc, Store: st, Signer: sg, Logger: log, Issuer: IssuerURL, CORSAllowedOrigins: []string{Origin}})
+	h, err := api.New(api.Options{Auth: svc, Store: st, Signer: sg, Logger: log, Issuer: IssuerURL, CORSAllowedOrigins: []string{Origin}, RefreshCookiePath: o.RefreshCookiePath})
 	if err != nil {
 		t.Fatal(err)
 	}
