@@ -123,9 +123,9 @@ class Client implements AuthClient {
     this.state = "out";
     if (o.mode === "cookie") {
       this.state = "unknown"; // a cookie may be there: restore() finds out
-    } else if (o.storage === "sessionStorage" && typeof sessionStorage !== "undefined") {
+    } else if (o.storage === "sessionStorage") {
       this.storageKey = `medinsights-auth:refresh:${this.base}`;
-      this.refreshToken = sessionStorage.getItem(this.storageKey);
+      this.refreshToken = stored(this.storageKey);
       if (this.refreshToken) this.state = "unknown";
     }
     this.tabs = openTabs(`medinsights-auth:${this.base}`, (m) => this.fromTab(m));
@@ -184,7 +184,7 @@ class Client implements AuthClient {
   async me(): Promise<User> {
     const res = await this.fetch(`${this.base}/me/`);
     if (!res.ok) throw await errorFromResponse(res);
-    const body = (await res.json()) as { user: User };
+    const body = await readJSON<{ user: User }>(res);
     this.currentUser = body.user;
     return body.user;
   }
@@ -267,11 +267,7 @@ class Client implements AuthClient {
     }
     if (!res.ok) throw await errorFromResponse(res);
     if (res.status === 204) return undefined as T;
-    try {
-      return (await res.json()) as T;
-    } catch (e) {
-      throw new AuthError("server", "The answer is not JSON.", { status: res.status, cause: e });
-    }
+    return readJSON<T>(res);
   }
 
   /**
@@ -329,7 +325,7 @@ class Client implements AuthClient {
     this.access = { token: body.access_token, expiresAt: now + lifetime, refreshAt: now + lifetime - Math.min(this.marginMs, lifetime / 2) };
     if (this.mode === "memory") {
       this.refreshToken = body.refresh_token ?? null;
-      if (this.storageKey && this.refreshToken) sessionStorage.setItem(this.storageKey, this.refreshToken);
+      if (this.storageKey) store(this.storageKey, this.refreshToken);
     }
     this.currentUser = body.user;
     const type: AuthEventType = this.state === "in" ? "refresh" : "login";
@@ -351,7 +347,7 @@ class Client implements AuthClient {
     const was = this.state;
     this.access = null;
     this.refreshToken = null;
-    if (this.storageKey) sessionStorage.removeItem(this.storageKey);
+    if (this.storageKey) store(this.storageKey, null);
     this.currentUser = null;
     this.state = "out";
     this.bump();
@@ -419,6 +415,33 @@ class Client implements AuthClient {
         });
       }
     }
+  }
+}
+
+async function readJSON<T>(res: Response): Promise<T> {
+  try {
+    return (await res.json()) as T;
+  } catch (e) {
+    throw new AuthError("server", "The answer is not JSON.", { status: res.status, cause: e });
+  }
+}
+
+// sessionStorage can be missing or throw (sandboxed frames, storage
+// disabled): the refresh token then lives in memory only.
+function stored(key: string): string | null {
+  try {
+    return sessionStorage.getItem(key);
+  } catch {
+    return null;
+  }
+}
+
+function store(key: string, value: string | null): void {
+  try {
+    if (value === null) sessionStorage.removeItem(key);
+    else sessionStorage.setItem(key, value);
+  } catch {
+    // Kept in memory only.
   }
 }
 
