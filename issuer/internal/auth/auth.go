@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -49,6 +50,8 @@ var (
 	ErrUserNotFound = errors.New("user not found")
 	// ErrInvalidRole: a role name that is not header-safe.
 	ErrInvalidRole = errors.New("role must be lower-case letters, digits, '-' and '_'")
+	// ErrRoleNotHeld: a role to remove that the user does not have.
+	ErrRoleNotHeld = errors.New("user does not hold the role")
 	// ErrOverloaded: every password hashing slot stayed busy for
 	// PasswordHashWait (or the request ended first); retry later.
 	ErrOverloaded = errors.New("too many password checks in progress")
@@ -669,6 +672,8 @@ func (s *Service) GrantRole(ctx context.Context, username, role string) (store.U
 // RevokeRole removes a role from a user and ends every session of the user
 // in the same transaction: access tokens already signed carry the role, and
 // a privilege taken away must stop working at once, not at their expiry.
+// A role the user does not hold is ErrRoleNotHeld, and then nothing changes:
+// no token carries that role, so no session has a reason to end.
 func (s *Service) RevokeRole(ctx context.Context, username, role string) (store.User, int, error) {
 	if !ValidRole(role) {
 		return store.User{}, 0, ErrInvalidRole
@@ -680,6 +685,9 @@ func (s *Service) RevokeRole(ctx context.Context, username, role string) (store.
 		found, err := q.UserGetByUsername(ctx, username)
 		if err != nil {
 			return err
+		}
+		if !slices.Contains(found.Roles, role) {
+			return ErrRoleNotHeld
 		}
 		if u, err = q.UserRoleRemove(ctx, found.ID, role, now); err != nil {
 			return err
