@@ -80,6 +80,11 @@ func usage() string {
 type Env struct {
 	Stdout, Stderr io.Writer
 	Getenv         func(string) string
+
+	// drainEnd, when it closes, ends serve's drain before
+	// SHUTDOWN_DRAIN_DELAY: tests hold the drain open for exactly as long
+	// as they need it (export_test.go). Nil in production.
+	drainEnd <-chan struct{}
 }
 
 // Exit codes.

@@ -131,6 +131,7 @@ func serve(ctx context.Context, env Env) error {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
 	case <-time.After(c.ShutdownDrainDelay):
+	case <-env.drainEnd:
 	}
 	log.Info("shutting down", "timeout", c.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
