@@ -688,8 +688,33 @@ func checkKongValues(cfg *config, f *findings) {
 	}
 }
 
+// argoCDApps are the Applications in k8s/argocd/: file, name, overlay.
+// The prod one is the Django service's `argocd app sync auth-service`.
+var argoCDApps = []struct{ file, name, overlay string }{
+	{"k8s/argocd/application.yaml", argoCDApp, "prod"},
+	{"k8s/argocd/application-dev.yaml", argoCDApp + "-dev", "dev"},
+}
+
+// ignoreDifference is one entry of an Application's spec.ignoreDifferences.
+type ignoreDifference struct {
+	Kind         string   `json:"kind"`
+	Name         string   `json:"name"`
+	JSONPointers []string `json:"jsonPointers"`
+}
+
 func checkArgoCD(cfg *config, f *findings) error {
-	const file = "k8s/argocd/application.yaml"
+	for _, want := range argoCDApps {
+		if err := checkArgoCDApp(cfg, f, want.file, want.name, want.overlay); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkArgoCDApp: one Application, against the CRD, with its name, the
+// overlay it syncs, namespace medinsights, automated sync, and the overlay
+// Deployment's replica count left to kubectl scale.
+func checkArgoCDApp(cfg *config, f *findings, file, name, overlay string) error {
 	data, err := cfg.read(file)
 	if err != nil {
 		f.add(file, "%v", err)
@@ -711,8 +736,10 @@ func checkArgoCD(cfg *config, f *findings) error {
 				Namespace string `json:"namespace"`
 			} `json:"destination"`
 			SyncPolicy struct {
-				Automated *struct{} `json:"automated"`
+				Automated   *struct{} `json:"automated"`
+				SyncOptions []string  `json:"syncOptions"`
 			} `json:"syncPolicy"`
+			IgnoreDifferences []ignoreDifference `json:"ignoreDifferences"`
 		} `json:"spec"`
 	}
 	if err := yaml.Unmarshal(data, &app); err != nil {
@@ -722,22 +749,27 @@ func checkArgoCD(cfg *config, f *findings) error {
 	if app.Kind != "Application" {
 		f.add(file, "kind %q, want Application", app.Kind)
 	}
-	if app.Metadata.Name != argoCDApp {
-		f.add(file, "metadata.name %q, want %s (argocd app sync %s)", app.Metadata.Name, argoCDApp, argoCDApp)
+	if app.Metadata.Name != name {
+		f.add(file, "metadata.name %q, want %s (argocd app sync %s)", app.Metadata.Name, name, name)
 	}
-	if app.Spec.Source.Path != "k8s/overlays/prod" {
-		f.add(file, "spec.source.path %q: Application %s syncs k8s/overlays/prod", app.Spec.Source.Path, argoCDApp)
-	}
-	if !strings.HasPrefix(app.Spec.Source.Path, "k8s/overlays/") {
-		f.add(file, "spec.source.path %q must be one of k8s/overlays/", app.Spec.Source.Path)
-	} else if _, err := os.Stat(cfg.path(filepath.Join(app.Spec.Source.Path, "kustomization.yaml"))); err != nil {
-		f.add(file, "spec.source.path %q is not a kustomization in the repository", app.Spec.Source.Path)
+	path := "k8s/overlays/" + overlay
+	if app.Spec.Source.Path != path {
+		f.add(file, "spec.source.path %q: Application %s syncs %s", app.Spec.Source.Path, name, path)
+	} else if _, err := os.Stat(cfg.path(filepath.Join(path, "kustomization.yaml"))); err != nil {
+		f.add(file, "spec.source.path %q is not a kustomization in the repository", path)
 	}
 	if app.Spec.Destination.Namespace != namespace {
 		f.add(file, "spec.destination.namespace must be %s", namespace)
 	}
 	if app.Spec.SyncPolicy.Automated == nil {
 		f.add(file, "spec.syncPolicy.automated must be set (automated sync)")
+	}
+	deployment := overlay + "-" + issuerName
+	ignored := slices.ContainsFunc(app.Spec.IgnoreDifferences, func(d ignoreDifference) bool {
+		return d.Kind == "Deployment" && d.Name == deployment && slices.Contains(d.JSONPointers, "/spec/replicas")
+	})
+	if !ignored || !slices.Contains(app.Spec.SyncPolicy.SyncOptions, "RespectIgnoreDifferences=true") {
+		f.add(file, "must ignore Deployment %s's /spec/replicas (with RespectIgnoreDifferences=true), or self-heal undoes kubectl scale", deployment)
 	}
 	return nil
 }

@@ -272,6 +272,10 @@ func TestDeliberateErrorsFail(t *testing.T) {
 			edits: []edit{{"k8s/argocd/application.yaml", "path: k8s/overlays/prod", "path: k8s/overlays/dev"}}, want: "syncs k8s/overlays/prod"},
 		{name: "Application renamed", check: "argocd",
 			edits: []edit{{"k8s/argocd/application.yaml", "  name: auth-service\n", "  name: medinsights-auth-prod\n"}}, want: "metadata.name \"medinsights-auth-prod\", want auth-service"},
+		{name: "dev Application renamed", check: "argocd",
+			edits: []edit{{"k8s/argocd/application-dev.yaml", "  name: auth-service-dev\n", "  name: medinsights-auth-dev\n"}}, want: "want auth-service-dev"},
+		{name: "self-heal undoes kubectl scale", check: "argocd",
+			edits: []edit{{"k8s/argocd/application.yaml", "      - RespectIgnoreDifferences=true\n", ""}}, want: "self-heal undoes kubectl scale"},
 		{name: "Application without required destination", check: "argocd",
 			edits: []edit{{"k8s/argocd/application.yaml", "  destination:\n", "  target:\n"}}, want: "kubectl-validate"},
 
