@@ -47,7 +47,7 @@ func serve(ctx context.Context, env Env) error {
 	if c.MetricsAddr != "" {
 		mx = metrics.New(metrics.Options{PoolStatsFunc: st.PoolStats, Logger: log})
 	}
-	svc, err := newAuthService(c, st, sg, log, mx.RefreshReuseDetected)
+	svc, err := newAuthService(c, st, sg, log, mx)
 	if err != nil {
 		return err
 	}
@@ -79,7 +79,7 @@ func serve(ctx context.Context, env Env) error {
 	handler, err := api.New(api.Options{
 		Auth: svc, Store: st, Signer: sg, Logger: log,
 		Issuer: c.Issuer, CORSAllowedOrigins: c.CORSAllowedOrigins,
-		Revocations: revocations, Metrics: mx,
+		Revocations: revocations, Metrics: mx, TrustedProxies: c.TrustedProxies,
 	})
 	if err != nil {
 		return err
@@ -89,7 +89,10 @@ func serve(ctx context.Context, env Env) error {
 	go func() { defer close(cleanupDone); svc.RunCleanup(cleanupCtx, cleanupInterval) }()
 	defer func() { stopCleanup(); <-cleanupDone }()
 	if c.SMTPURL == nil {
-		log.Warn("SMTP_URL IS UNSET: VERIFICATION TOKENS ARE WRITTEN TO THE LOG: set SMTP_URL in production (development only)")
+		log.Warn("SMTP_URL IS UNSET: VERIFICATION AND PASSWORD RESET TOKENS ARE WRITTEN TO THE LOG: set SMTP_URL in production (development only)")
+	}
+	if !c.Throttle.Enabled {
+		log.Warn("THROTTLE_ENABLED=false: LOGIN, MAIL AND REGISTRATION THROTTLING IS OFF: passwords can be guessed without limit (load tests only)")
 	}
 
 	ln, err := net.Listen("tcp", c.ListenAddr)

@@ -74,7 +74,7 @@ func TestSMTPMailerSendsTheLink(t *testing.T) {
 	t.Parallel()
 	addr, received := fakeSMTP(t)
 	m := mail.SMTPMailer{URL: &url.URL{Scheme: "smtp", Host: addr}, From: "MedInsights <no-reply@example.org>", LinkURL: "https://app.example.org/verify"}
-	err := m.SendVerification(context.Background(), auth.VerificationMail{To: "alice@example.org", Username: "alice", Token: "tok-123", ExpiresAt: time.Now().Add(24 * time.Hour)})
+	err := m.SendVerification(context.Background(), auth.VerificationMail{To: "alice@example.org", Token: "tok-123", ExpiresAt: time.Now().Add(24 * time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func TestSMTPMailerRequiresSTARTTLSBeyondLoopback(t *testing.T) {
 	t.Parallel()
 	addr, received := fakeSMTP(t) // offers no STARTTLS
 	m := mail.DialingTo(mail.SMTPMailer{URL: &url.URL{Scheme: "smtp", Host: "mail.example.org:587"}, From: "MedInsights <no-reply@example.org>"}, addr)
-	err := m.SendVerification(context.Background(), auth.VerificationMail{To: "alice@example.org", Username: "alice", Token: "tok-789", ExpiresAt: time.Now().Add(time.Hour)})
+	err := m.SendVerification(context.Background(), auth.VerificationMail{To: "alice@example.org", Token: "tok-789", ExpiresAt: time.Now().Add(time.Hour)})
 	if !errors.Is(err, mail.ErrNoSTARTTLS) {
 		t.Fatalf("send without STARTTLS: %v, want ErrNoSTARTTLS", err)
 	}
