@@ -293,9 +293,10 @@ func TestCleanupDeletesWhatExpiredMoreThanADayAgo(t *testing.T) {
 	}
 	is.Clock.Advance(issuertest.RefreshLifetime + 48*time.Hour)
 	// alice never verified her address: past UNVERIFIED_ACCOUNT_TTL her
-	// account goes too (after her expired session and token).
+	// account goes too (after her expired session and token), and so does
+	// the registration counter of her address.
 	c, err = is.Auth.Cleanup(ctx)
-	if want := (auth.Cleaned{Sessions: 1, Verifications: 1, UnverifiedAccounts: 1}); err != nil || c != want {
+	if want := (auth.Cleaned{Sessions: 1, Verifications: 1, ThrottleCounters: 1, UnverifiedAccounts: 1}); err != nil || c != want {
 		t.Fatalf("cleanup after expiry: %+v, %v; want %+v", c, err, want)
 	}
 	if n := liveSessions(t, is); n != 0 {
