@@ -12,10 +12,10 @@ import (
 // requester learns none of them: every request is answered alike, before
 // its work is done.
 const (
-	ResetSent      = "sent"      // a reset mail went out
+	ResetSent      = "sent"       // a reset mail went out
 	ResetNoAccount = "no_account" // no enabled user has the address
-	ResetThrottled = "throttled" // the address's mail limit was reached
-	ResetFailed    = "failed"    // a database or mail failure, logged
+	ResetThrottled = "throttled"  // the address's mail limit was reached
+	ResetFailed    = "failed"     // a database or mail failure, logged
 )
 
 // RequestPasswordReset sends a reset token to email when an enabled user

@@ -247,7 +247,7 @@ func New(t testing.TB, o Options) *Issuer {
 		Store: st, Signer: sg, Mailer: sender, Logger: log, Throttle: throttle,
 		PasswordHashFunc:      func() { hashes.Add(1) },
 		PasswordResetDoneFunc: func(outcome string) { resets <- outcome },
-		Issuer: IssuerURL, Audience: Audience,
+		Issuer:                IssuerURL, Audience: Audience,
 		AccessLifetime: AccessLifetime, RefreshLifetime: RefreshLifetime,
 		ReuseInterval: ReuseInterval, ClockSkew: ClockSkew,
 		DefaultRoles: []string{"patient"}, Password: o.Password, Now: clock.Now,

@@ -14,9 +14,9 @@ import (
 // and until when each of the login's throttle counters is blocked (a time
 // not after the check's now means not blocked).
 type LoginCheck struct {
-	UserID       uuid.UUID // uuid.Nil: no such login name
-	PasswordHash string
-	DeviceKnown  bool
+	UserID                                                     uuid.UUID // uuid.Nil: no such login name
+	PasswordHash                                               string
+	DeviceKnown                                                bool
 	PairBlockedUntil, AddressBlockedUntil, AccountBlockedUntil time.Time
 }
 
@@ -159,4 +159,3 @@ func (q *Q) UserDeleteUnverified(ctx context.Context, id uuid.UUID, before time.
 	n, err := q.q.UserDeleteUnverified(ctx, q.db, dbsqlc.UserDeleteUnverifiedParams{ID: id, Before: timestamptz(&before)})
 	return n == 1, interpretError(err)
 }
-
