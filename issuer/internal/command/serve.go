@@ -91,6 +91,9 @@ func serve(ctx context.Context, env Env) error {
 	if c.SMTPURL == nil {
 		log.Warn("SMTP_URL IS UNSET: VERIFICATION AND PASSWORD RESET TOKENS ARE WRITTEN TO THE LOG: set SMTP_URL in production (development only)")
 	}
+	if c.Throttle.Enabled && len(c.TrustedProxies) == 0 {
+		log.Warn("TRUSTED_PROXIES is unset: each connection's peer is taken as the client; behind Kong or a load balancer set it to their addresses, or every client shares one address's login throttle")
+	}
 	if !c.Throttle.Enabled {
 		log.Warn("THROTTLE_ENABLED=false: LOGIN, MAIL AND REGISTRATION THROTTLING IS OFF: passwords can be guessed without limit (load tests only)")
 	}
