@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -271,4 +272,35 @@ func TestUnverifiedAccountsExpire(t *testing.T) {
 	}
 	is.Login(t, "alice", password)
 	is.Register(t, "squatter", password)
+}
+
+// A token is single-use even when it is presented twice at once: one
+// confirmation wins, the other gets invalid_reset_token.
+func TestPasswordResetTokenIsUsedOnceUnderConcurrency(t *testing.T) {
+	t.Parallel()
+	is := setup(t)
+	wantStatus(t, requestReset(t, is, "alice@example.org"), 202)
+	is.WaitReset(t)
+	token := lastResetToken(t, is, "alice@example.org")
+	errs := make(chan error, 4)
+	for i := range cap(errs) {
+		go func() {
+			_, err := is.Auth.ConfirmPasswordReset(context.Background(), token, newPassword+strings.Repeat("!", i))
+			errs <- err
+		}()
+	}
+	var won, refused int
+	for range cap(errs) {
+		switch err := <-errs; {
+		case err == nil:
+			won++
+		case errors.Is(err, auth.ErrInvalidResetToken):
+			refused++
+		default:
+			t.Errorf("confirmation failed: %v", err)
+		}
+	}
+	if won != 1 || refused != cap(errs)-1 {
+		t.Fatalf("%d confirmations succeeded and %d were refused, want 1 and %d", won, refused, cap(errs)-1)
+	}
 }
