@@ -28,14 +28,10 @@ SELECT * FROM users WHERE id = @id;
 -- name: UserGetByUsername :one
 SELECT * FROM users WHERE lower(username) = lower(@username);
 
--- UserGetByLogin finds a user by username or e-mail address, any case. A
--- login name belongs to one user only (table login_names).
--- name: UserGetByLogin :one
-SELECT users.* FROM login_names JOIN users ON users.id = login_names.user_id
-WHERE login_names.name = lower(@login);
-
 -- UserGetForLogin is the one statement a login runs before the password
--- check: the user of a login name (no user: user_id NULL), whether
+-- check: the user of a login name, username or e-mail address, any case (a
+-- login name belongs to one user only: table login_names; no user: user_id
+-- NULL), whether
 -- @device_hash is a live device token of that user, and until when each of
 -- the login's throttle counters is blocked (@now: not blocked). An unknown
 -- login name's counters are read exactly like a known one's.

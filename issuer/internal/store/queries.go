@@ -214,12 +214,6 @@ func (q *Q) UserGetByUsername(ctx context.Context, username string) (User, error
 	return userResult(q.q.UserGetByUsername(ctx, q.db, username))
 }
 
-// UserGetByLogin returns the user whose username, or else e-mail address,
-// is login (any case), or ErrNotFound.
-func (q *Q) UserGetByLogin(ctx context.Context, login string) (User, error) {
-	return userResult(q.q.UserGetByLogin(ctx, q.db, login))
-}
-
 // UserSetPasswordHash replaces a user's password hash.
 func (q *Q) UserSetPasswordHash(ctx context.Context, id uuid.UUID, hash string, now time.Time) (User, error) {
 	return userResult(q.q.UserSetPasswordHash(ctx, q.db, dbsqlc.UserSetPasswordHashParams{ID: id, PasswordHash: hash, Now: now}))

@@ -57,33 +57,6 @@ func (q *Queries) UserGetByID(ctx context.Context, db DBTX, id uuid.UUID) (User,
 	return i, err
 }
 
-const userGetByLogin = `-- name: UserGetByLogin :one
-SELECT users.id, users.username, users.email, users.password_hash, users.first_name, users.last_name, users.email_verified, users.roles, users.date_joined, users.updated_at, users.disabled_at, users.unverified_expires_at FROM login_names JOIN users ON users.id = login_names.user_id
-WHERE login_names.name = lower($1)
-`
-
-// UserGetByLogin finds a user by username or e-mail address, any case. A
-// login name belongs to one user only (table login_names).
-func (q *Queries) UserGetByLogin(ctx context.Context, db DBTX, login string) (User, error) {
-	row := db.QueryRow(ctx, userGetByLogin, login)
-	var i User
-	err := row.Scan(
-		&i.ID,
-		&i.Username,
-		&i.Email,
-		&i.PasswordHash,
-		&i.FirstName,
-		&i.LastName,
-		&i.EmailVerified,
-		&i.Roles,
-		&i.DateJoined,
-		&i.UpdatedAt,
-		&i.DisabledAt,
-		&i.UnverifiedExpiresAt,
-	)
-	return i, err
-}
-
 const userGetByUsername = `-- name: UserGetByUsername :one
 SELECT id, username, email, password_hash, first_name, last_name, email_verified, roles, date_joined, updated_at, disabled_at, unverified_expires_at FROM users WHERE lower(username) = lower($1)
 `
@@ -140,7 +113,9 @@ type UserGetForLoginRow struct {
 }
 
 // UserGetForLogin is the one statement a login runs before the password
-// check: the user of a login name (no user: user_id NULL), whether
+// check: the user of a login name, username or e-mail address, any case (a
+// login name belongs to one user only: table login_names; no user: user_id
+// NULL), whether
 // @device_hash is a live device token of that user, and until when each of
 // the login's throttle counters is blocked (@now: not blocked). An unknown
 // login name's counters are read exactly like a known one's.
