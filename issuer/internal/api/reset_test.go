@@ -304,3 +304,18 @@ func TestPasswordResetTokenIsUsedOnceUnderConcurrency(t *testing.T) {
 		t.Fatalf("%d confirmations succeeded and %d were refused, want 1 and %d", won, refused, cap(errs)-1)
 	}
 }
+
+// A reset never enables a disabled account: a token issued before the
+// account was disabled is refused like any dead token.
+func TestPasswordResetOfAnAccountDisabledSinceIsRefused(t *testing.T) {
+	t.Parallel()
+	is := setup(t)
+	wantStatus(t, requestReset(t, is, "alice@example.org"), 202)
+	is.WaitReset(t)
+	issuertest.Exec(t, is.DatabaseURL, "UPDATE users SET disabled_at = now() WHERE username = 'alice'")
+	wantProblem(t, confirmReset(t, is, lastResetToken(t, is, "alice@example.org"), newPassword), 400, "invalid_reset_token")
+	var disabled bool
+	if err := queryRow(t, is, "SELECT disabled_at IS NOT NULL FROM users WHERE username = 'alice'", &disabled); err != nil || !disabled {
+		t.Fatalf("alice disabled: %v %v", disabled, err)
+	}
+}
