@@ -149,11 +149,14 @@ func TestUsersGrantAndRevokeRole(t *testing.T) {
 	}
 }
 
-// Without SMTP_URL, verification tokens go to the log: serve says so at
-// start-up, loudly.
-func TestServeWarnsWhenVerificationTokensGoToTheLog(t *testing.T) {
-	t.Parallel()
+// startupLogs starts serve with env and extra, stops it once ready, and
+// returns what it logged.
+func startupLogs(t *testing.T, extra map[string]string) string {
+	t.Helper()
 	env := serverEnv(t)
+	for k, v := range extra {
+		env[k] = v
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var logs testlog.Buffer
@@ -168,7 +171,42 @@ func TestServeWarnsWhenVerificationTokensGoToTheLog(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("serve did not stop")
 	}
-	if !strings.Contains(logs.String(), "set SMTP_URL in production") {
-		t.Fatalf("no start-up warning about verification tokens in the log:\n%s", logs.String())
+	return logs.String()
+}
+
+// Serve warns loudly at start-up about every weaker setting: tokens in the
+// log instead of mail (SMTP_URL unset), throttling off, and client
+// addresses that cannot be told apart behind a proxy (TRUSTED_PROXIES
+// unset).
+func TestServeWarnsAboutWeakerSettings(t *testing.T) {
+	t.Parallel()
+	const (
+		smtp    = "VERIFICATION AND PASSWORD RESET TOKENS ARE WRITTEN TO THE LOG"
+		off     = "THROTTLE_ENABLED=false: LOGIN, MAIL AND REGISTRATION THROTTLING IS OFF"
+		proxies = "TRUSTED_PROXIES is unset"
+	)
+	for _, c := range []struct {
+		name        string
+		env         map[string]string
+		warn, quiet []string
+	}{
+		{"defaults", nil, []string{smtp, proxies}, []string{off}},
+		{"throttle off", map[string]string{"THROTTLE_ENABLED": "false"}, []string{smtp, off}, []string{proxies}},
+		{"behind a trusted proxy", map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8"}, []string{smtp}, []string{off, proxies}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			logs := startupLogs(t, c.env)
+			for _, w := range c.warn {
+				if !strings.Contains(logs, w) {
+					t.Errorf("no start-up warning %q in:\n%s", w, logs)
+				}
+			}
+			for _, q := range c.quiet {
+				if strings.Contains(logs, q) {
+					t.Errorf("unexpected start-up warning %q", q)
+				}
+			}
+		})
 	}
 }
