@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -317,5 +318,53 @@ func TestPasswordResetOfAnAccountDisabledSinceIsRefused(t *testing.T) {
 	var disabled bool
 	if err := queryRow(t, is, "SELECT disabled_at IS NOT NULL FROM users WHERE username = 'alice'", &disabled); err != nil || !disabled {
 		t.Fatalf("alice disabled: %v %v", disabled, err)
+	}
+}
+
+// gatedMailer holds every reset mail until the test opens the gate.
+type gatedMailer struct {
+	issuertest.Mailer
+	sending chan struct{} // receives when a reset mail is being sent
+	gate    chan struct{} // closed by the test to let it go
+}
+
+func (m *gatedMailer) SendPasswordReset(ctx context.Context, r auth.PasswordResetMail) error {
+	m.sending <- struct{}{}
+	<-m.gate
+	return m.Mailer.SendPasswordReset(ctx, r)
+}
+
+// The answer is complete before the work is done: the client has its 202
+// while the reset mail is still being sent, so the time of the answer
+// cannot tell a known address from an unknown one.
+func TestPasswordResetAnswersBeforeItSends(t *testing.T) {
+	t.Parallel()
+	m := &gatedMailer{sending: make(chan struct{}, 1), gate: make(chan struct{})}
+	is := issuertest.New(t, issuertest.Options{Mailer: m})
+	is.Register(t, "alice", password)
+	answered := make(chan int, 1)
+	go func() {
+		resp, err := http.Post(is.Server.URL+resetPath, "application/json", strings.NewReader(`{"email":"alice@example.org"}`))
+		if err != nil {
+			answered <- 0
+			return
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		answered <- resp.StatusCode
+	}()
+	<-m.sending
+	select {
+	case status := <-answered:
+		if status != http.StatusAccepted {
+			t.Fatalf("answer %d, want 202", status)
+		}
+	case <-time.After(10 * time.Second):
+		close(m.gate)
+		t.Fatal("no answer while the mail was being sent: the answer waits for the work")
+	}
+	close(m.gate)
+	if o := is.WaitReset(t); o != auth.ResetSent {
+		t.Fatalf("outcome %q", o)
 	}
 }
