@@ -7,9 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/medinsights/auth/internal/testdb"
+	"github.com/medinsights/auth/issuer/internal/issuertest"
 	"github.com/medinsights/auth/issuer/internal/store"
 )
 
@@ -33,14 +32,8 @@ func setupWithURL(t *testing.T) (*store.Store, string) {
 // counterHits reads a counter's hits straight from the table.
 func counterHits(t *testing.T, url string, key []byte) int {
 	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
 	var n int
-	if err := conn.QueryRow(ctx, "SELECT hits FROM throttle_counters WHERE key = $1", key).Scan(&n); err != nil {
+	if err := issuertest.QueryRow(t, url, "SELECT hits FROM throttle_counters WHERE key = $1", &n, key); err != nil {
 		t.Fatal(err)
 	}
 	return n
