@@ -7,27 +7,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/medinsights/auth/internal/testdb"
 	"github.com/medinsights/auth/issuer/internal/issuertest"
 	"github.com/medinsights/auth/issuer/internal/store"
 )
 
 func counterKey(s string) []byte { sum := sha256.Sum256([]byte(s)); return sum[:] }
-
-// setupWithURL is setup that also returns the database's URL.
-func setupWithURL(t *testing.T) (*store.Store, string) {
-	t.Helper()
-	url := testdb.New(t)
-	if _, err := store.Migrate(context.Background(), url); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
-	st, err := store.New(context.Background(), store.Config{URL: url})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
-	return st, url
-}
 
 // counterHits reads a counter's hits straight from the table.
 func counterHits(t *testing.T, url string, key []byte) int {
