@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/go-playground/validator/v10"
 
@@ -54,6 +55,7 @@ type Server struct {
 	handler   http.Handler
 	feed      http.Handler
 	metrics   *metrics.Metrics
+	draining  atomic.Bool
 	// trustedProxies: see Options.TrustedProxies.
 	trustedProxies []netip.Prefix
 }
@@ -78,6 +80,11 @@ func New(o Options) (*Server, error) {
 	s.handler = s.routes()
 	return s, nil
 }
+
+// Drain makes readiness fail from now on while every other endpoint keeps
+// answering: the first step of a graceful shutdown, so load balancers stop
+// sending requests before the listener closes.
+func (s *Server) Drain() { s.draining.Store(true) }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
