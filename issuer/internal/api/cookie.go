@@ -23,11 +23,11 @@ const (
 	// CORS_ALLOWED_ORIGINS pass.
 	csrfHeader = "X-MedInsights-CSRF"
 
-	// refreshCookie holds the refresh token in cookie mode. The device
-	// token of the account-protection work travels the same way: setCookie
-	// with its own name where the login answer is written, cookieValue
-	// where the login request is read.
+	// refreshCookie holds the refresh token in cookie mode, deviceCookie
+	// the device token of a cookie-mode login (docs/throttling.md). The
+	// device token outlives sessions: logouts leave its cookie.
 	refreshCookie = "medinsights_refresh"
+	deviceCookie  = "medinsights_device"
 )
 
 func errCSRFCheckFailed() *Problem {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/medinsights/auth/issuer/internal/auth"
 	"github.com/medinsights/auth/issuer/internal/issuertest"
 )
 
@@ -238,5 +239,61 @@ func TestCORSAllowsCredentialsForListedOriginsOnly(t *testing.T) {
 	r = is.Do(t, req{Method: "GET", Path: "/api/auth/health/", Header: http.Header{"Origin": {"https://evil.example"}}})
 	if r.Header.Get("Access-Control-Allow-Credentials") != "" || r.Header.Get("Access-Control-Allow-Origin") != "" {
 		t.Fatalf("foreign origin got CORS headers: %v", r.Header)
+	}
+}
+
+func TestCookieModeLoginKeepsTheDeviceTokenInACookie(t *testing.T) {
+	t.Parallel()
+	is := setup(t)
+	login := func(cookie string) resp {
+		t.Helper()
+		h := http.Header{}
+		if cookie != "" {
+			h.Set("Cookie", "medinsights_device="+cookie)
+		}
+		r := is.Do(t, req{Method: "POST", Path: "/api/auth/login/", Header: h,
+			Body: map[string]string{"username": "alice", "password": password, "session_mode": "cookie"}})
+		wantStatus(t, r, 200)
+		if _, ok := r.JSON["device_token"]; ok {
+			t.Fatalf("the JSON holds the device token: %s", r.Body)
+		}
+		return r
+	}
+	deviceCookie := func(r resp) *http.Cookie {
+		t.Helper()
+		for _, c := range (&http.Response{Header: r.Header}).Cookies() {
+			if c.Name == "medinsights_device" {
+				return c
+			}
+		}
+		t.Fatalf("no medinsights_device cookie: %v", r.Header.Values("Set-Cookie"))
+		return nil
+	}
+	first := deviceCookie(login(""))
+	if !first.HttpOnly || !first.Secure || first.SameSite != http.SameSiteStrictMode || first.Path != "/" ||
+		first.MaxAge != int(auth.DeviceTokenLifetimeDefault.Seconds()) || first.Value == "" {
+		t.Fatalf("device cookie %+v, want HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=the device token lifetime", first)
+	}
+	// The cookie is read at the next login: the device is known, its token kept.
+	r := login(first.Value)
+	if again := deviceCookie(r); again.Value != first.Value {
+		t.Fatal("a known device's token was replaced: the cookie was not read")
+	}
+	if other := deviceCookie(login("")); other.Value == first.Value {
+		t.Fatal("a login without the cookie got the same device token")
+	}
+	// Logouts end the session, not the device: its cookie stays.
+	r = is.Do(t, req{Method: "POST", Path: "/api/auth/logout/", Token: r.JSON["access_token"].(string), Body: map[string]string{},
+		Header: withCookie(sameOrigin, refreshCookie(t, r).Value)})
+	wantStatus(t, r, 204)
+	for _, c := range (&http.Response{Header: r.Header}).Cookies() {
+		if c.Name == "medinsights_device" {
+			t.Fatalf("logout touched the device cookie: %v", r.Header.Values("Set-Cookie"))
+		}
+	}
+	// Body mode is unchanged: the device token in the JSON.
+	r = is.Post(t, "/api/auth/login/", map[string]string{"username": "alice", "password": password}, "")
+	if r.JSON["device_token"] == nil {
+		t.Fatalf("body mode lost its device token: %s", r.Body)
 	}
 }
