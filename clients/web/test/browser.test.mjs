@@ -96,8 +96,10 @@ test("document.cookie never shows the refresh token", async () => {
   const c = await refreshCookie();
   assert.ok(c, "the refresh cookie is in the browser's jar");
   assert.deepEqual([c.httpOnly, c.secure, c.sameSite], [true, true, "Strict"]);
+  const device = (await context.cookies(GW)).find((d) => d.name === "medinsights_device");
+  assert.equal(device?.httpOnly, true, "the device token is an HttpOnly cookie too");
   const seen = await A.evaluate(() => document.cookie);
-  assert.ok(!seen.includes(COOKIE) && !seen.includes(c.value), `document.cookie = ${seen}`);
+  assert.ok(!seen.includes("medinsights_") && !seen.includes(c.value) && !seen.includes(device.value), `document.cookie = ${seen}`);
 });
 
 test("10 concurrent calls with an expired access token: exactly 1 refresh", async () => {
