@@ -36,7 +36,7 @@ func serve(ctx context.Context, env Env) error {
 	if err != nil {
 		return fmt.Errorf("load signing key: %w", err)
 	}
-	st, err := store.New(ctx, store.Config{URL: c.DatabaseURL})
+	st, err := store.New(ctx, store.Config{URL: c.DatabaseURL, FeedMaxConns: int32(c.DatabaseFeedMaxConns)})
 	if err != nil {
 		return err
 	}
@@ -58,7 +58,9 @@ func serve(ctx context.Context, env Env) error {
 		feedCtx, stopFeed := context.WithCancel(ctx)
 		defer stopFeed()
 		go revocationFeed.Run(feedCtx)
-		revocations = api.NewRevocationFeed(revocationFeed, c.RevocationFeedToken, log)
+		revocations = api.NewRevocationFeed(revocationFeed, c.RevocationFeedToken, log, api.StreamConfig{
+			Lifetime: c.RevocationStreamLifetime, MaxStreams: c.RevocationStreamMax, MaxPerAddress: c.RevocationStreamMaxPerAddress,
+		})
 	}
 	if mx != nil {
 		mln, err := net.Listen("tcp", c.MetricsAddr)
@@ -104,7 +106,7 @@ func serve(ctx context.Context, env Env) error {
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 	}
-	srv.RegisterOnShutdown(revocationFeed.Stop) // long polls answer now, not at the drain deadline
+	srv.RegisterOnShutdown(revocationFeed.Stop) // long polls answer and streams end now, not at the drain deadline
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	errc := make(chan error, 1)

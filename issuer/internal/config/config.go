@@ -66,6 +66,13 @@ type Config struct {
 
 	RevocationFeedToken string     // REVOCATION_FEED_TOKEN: optional, at least 32 characters
 	LogLevel            slog.Level // LOG_LEVEL: debug, info, warn, error
+
+	// The revocation stream's bounds (docs/revocation-stream.md); zero means
+	// the api package's default.
+	RevocationStreamMax           int           // REVOCATION_STREAM_MAX: streams per process (default 10,000)
+	RevocationStreamMaxPerAddress int           // REVOCATION_STREAM_MAX_PER_ADDRESS: streams per client address (default 64)
+	RevocationStreamLifetime      time.Duration // REVOCATION_STREAM_LIFETIME, seconds (default 300, less up to a fifth)
+	DatabaseFeedMaxConns          int           // DATABASE_FEED_MAX_CONNS: the feed's own pool (default 2)
 }
 
 // Need says which optional groups of variables a command requires.
@@ -104,6 +111,11 @@ func Load(getenv func(string) string, need Need) (Config, error) {
 		RevocationFeedToken:  l.str("REVOCATION_FEED_TOKEN", ""),
 
 		PasswordHashConcurrency: l.integer("PASSWORD_HASH_CONCURRENCY", 0, 0, 1024),
+
+		RevocationStreamMax:           l.integer("REVOCATION_STREAM_MAX", 0, 0, 1_000_000),
+		RevocationStreamMaxPerAddress: l.integer("REVOCATION_STREAM_MAX_PER_ADDRESS", 0, 0, 1_000_000),
+		RevocationStreamLifetime:      l.seconds("REVOCATION_STREAM_LIFETIME", 0, 0, time.Hour),
+		DatabaseFeedMaxConns:          l.integer("DATABASE_FEED_MAX_CONNS", 0, 0, 64),
 	}
 
 	if need&NeedDatabase != 0 && c.DatabaseURL == "" {
