@@ -15,7 +15,8 @@ import (
 
 // StreamConfig bounds the revocation stream (docs/revocation-stream.md).
 type StreamConfig struct {
-	// Heartbeat is the interval between heartbeats (default 5 s).
+	// Heartbeat is the interval between heartbeats when the reader does not
+	// ask for one (?heartbeat=SECONDS, 1 to 30; default 5 s).
 	Heartbeat time.Duration
 	// Lifetime is the longest a stream lasts before the issuer ends it
 	// (default 5 min), less a random fifth, so gateways spread across the
@@ -40,6 +41,7 @@ const (
 	StreamWriteTimeoutDefault  = 10 * time.Second
 	StreamMaxDefault           = 10_000
 	StreamMaxPerAddressDefault = 64
+	streamHeartbeatMax         = 30 * time.Second
 	streamRetryAfterSecs       = 5
 )
 
@@ -86,7 +88,7 @@ func (c *streamCounter) release(addr string) {
 	}
 }
 
-// serveStream serves GET /api/auth/revocations/stream?after=CURSOR as
+// serveStream serves GET /api/auth/revocations/stream?after=CURSOR&heartbeat=SECONDS as
 // Server-Sent Events (docs/revocation-stream.md): a snapshot or the events
 // after the cursor, then each event as it commits, with heartbeats. The
 // Last-Event-ID header, when present (a reconnecting SSE client), is the
@@ -96,10 +98,11 @@ func (h *RevocationFeed) serveStream(w http.ResponseWriter, r *http.Request) err
 	if !h.authorized(r.Header.Get("Authorization")) {
 		return errFeedCredential()
 	}
-	after, _, err := feedQuery(r)
+	after, seconds, err := feedQuery(r, "heartbeat")
 	if err != nil {
 		return err
 	}
+	heartbeat := cmp.Or(seconds["heartbeat"], h.stream.Heartbeat)
 	if v := r.Header.Get("Last-Event-ID"); v != "" {
 		if after, err = parseCursor(v); err != nil {
 			p := newProblem(http.StatusBadRequest, "validation_failed", "The Last-Event-ID header is not a cursor.")
@@ -122,7 +125,7 @@ func (h *RevocationFeed) serveStream(w http.ResponseWriter, r *http.Request) err
 	// body, so it has none.
 	_ = sw.rc.SetReadDeadline(time.Time{})
 	lifetime := h.stream.Lifetime - rand.N(h.stream.Lifetime/5+1)
-	err = h.feed.Follow(r.Context(), after, feed.StreamOptions{Heartbeat: h.stream.Heartbeat, Lifetime: lifetime}, sw)
+	err = h.feed.Follow(r.Context(), after, feed.StreamOptions{Heartbeat: heartbeat, Lifetime: lifetime}, sw)
 	switch {
 	case err == nil || r.Context().Err() != nil:
 		return nil

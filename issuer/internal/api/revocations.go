@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -70,11 +71,11 @@ func (h *RevocationFeed) serve(w http.ResponseWriter, r *http.Request) error {
 	if !h.authorized(r.Header.Get("Authorization")) {
 		return errFeedCredential()
 	}
-	after, wait, err := feedQuery(r, "wait")
+	after, seconds, err := feedQuery(r, "wait")
 	if err != nil {
 		return err
 	}
-	page, err := h.feed.Read(r.Context(), after, wait)
+	page, err := h.feed.Read(r.Context(), after, seconds["wait"])
 	if err != nil {
 		return err
 	}
@@ -94,12 +95,14 @@ func (h *RevocationFeed) authorized(header string) bool {
 	return subtle.ConstantTimeCompare(got[:], h.tokenHash[:]) == 1
 }
 
-// feedQuery reads after (a cursor, default 0) and, when the endpoint takes
-// it (allowed holds "wait"), wait (seconds, 0 to 30, default 0); it refuses
-// anything else in those parameters, and any other parameter.
-func feedQuery(r *http.Request, allowed ...string) (after int64, wait time.Duration, err error) {
+// feedQuery reads after (a cursor, default 0) and the whole-second
+// parameters the endpoint takes (wait for the long poll, heartbeat for the
+// stream, see secondsParams); it refuses anything else in those parameters,
+// and any other parameter. seconds holds the ones given.
+func feedQuery(r *http.Request, allowed ...string) (after int64, seconds map[string]time.Duration, err error) {
 	q := r.URL.Query()
 	fields := map[string][]string{}
+	seconds = map[string]time.Duration{}
 	for name := range q {
 		if name != "after" && !slices.Contains(allowed, name) {
 			fields[name] = []string{"is not a parameter of this endpoint"}
@@ -111,19 +114,30 @@ func feedQuery(r *http.Request, allowed ...string) (after int64, wait time.Durat
 			fields["after"] = []string{err.Error()}
 		}
 	}
-	if v := q.Get("wait"); v != "" && slices.Contains(allowed, "wait") {
-		secs, err := strconv.Atoi(v)
-		if err != nil || secs < 0 || time.Duration(secs)*time.Second > feed.MaxWait {
-			fields["wait"] = []string{"must be a whole number of seconds from 0 to " + strconv.Itoa(int(feed.MaxWait/time.Second))}
+	for _, name := range allowed {
+		v := q.Get(name)
+		if v == "" {
+			continue
 		}
-		wait = time.Duration(secs) * time.Second
+		lo, hi := secondsParams[name][0], secondsParams[name][1]
+		secs, err := strconv.Atoi(v)
+		if err != nil || secs < lo || secs > hi {
+			fields[name] = []string{fmt.Sprintf("must be a whole number of seconds from %d to %d", lo, hi)}
+		}
+		seconds[name] = time.Duration(secs) * time.Second
 	}
 	if len(fields) > 0 {
 		p := newProblem(http.StatusBadRequest, "validation_failed", "The query parameters are invalid.")
 		p.Errors = fields
-		return 0, 0, p
+		return 0, nil, p
 	}
-	return after, wait, nil
+	return after, seconds, nil
+}
+
+// secondsParams are the whole-second query parameters and their bounds.
+var secondsParams = map[string][2]int{
+	"wait":      {0, int(feed.MaxWait / time.Second)},
+	"heartbeat": {1, int(streamHeartbeatMax / time.Second)},
 }
 
 // errBadCursor is the message of a cursor that is not one.

@@ -3,10 +3,13 @@
 // session's access token at once instead of when it expires.
 //
 // A [Syncer] follows the issuer's revocation feed (GET /api/auth/revocations/):
-// it loads a snapshot of every live revocation first, then long-polls for the
-// events after its cursor, applies them, and drops the ones whose tokens have
-// all expired. After an error it reconnects with exponential backoff and
-// jitter. A request never waits on the feed: [Syncer.Revoked] reads an
+// it loads a snapshot of every live revocation first, then follows the events
+// after its cursor, applies them, and drops the ones whose tokens have all
+// expired. It prefers the feed's stream (GET .../revocations/stream, one
+// response held open, see stream.go), and long-polls when the issuer has no
+// stream (404) or the staleness bound is too short for one. After an error
+// it reconnects with exponential backoff and jitter, and waits at least the
+// Retry-After of a 429 or 503. A request never waits on the feed: [Syncer.Revoked] reads an
 // immutable set through an atomic pointer, and [Syncer.LastSync] tells the
 // caller how stale that set may be, so it can refuse (or pass) when the feed
 // has been unreachable for longer than it allows.
@@ -108,12 +111,21 @@ type Options struct {
 	// Client overrides the HTTP client (tests). Nil means a client of the
 	// Syncer's own that follows no redirect.
 	Client *http.Client
+	// OnApplied, when set, is called by the Syncer's goroutine after each
+	// answer or stream message it applied, with the time it was received:
+	// events holds the revocations of a delta, in feed order, and is nil
+	// for a snapshot and a heartbeat (which may have moved LastSync). It is
+	// how metrics observe propagation lag (now less Event.CommittedAt) and
+	// freshness. It must return quickly and must not keep events.
+	OnApplied func(events []Event, now time.Time)
 }
 
 // Syncer follows one revocation feed. Its methods are safe for concurrent use.
 type Syncer struct {
-	url    *url.URL
-	token  string
+	url       *url.URL
+	streamURL *url.URL
+	token     string
+	onApplied func([]Event, time.Time)
 	log    *slog.Logger
 	client *http.Client
 
@@ -138,6 +150,10 @@ type Syncer struct {
 	synced      bool // a snapshot has loaded since the start or the last reset
 	confirmed   bool // the last answer was to a request sent after that snapshot loaded, and complete (not a full page)
 	lastCompact time.Time
+	// noStreamUntil: the issuer answered 404 for the stream; long-poll until
+	// then. noStreamLogged: that was logged once already.
+	noStreamUntil  time.Time
+	noStreamLogged bool
 }
 
 // CheckURL reports whether raw can name a revocation feed: an absolute http
@@ -177,6 +193,8 @@ func New(o Options) (*Syncer, error) {
 	}
 	s := &Syncer{
 		url:         u,
+		streamURL:   streamURLFor(u),
+		onApplied:   o.OnApplied,
 		token:       o.Token,
 		log:         o.Logger,
 		client:      o.Client,
@@ -401,7 +419,12 @@ func (s *Syncer) follow(ctx context.Context) (ended bool) {
 			s.log.Info("revocation feed unreachable and unused: stopped until a plugin instance uses it again", "idle", time.Since(lastUse).Round(time.Second))
 			return true
 		}
-		sleep(ctx, s.backoff(failures))
+		pause := s.backoff(failures)
+		var busy *retryAfterError
+		if errors.As(err, &busy) {
+			pause = max(pause, busy.after+rand.N(busy.after/2+1))
+		}
+		sleep(ctx, pause)
 	}
 	return true
 }
@@ -441,8 +464,30 @@ func sleep(ctx context.Context, d time.Duration) {
 	}
 }
 
-// syncOnce sends one request and applies its answer.
+// syncOnce follows one stream, or sends one long poll, and applies what it
+// gets.
 func (s *Syncer) syncOnce(ctx context.Context) error {
+	if hb := s.streamHeartbeat(); hb > 0 && !time.Now().Before(s.noStreamUntil) {
+		started := time.Now()
+		err := s.followStream(ctx, hb)
+		switch {
+		case errors.Is(err, errNoStream):
+			s.noStreamUntil = time.Now().Add(noStreamRetry)
+			if !s.noStreamLogged {
+				s.log.Warn("the issuer has no revocation stream (404): long-polling the feed instead", "stream", s.streamURL.Redacted())
+				s.noStreamLogged = true
+			}
+			return nil
+		case err == nil && time.Since(started) < time.Second:
+			sleep(ctx, emptyPause) // a stream ended at once (a replica stopping): no tight loop
+		}
+		return err
+	}
+	return s.longPoll(ctx)
+}
+
+// longPoll sends one request and applies its answer.
+func (s *Syncer) longPoll(ctx context.Context) error {
 	after := s.cursor
 	wait := s.waitSeconds.Load()
 	switch {
@@ -462,6 +507,7 @@ func (s *Syncer) syncOnce(ctx context.Context) error {
 	if err := s.apply(p, after, started, held); err != nil {
 		return err
 	}
+	s.applied(p.list, time.Now())
 	shortPoll := s.waitSeconds.Load() == 0
 	if p.count == 0 && (shortPoll || wait > 0 && time.Since(started) < time.Duration(wait)*time.Second/4) {
 		sleep(ctx, emptyPause)
@@ -479,33 +525,72 @@ func (s *Syncer) fetch(ctx context.Context, after, wait int64) (page, error) {
 	q.Set("after", strconv.FormatInt(after, 10))
 	q.Set("wait", strconv.FormatInt(wait, 10))
 	u.RawQuery = q.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	resp, err := s.do(ctx, u.String(), "application/json")
 	if err != nil {
-		return page{}, fmt.Errorf("build feed request: %w", err)
-	}
-	req.Header.Set("Authorization", "Bearer "+s.token)
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", "medinsights-auth/"+version.Version+" revocation-syncer")
-
-	resp, err := s.client.Do(req)
-	if err != nil {
-		return page{}, fmt.Errorf("request feed: %w", err)
+		return page{}, err
 	}
 	defer func() {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // let the connection be reused
 		_ = resp.Body.Close()
 	}()
-	switch {
-	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		return page{}, fmt.Errorf("feed refused the credential (status %d): check revocation_token against the issuer's REVOCATION_FEED_TOKEN", resp.StatusCode)
-	case resp.StatusCode != http.StatusOK:
-		return page{}, fmt.Errorf("feed answered status %d", resp.StatusCode)
-	}
-	p, err := decodePage(io.LimitReader(resp.Body, maxPageBytes))
+	p, err := decodePage(io.LimitReader(resp.Body, maxPageBytes), s.onApplied != nil)
 	if err != nil {
 		return page{}, fmt.Errorf("read feed answer: %w", err)
 	}
 	return p, nil
+}
+
+// retryAfterError is a 429 or 503 with Retry-After: the Syncer waits at
+// least that long before it asks again.
+type retryAfterError struct {
+	status int
+	after  time.Duration
+}
+
+func (e *retryAfterError) Error() string {
+	return fmt.Sprintf("feed answered status %d, retry after %v", e.status, e.after)
+}
+
+// maxRetryAfter bounds the Retry-After the Syncer honours.
+const maxRetryAfter = time.Minute
+
+// do sends a GET with the feed's credential. An answer other than 200 is an
+// error, returned with the response (its body closed) so the caller can
+// tell a 404 apart.
+func (s *Syncer) do(ctx context.Context, rawURL, accept string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	if err != nil {
+		return nil, fmt.Errorf("build feed request: %w", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+s.token)
+	req.Header.Set("Accept", accept)
+	req.Header.Set("User-Agent", "medinsights-auth/"+version.Version+" revocation-syncer")
+
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("request feed: %w", err)
+	}
+	if resp.StatusCode == http.StatusOK {
+		return resp, nil
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	_ = resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusUnauthorized, http.StatusForbidden:
+		return resp, fmt.Errorf("feed refused the credential (status %d): check revocation_token against the issuer's REVOCATION_FEED_TOKEN", resp.StatusCode)
+	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
+		if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
+			return resp, &retryAfterError{status: resp.StatusCode, after: min(time.Duration(secs)*time.Second, maxRetryAfter)}
+		}
+	}
+	return resp, fmt.Errorf("feed answered status %d", resp.StatusCode)
+}
+
+// applied calls Options.OnApplied.
+func (s *Syncer) applied(events []Event, now time.Time) {
+	if s.onApplied != nil {
+		s.onApplied(events, now)
+	}
 }
 
 // apply folds one answer into the set. A snapshot replaces the set (a

@@ -151,7 +151,7 @@ func TestDecodePage(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			p, err := decodePage(strings.NewReader(tt.body))
+			p, err := decodePage(strings.NewReader(tt.body), false)
 			if tt.wantErr {
 				if !errors.Is(err, errFeedProtocol) {
 					t.Fatalf("decodePage = %v, want errFeedProtocol", err)
@@ -195,7 +195,7 @@ func FuzzDecodePage(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		p, err := decodePage(bytes.NewReader(body))
+		p, err := decodePage(bytes.NewReader(body), false)
 		if err != nil {
 			if !errors.Is(err, errFeedProtocol) {
 				t.Fatalf("error %v does not wrap errFeedProtocol", err)
@@ -216,7 +216,7 @@ func FuzzDecodePage(f *testing.F) {
 			fmt.Fprintf(&b, `{"seq":%d,"sid":"%s","expires_at":%d}`, max(1, min(p.cursor, p.maxSeq)), id, exp)
 		}
 		b.WriteString("]}")
-		again, err := decodePage(strings.NewReader(b.String()))
+		again, err := decodePage(strings.NewReader(b.String()), false)
 		if err != nil {
 			t.Fatalf("re-encoded %q refused: %v", b.String(), err)
 		}
