@@ -22,10 +22,10 @@ type fakeFeed struct {
 	srv   *httptest.Server
 	token string
 
-	mu       sync.Mutex
-	events   []fakeEvent
-	lastSeq  int64
-	changed  chan struct{} // closed and replaced on every change
+	mu             sync.Mutex
+	events         []fakeEvent
+	lastSeq        int64
+	changed        chan struct{} // closed and replaced on every change
 	requests       []fakeRequest
 	streamRequests int
 	// failures answers the next requests with these statuses, one each.

@@ -126,8 +126,8 @@ type Syncer struct {
 	streamURL *url.URL
 	token     string
 	onApplied func([]Event, time.Time)
-	log    *slog.Logger
-	client *http.Client
+	log       *slog.Logger
+	client    *http.Client
 
 	waitSeconds atomic.Int64
 	state       atomic.Pointer[set]
