@@ -115,12 +115,10 @@ func (s *Store) RevocationFeedTail(ctx context.Context, after int64, maxEvents i
 	}
 	tail := FeedTail{LastSeq: rows[0].LastSeq, PrunedThrough: rows[0].PrunedThrough}
 	for _, r := range rows {
-		if !r.Seq.Valid {
+		if r.Seq == 0 {
 			continue // the one row of an empty tail
 		}
-		tail.Events = append(tail.Events, FeedEvent{
-			Seq: r.Seq.Int64, SessionID: r.SessionID.UUID, ExpiresAt: r.ExpiresAt.Time, CommittedAt: r.CommittedAt.Time,
-		})
+		tail.Events = append(tail.Events, FeedEvent{Seq: r.Seq, SessionID: r.SessionID, ExpiresAt: r.ExpiresAt, CommittedAt: r.CommittedAt})
 	}
 	return tail, nil
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgtype"
 )
 
 const revocationFeedAfter = `-- name: RevocationFeedAfter :many
@@ -161,7 +160,10 @@ func (q *Queries) RevocationFeedSnapshot(ctx context.Context, db DBTX, arg Revoc
 
 const revocationFeedTail = `-- name: RevocationFeedTail :many
 SELECT feed.last_seq, feed.pruned_through,
-       e.seq, e.session_id, e.expires_at, e.committed_at
+       coalesce(e.seq, 0)::bigint AS seq,
+       coalesce(e.session_id, '00000000-0000-0000-0000-000000000000')::uuid AS session_id,
+       coalesce(e.expires_at, 'epoch')::timestamptz AS expires_at,
+       coalesce(e.committed_at, 'epoch')::timestamptz AS committed_at
 FROM revocation_feed AS feed
 LEFT JOIN LATERAL (
     SELECT revocation_events.seq, revocation_events.session_id,
@@ -182,12 +184,18 @@ type RevocationFeedTailParams struct {
 type RevocationFeedTailRow struct {
 	LastSeq       int64
 	PrunedThrough int64
-	Seq           pgtype.Int8
-	SessionID     uuid.NullUUID
-	ExpiresAt     pgtype.Timestamptz
-	CommittedAt   pgtype.Timestamptz
+	Seq           int64
+	SessionID     uuid.UUID
+	ExpiresAt     time.Time
+	CommittedAt   time.Time
 }
 
+// RevocationFeedTail is the read that fills an issuer's in-memory window of
+// recent events (issuer/internal/feed): the head and up to @max_events
+// events after @after in one statement, so both come from one snapshot and
+// cost one round trip. When nothing follows @after it returns one row
+// whose seq is 0 (no event has it). Dead events are listed too: the window
+// filters them when it answers, and a reader's cursor still passes them.
 func (q *Queries) RevocationFeedTail(ctx context.Context, db DBTX, arg RevocationFeedTailParams) ([]RevocationFeedTailRow, error) {
 	rows, err := db.Query(ctx, revocationFeedTail, arg.After, arg.MaxEvents)
 	if err != nil {
