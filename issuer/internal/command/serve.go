@@ -41,11 +41,12 @@ func serve(ctx context.Context, env Env) error {
 		return err
 	}
 	defer st.Close()
+	revocationFeed := feed.New(feed.Options{Store: st, Logger: log})
 	// Metrics are recorded and served only with METRICS_ADDR set, on a
 	// listener of their own, so Kong's route to the API never reaches them.
 	var mx *metrics.Metrics
 	if c.MetricsAddr != "" {
-		mx = metrics.New(metrics.Options{PoolStatsFunc: st.PoolStats, Logger: log})
+		mx = metrics.New(metrics.Options{PoolStatsFunc: st.PoolStats, FeedReadsFunc: revocationFeed.Reads, Logger: log})
 	}
 	svc, err := newAuthService(c, st, sg, log, mx.RefreshReuseDetected)
 	if err != nil {
@@ -53,7 +54,6 @@ func serve(ctx context.Context, env Env) error {
 	}
 	// The revocation feed is served only with its credential set (else 404).
 	var revocations http.Handler
-	revocationFeed := feed.New(feed.Options{Store: st, Logger: log})
 	if c.RevocationFeedToken != "" {
 		feedCtx, stopFeed := context.WithCancel(ctx)
 		defer stopFeed()

@@ -145,20 +145,12 @@ func New(o Options) *Feed {
 	return f
 }
 
-// Stats counts the feed's database reads since it started.
-type Stats struct {
-	// WindowReads are the reads that fill the window: one per notification
-	// it did not already hold, one per Recheck without any, one per page
-	// of a burst.
-	WindowReads int64
-	// FallbackReads are the pages and snapshots read for readers the
-	// window could not answer.
-	FallbackReads int64
-}
-
-// Stats returns the feed's read counters.
-func (f *Feed) Stats() Stats {
-	return Stats{WindowReads: f.tailReads.Load(), FallbackReads: f.pageReads.Load()}
+// Reads counts the feed's database reads since it started: window, the
+// reads that fill the window (one per notification it did not already hold,
+// one per Recheck without any, one per page of a burst); fallback, the pages
+// and snapshots read for readers the window could not answer.
+func (f *Feed) Reads() (window, fallback int64) {
+	return f.tailReads.Load(), f.pageReads.Load()
 }
 
 func (f *Feed) aliveAfter() time.Time { return f.now().Add(-f.retention) }
