@@ -103,8 +103,10 @@ type Feed struct {
 	// Owned by the fill loop.
 	fillFailures int
 	lastFillLog  time.Time
-	// publishedFunc, when set, runs after each window is published (tests).
-	publishedFunc func()
+	// publishedFunc, when set, runs after each window is published, and
+	// snapshotJoinedFunc after a reader joined a shared snapshot (tests).
+	publishedFunc      func()
+	snapshotJoinedFunc func()
 
 	fallbackSlots chan struct{}
 

@@ -50,7 +50,7 @@ func (f *Feed) Follow(ctx context.Context, after int64, o StreamOptions, sw Stre
 		w := f.win.Load()
 		var wake <-chan struct{}
 		switch {
-		case first && after == 0, w.hi >= 0 && !w.covers(cursor) && cursor <= w.hi:
+		case first && after == 0, w.hi >= 0 && !w.holds(cursor) && cursor <= w.hi:
 			if live && cursor < w.lo {
 				return ErrSlowReader
 			}

@@ -106,6 +106,11 @@ func (f *Feed) lookup(ctx context.Context, w *window, after int64, arrival time.
 	case w.covers(after) && !stale:
 		events, cursor := w.after(after, int(f.pageSize), f.aliveAfter())
 		return Page{FeedPage: storePage(cursor, events), More: cursor < w.hi}, true, nil
+	case w.covers(after) && after == w.hi && patient && !force:
+		// Nothing new, and the reader may wait: the next read (an event's,
+		// or the one every Recheck) makes the window fresh for it, so a
+		// fleet re-arriving after each event costs no read of its own.
+		return Page{}, false, nil
 	case (w.covers(after) || after > w.hi) && stale && !force:
 		f.requestFill()
 		return Page{}, false, nil
@@ -172,6 +177,9 @@ type snapshotRead struct {
 func (f *Feed) joinSnapshotRead() *snapshotRead {
 	f.snapshotMu.Lock()
 	defer f.snapshotMu.Unlock()
+	if f.snapshotJoinedFunc != nil {
+		defer f.snapshotJoinedFunc()
+	}
 	if f.snapshotRunning == nil {
 		f.snapshotRunning = &snapshotRead{done: make(chan struct{})}
 		go f.runSnapshotRead(f.snapshotRunning)

@@ -38,7 +38,15 @@ type window struct {
 // reader has not seen may have been pruned (a cursor behind pruned_through
 // gets a snapshot, by the feed's rule).
 func (w *window) covers(after int64) bool {
-	return after != 0 && after >= w.lo && after <= w.hi && after >= w.prunedThrough
+	return after != 0 && w.holds(after)
+}
+
+// holds reports whether the window holds every event after the cursor that
+// a reader who has seen up to it lacks: covers without the rule that a
+// cursor of 0 asks for a snapshot (a stream past its snapshot of an empty
+// feed is at 0).
+func (w *window) holds(after int64) bool {
+	return after >= w.lo && after <= w.hi && after >= w.prunedThrough
 }
 
 // after returns up to limit events after the cursor that are alive after
