@@ -284,4 +284,3 @@ func smallReceiveBuffer(_, _ string, c syscall.RawConn) error {
 	})
 	return err
 }
-
