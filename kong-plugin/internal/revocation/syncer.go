@@ -135,6 +135,7 @@ type Syncer struct {
 
 	backoffBase, backoffCap time.Duration
 	idleAfter               time.Duration
+	noStreamRetry           time.Duration
 
 	// Lifecycle. A run goroutine is launched under mu; ctx ends it.
 	mu      sync.Mutex
@@ -201,6 +202,8 @@ func New(o Options) (*Syncer, error) {
 		backoffBase: backoffBase,
 		backoffCap:  backoffCap,
 		idleAfter:   idleAfter,
+
+		noStreamRetry: noStreamRetry,
 	}
 	s.ctx, s.stop = context.WithCancel(context.Background())
 	if s.log == nil {
@@ -472,12 +475,12 @@ func (s *Syncer) syncOnce(ctx context.Context) error {
 		err := s.followStream(ctx, hb)
 		switch {
 		case errors.Is(err, errNoStream):
-			s.noStreamUntil = time.Now().Add(noStreamRetry)
+			s.noStreamUntil = time.Now().Add(s.noStreamRetry)
 			if !s.noStreamLogged {
 				s.log.Warn("the issuer has no revocation stream (404): long-polling the feed instead", "stream", s.streamURL.Redacted())
 				s.noStreamLogged = true
 			}
-			return nil
+			return s.longPoll(ctx)
 		case err == nil && time.Since(started) < time.Second:
 			sleep(ctx, emptyPause) // a stream ended at once (a replica stopping): no tight loop
 		}
