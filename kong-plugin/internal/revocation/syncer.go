@@ -31,18 +31,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"runtime/debug"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/medinsights/auth/internal/version"
 )
 
 const (
@@ -487,106 +483,6 @@ func (s *Syncer) syncOnce(ctx context.Context) error {
 		return err
 	}
 	return s.longPoll(ctx)
-}
-
-// longPoll sends one request and applies its answer.
-func (s *Syncer) longPoll(ctx context.Context) error {
-	after := s.cursor
-	wait := s.waitSeconds.Load()
-	switch {
-	case !s.synced:
-		after, wait = 0, 0 // a snapshot, answered at once
-	case !s.confirmed:
-		wait = 0 // after a snapshot or a full page: the read that makes the set fresh (see LastSync), answered at once
-	}
-	// Once synced, even a cursor of 0 (a feed that never had an event) is
-	// long-polled: the feed holds an empty snapshot until something happens.
-	held := s.synced
-	started := time.Now()
-	p, err := s.fetch(ctx, after, wait)
-	if err != nil {
-		return err
-	}
-	if err := s.apply(p, after, started, held); err != nil {
-		return err
-	}
-	s.applied(p.list, time.Now())
-	shortPoll := s.waitSeconds.Load() == 0
-	if p.count == 0 && (shortPoll || wait > 0 && time.Since(started) < time.Duration(wait)*time.Second/4) {
-		sleep(ctx, emptyPause)
-	}
-	return nil
-}
-
-// fetch asks the feed for what follows after, holding up to wait seconds.
-func (s *Syncer) fetch(ctx context.Context, after, wait int64) (page, error) {
-	ctx, cancel := context.WithTimeout(ctx, time.Duration(wait)*time.Second+requestSlack)
-	defer cancel()
-
-	u := *s.url
-	q := u.Query()
-	q.Set("after", strconv.FormatInt(after, 10))
-	q.Set("wait", strconv.FormatInt(wait, 10))
-	u.RawQuery = q.Encode()
-	resp, err := s.do(ctx, u.String(), "application/json")
-	if err != nil {
-		return page{}, err
-	}
-	defer func() {
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // let the connection be reused
-		_ = resp.Body.Close()
-	}()
-	p, err := decodePage(io.LimitReader(resp.Body, maxPageBytes), s.onApplied != nil)
-	if err != nil {
-		return page{}, fmt.Errorf("read feed answer: %w", err)
-	}
-	return p, nil
-}
-
-// retryAfterError is a 429 or 503 with Retry-After: the Syncer waits at
-// least that long before it asks again.
-type retryAfterError struct {
-	status int
-	after  time.Duration
-}
-
-func (e *retryAfterError) Error() string {
-	return fmt.Sprintf("feed answered status %d, retry after %v", e.status, e.after)
-}
-
-// maxRetryAfter bounds the Retry-After the Syncer honours.
-const maxRetryAfter = time.Minute
-
-// do sends a GET with the feed's credential. An answer other than 200 is an
-// error, returned with the response (its body closed) so the caller can
-// tell a 404 apart.
-func (s *Syncer) do(ctx context.Context, rawURL, accept string) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
-	if err != nil {
-		return nil, fmt.Errorf("build feed request: %w", err)
-	}
-	req.Header.Set("Authorization", "Bearer "+s.token)
-	req.Header.Set("Accept", accept)
-	req.Header.Set("User-Agent", "medinsights-auth/"+version.Version+" revocation-syncer")
-
-	resp, err := s.client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("request feed: %w", err)
-	}
-	if resp.StatusCode == http.StatusOK {
-		return resp, nil
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	_ = resp.Body.Close()
-	switch resp.StatusCode {
-	case http.StatusUnauthorized, http.StatusForbidden:
-		return resp, fmt.Errorf("feed refused the credential (status %d): check revocation_token against the issuer's REVOCATION_FEED_TOKEN", resp.StatusCode)
-	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
-		if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
-			return resp, &retryAfterError{status: resp.StatusCode, after: min(time.Duration(secs)*time.Second, maxRetryAfter)}
-		}
-	}
-	return resp, fmt.Errorf("feed answered status %d", resp.StatusCode)
 }
 
 // applied calls Options.OnApplied.
