@@ -26,15 +26,7 @@ type feedEnv struct {
 // setupFeed serves the revocation feed alone, on a database of the test's own.
 func setupFeed(t *testing.T) feedEnv {
 	t.Helper()
-	st, dbURL := feedtest.NewStore(t)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	f := feed.New(feed.Options{Store: st, Logger: log, Recheck: 200 * time.Millisecond})
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); f.Run(ctx) }()
-	srv := httptest.NewServer(api.NewRevocationFeed(f, feedToken, log, api.StreamConfig{}))
-	t.Cleanup(func() { srv.Close(); stop(); <-done })
-	return feedEnv{srv: srv, url: dbURL}
+	return setupStream(t, api.StreamConfig{}, nil)
 }
 
 type feedAnswer struct {
