@@ -69,4 +69,5 @@ type User struct {
 	Roles         []string
 	DateJoined    time.Time
 	UpdatedAt     time.Time
+	DisabledAt    pgtype.Timestamptz
 }
