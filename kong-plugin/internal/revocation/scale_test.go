@@ -136,6 +136,7 @@ func runScale(t *testing.T, c scaleCase) {
 
 	// Paced logouts with every gateway following.
 	reads0 := feedReads(t, metricsURLs)
+	busyCPU0, selfCPU0, busyStart := cpuTicks(t, issuerPIDs), cpuTicks(t, []int{os.Getpid()}), time.Now()
 	latency := pacedLogouts(t, issuers, sessions[c.baseline:], c.pace)
 	want := make([]string, c.logouts)
 	for i, s := range sessions[c.baseline:] {
@@ -148,6 +149,14 @@ func runScale(t *testing.T, c scaleCase) {
 		}
 	}
 	reads1 := feedReads(t, metricsURLs)
+	busyFor := time.Since(busyStart)
+	// The issuers' CPU per event and gateway, less their idle rate: what an
+	// event costs a replica for each gateway it serves. The simulated
+	// gateways' own cost (this process) is reported beside it.
+	busyTicks := cpuTicks(t, issuerPIDs) - busyCPU0
+	idleTicks := float64(issuerCPU) / 100 * busyFor.Seconds() * 100 // issuerCPU is a percentage of a core
+	perEventGateway := time.Duration((float64(busyTicks) - idleTicks) * 10 * float64(time.Millisecond) / float64(c.logouts*c.gateways))
+	selfPerEventGateway := time.Duration(float64(cpuTicks(t, []int{os.Getpid()})-selfCPU0) * 10 * float64(time.Millisecond) / float64(c.logouts*c.gateways))
 
 	var lags []time.Duration
 	for i, g := range gateways {
@@ -171,6 +180,7 @@ func runScale(t *testing.T, c scaleCase) {
 	t.Logf("  propagation from commit: p50 %v  p99 %v  max %v  (%d receipts)", pct(lags, 50), pct(lags, 99), pct(lags, 100), len(lags))
 	t.Logf("  logout latency: p50 %v  p99 %v  (no gateways: p50 %v  p99 %v)", pct(latency, 50), pct(latency, 99), pct(baseline, 50), pct(baseline, 99))
 	t.Logf("  feed DB reads per event per replica (worst replica): window %.2f  fallback %.2f", windowReads, fallbackReads)
+	t.Logf("  CPU per event per gateway: issuers %v (over their idle rate); the simulated gateways %v", perEventGateway.Round(100*time.Nanosecond), selfPerEventGateway.Round(100*time.Nanosecond))
 	t.Logf("  idle over %v: issuers %.1f%% of a core, RSS %d MiB; PostgreSQL %.1f%% of a core, private RSS %d MiB", idleFor.Round(time.Millisecond), issuerCPU, issuerRSS>>10, pgCPU, pgRSS>>10)
 	t.Logf("  startup: every snapshot loaded in %v, every gateway fresh in %v; answers %s", startup, startupFresh, statuses.summary())
 }
