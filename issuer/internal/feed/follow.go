@@ -50,10 +50,19 @@ func (f *Feed) Follow(ctx context.Context, after int64, o StreamOptions, sw Stre
 		w := f.win.Load()
 		var wake <-chan struct{}
 		switch {
-		case first && after == 0, w.hi >= 0 && !w.holds(cursor) && cursor <= w.hi:
-			if live && cursor < w.lo {
-				return ErrSlowReader
-			}
+		case first && after == 0:
+			// A snapshot first, whatever the window holds.
+		case w.hi < 0 || cursor > w.hi && w.syncedAt.Before(arrival):
+			// No window yet, or one not read since the reader arrived that
+			// may still reach its cursor.
+			f.requestFill()
+			wake = w.changed
+		case live && cursor < w.lo:
+			return ErrSlowReader
+		}
+		if wake == nil && (first && after == 0 || !w.holds(cursor)) {
+			// Behind the window, or ahead of a fresh one (the reader followed
+			// another database: the database answers a snapshot).
 			p, err := f.fallback(ctx, cursor, w)
 			if err != nil {
 				return err
@@ -62,28 +71,12 @@ func (f *Feed) Follow(ctx context.Context, after int64, o StreamOptions, sw Stre
 				if err := sw.Page(p); err != nil {
 					return err
 				}
-			}
-			if p.Cursor != cursor || p.Snapshot {
 				cursor = p.Cursor
 				continue
 			}
 			wake = w.news // the database has nothing the window lacks yet
-		case w.hi < 0 || cursor > w.hi && w.syncedAt.Before(arrival):
-			f.requestFill()
-			wake = w.changed // the first window, or one that may reach the cursor
-		case cursor > w.hi:
-			// A fresh window behind the cursor: the reader followed another
-			// database. The database read answers a snapshot.
-			p, err := f.fallback(ctx, cursor, w)
-			if err != nil {
-				return err
-			}
-			if err := sw.Page(p); err != nil {
-				return err
-			}
-			cursor = p.Cursor
-			continue
-		default:
+		}
+		if wake == nil { // the window holds the cursor
 			events, next := w.after(cursor, int(f.pageSize), f.aliveAfter())
 			if next != cursor {
 				if err := sw.Page(Page{FeedPage: storePage(next, events)}); err != nil {
