@@ -100,9 +100,7 @@ type Feed struct {
 	fillRequests chan struct{} // capacity 1: requests coalesce
 	tailReads    atomic.Int64  // window fill reads
 	pageReads    atomic.Int64  // database reads for readers behind the window
-	// Owned by the fill loop.
-	fillFailures int
-	lastFillLog  time.Time
+	fillFailures failureLog    // owned by the fill loop
 	// publishedFunc, when set, runs after each window is published, and
 	// snapshotJoinedFunc after a reader joined a shared snapshot (tests).
 	publishedFunc      func()
@@ -139,6 +137,7 @@ func New(o Options) *Feed {
 		fallbackSlots: make(chan struct{}, cmp.Or(o.FallbackSlots, fallbackSlotsDefault)),
 		stopping:      make(chan struct{}),
 	}
+	f.fillFailures = failureLog{log: f.log, failed: "read revocation window", recovered: "revocation window reading again"}
 	f.win.Store(emptyWindow())
 	f.snapshotReadFunc = func(ctx context.Context) (store.FeedPage, error) {
 		f.pageReads.Add(1)
@@ -180,29 +179,42 @@ func (f *Feed) Run(ctx context.Context) {
 }
 
 func (f *Feed) listen(ctx context.Context) {
-	var lastLog time.Time
-	failures := 0
+	failures := failureLog{log: f.log, failed: "revocation listener: reconnecting", recovered: "revocation listener connected again"}
 	err := f.store.ListenRevocations(ctx, store.RevocationListener{
 		NotifiedFunc: func(lastSeq int64) {
-			if failures > 0 {
-				f.log.Info("revocation listener connected again", "failures", failures)
-				failures = 0
-			}
+			failures.ok()
 			f.notified(lastSeq)
 		},
-		// The first failure, then one line every 30 s: while the database is
-		// down the listener retries every second.
-		ErrorFunc: func(err error) {
-			failures++
-			if failures == 1 || time.Since(lastLog) >= 30*time.Second {
-				f.log.Warn("revocation listener: reconnecting", "error", err, "failures", failures)
-				lastLog = time.Now()
-			}
-		},
+		ErrorFunc:      failures.fail, // the listener retries every second while the database is down
 		ReconnectDelay: reconnectDelay,
 	})
 	if err != nil {
 		f.log.Error("revocation listener stopped", "error", err)
+	}
+}
+
+// failureLog logs a run of failures of one loop: the first, then one line
+// every 30 s however often the loop retries, and the recovery. It belongs
+// to the loop's goroutine.
+type failureLog struct {
+	log               *slog.Logger
+	failed, recovered string
+	failures          int
+	lastLog           time.Time
+}
+
+func (l *failureLog) fail(err error) {
+	l.failures++
+	if l.failures == 1 || time.Since(l.lastLog) >= 30*time.Second {
+		l.log.Warn(l.failed, "error", err, "failures", l.failures)
+		l.lastLog = time.Now()
+	}
+}
+
+func (l *failureLog) ok() {
+	if l.failures > 0 {
+		l.log.Info(l.recovered, "failures", l.failures)
+		l.failures = 0
 	}
 }
 

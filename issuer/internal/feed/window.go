@@ -193,28 +193,16 @@ func (f *Feed) fill(ctx context.Context) {
 		f.tailReads.Add(1)
 		if err != nil {
 			if ctx.Err() == nil {
-				f.logFillError(err)
+				f.fillFailures.fail(err)
 			}
 			f.publish(w, w.failed(start, err))
 			return
 		}
 		f.publish(w, w.advanced(tail, start, int(f.pageSize), f.capacity))
-		if f.fillFailures > 0 {
-			f.log.Info("revocation window reading again", "failures", f.fillFailures)
-			f.fillFailures = 0
-		}
+		f.fillFailures.ok()
 		if len(tail.Events) < int(f.pageSize) {
 			return
 		}
-	}
-}
-
-// logFillError logs the first failure and then one line every 30 s.
-func (f *Feed) logFillError(err error) {
-	f.fillFailures++
-	if f.fillFailures == 1 || time.Since(f.lastFillLog) >= 30*time.Second {
-		f.log.Warn("read revocation window", "error", err, "failures", f.fillFailures)
-		f.lastFillLog = time.Now()
 	}
 }
 
