@@ -22,17 +22,25 @@ func withCookie(h http.Header, refresh string) http.Header {
 	return out
 }
 
+// cookieSet returns the cookie named name that r sets, or nil.
+func cookieSet(r resp, name string) *http.Cookie {
+	for _, c := range (&http.Response{Header: r.Header}).Cookies() {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
 // refreshCookie returns the medinsights_refresh cookie r sets, failing t
 // when it sets none.
 func refreshCookie(t *testing.T, r resp) *http.Cookie {
 	t.Helper()
-	for _, c := range (&http.Response{Header: r.Header}).Cookies() {
-		if c.Name == "medinsights_refresh" {
-			return c
-		}
+	c := cookieSet(r, "medinsights_refresh")
+	if c == nil {
+		t.Fatalf("no medinsights_refresh cookie set: %v", r.Header.Values("Set-Cookie"))
 	}
-	t.Fatalf("no medinsights_refresh cookie set: %v", r.Header.Values("Set-Cookie"))
-	return nil
+	return c
 }
 
 func wantNoCookie(t *testing.T, r resp) {
@@ -261,13 +269,11 @@ func TestCookieModeLoginKeepsTheDeviceTokenInACookie(t *testing.T) {
 	}
 	deviceCookie := func(r resp) *http.Cookie {
 		t.Helper()
-		for _, c := range (&http.Response{Header: r.Header}).Cookies() {
-			if c.Name == "medinsights_device" {
-				return c
-			}
+		c := cookieSet(r, "medinsights_device")
+		if c == nil {
+			t.Fatalf("no medinsights_device cookie: %v", r.Header.Values("Set-Cookie"))
 		}
-		t.Fatalf("no medinsights_device cookie: %v", r.Header.Values("Set-Cookie"))
-		return nil
+		return c
 	}
 	first := deviceCookie(login(""))
 	if !first.HttpOnly || !first.Secure || first.SameSite != http.SameSiteStrictMode || first.Path != "/" ||
@@ -286,10 +292,8 @@ func TestCookieModeLoginKeepsTheDeviceTokenInACookie(t *testing.T) {
 	r = is.Do(t, req{Method: "POST", Path: "/api/auth/logout/", Token: r.JSON["access_token"].(string), Body: map[string]string{},
 		Header: withCookie(sameOrigin, refreshCookie(t, r).Value)})
 	wantStatus(t, r, 204)
-	for _, c := range (&http.Response{Header: r.Header}).Cookies() {
-		if c.Name == "medinsights_device" {
-			t.Fatalf("logout touched the device cookie: %v", r.Header.Values("Set-Cookie"))
-		}
+	if cookieSet(r, "medinsights_device") != nil {
+		t.Fatalf("logout touched the device cookie: %v", r.Header.Values("Set-Cookie"))
 	}
 	// Body mode is unchanged: the device token in the JSON.
 	r = is.Post(t, "/api/auth/login/", map[string]string{"username": "alice", "password": password}, "")
