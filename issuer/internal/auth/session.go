@@ -17,7 +17,7 @@ import (
 func (s *Service) Login(ctx context.Context, login, password string) (TokenPair, error) {
 	u, err := s.opt.Store.UserGetByLogin(ctx, login)
 	if errors.Is(err, store.ErrNotFound) {
-		if _, _, err := s.verifyPassword(ctx, s.dummyHash, password); errors.Is(err, ErrOverloaded) {
+		if _, _, err := s.verifyPassword(ctx, UnusablePassword, password); errors.Is(err, ErrOverloaded) {
 			return TokenPair{}, err
 		}
 		return TokenPair{}, ErrInvalidCredentials
@@ -55,11 +55,13 @@ func (s *Service) Login(ctx context.Context, login, password string) (TokenPair,
 	// login that loses the race fails as invalid credentials: it is not
 	// retried, since its password was checked against a hash no longer
 	// stored.
-	if rehash {
-		// The stored hash has weaker parameters than today's: replace it now,
-		// while the password is at hand, in the login's transaction, and
-		// only while the stored hash is still the one verified: a password
-		// changed since the read is never overwritten.
+	if rehash && u.DisabledAt == nil {
+		// The stored hash is a Django one, or an argon2id with weaker
+		// parameters than today's: replace it now, while the password is at
+		// hand, in the login's transaction, and only while the stored hash
+		// is still the one verified: a password changed since the read is
+		// never overwritten. Not for a disabled user, whose login fails
+		// below: the extra hash would tell a right password from a wrong one.
 		var newHash string
 		if newHash, err = s.hashPassword(ctx, password); err != nil {
 			return TokenPair{}, err
