@@ -13,6 +13,8 @@ import hashlib
 from django.contrib.auth.hashers import (
     Argon2PasswordHasher,
     BasePasswordHasher,
+    BCryptPasswordHasher,
+    BCryptSHA256PasswordHasher,
     PBKDF2PasswordHasher,
     PBKDF2SHA1PasswordHasher,
 )
@@ -31,6 +33,14 @@ class PBKDF2FastPasswordHasher(PBKDF2PasswordHasher):
 
 class PBKDF2SHA1FastPasswordHasher(PBKDF2SHA1PasswordHasher):
     iterations = 1000
+
+
+class BCryptSHA256FastPasswordHasher(BCryptSHA256PasswordHasher):
+    rounds = 5
+
+
+class BCryptFastPasswordHasher(BCryptPasswordHasher):
+    rounds = 5
 
 
 class Argon2iPasswordHasher(Argon2PasswordHasher):
@@ -71,3 +81,7 @@ class ScryptPasswordHasher(BasePasswordHasher):
     def verify(self, password, encoded):
         algorithm, n, salt, r, p, _ = encoded.split("$", 5)
         return constant_time_compare(encoded, self.encode(password, salt, int(n), int(r), int(p)))
+
+
+class ScryptFastPasswordHasher(ScryptPasswordHasher):
+    work_factor = 2 ** 10
