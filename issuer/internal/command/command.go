@@ -33,6 +33,9 @@ commands:
   keys generate --out DIR [--force]  write a new RSA-2048 pair: DIR/private.pem (0600), DIR/public.pem
   users grant-role USERNAME ROLE     add a role (takes effect at the user's next refresh)
   users revoke-role USERNAME ROLE    remove a role and end every session of the user
+  users import-django --source URL [--table NAME] [--dry-run]
+                                     import the users of a Django user table
+                                     (default authentication_user; docs/django-import.md)
   healthcheck                        exit 0 when the local server answers ready
   version                            print the version
 
@@ -72,6 +75,8 @@ func Main(ctx context.Context, args []string, env Env) int {
 		err = migrateStatus(ctx, env)
 	case cmd == "keys" && len(rest) >= 1 && rest[0] == "generate":
 		err = keysGenerate(rest[1:], env)
+	case cmd == "users" && len(rest) >= 1 && rest[0] == "import-django":
+		err = usersImportDjango(ctx, env, rest[1:])
 	case cmd == "users" && len(rest) == 3 && (rest[0] == "grant-role" || rest[0] == "revoke-role"):
 		err = usersRole(ctx, env, rest[0], rest[1], rest[2])
 	case cmd == "healthcheck" && len(rest) == 0:

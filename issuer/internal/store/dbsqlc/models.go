@@ -11,6 +11,14 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
+type DjangoUser struct {
+	DjangoTable string
+	DjangoID    string
+	UserID      uuid.UUID
+	LastLogin   pgtype.Timestamptz
+	ImportedAt  time.Time
+}
+
 type EmailVerification struct {
 	Hash      []byte
 	UserID    uuid.UUID

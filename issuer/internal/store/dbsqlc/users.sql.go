@@ -13,6 +13,61 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
+const loginNameClaimAll = `-- name: LoginNameClaimAll :execrows
+INSERT INTO login_names (name, user_id)
+SELECT DISTINCT lower(n.name), users.id
+FROM unnest($1::uuid[]) AS i (id)
+JOIN users ON users.id = i.id
+CROSS JOIN unnest(ARRAY[users.username, users.email]) AS n (name)
+`
+
+// LoginNameClaimAll claims the login names of @ids as UserInsert does for
+// one user: its username and e-mail address, lower-cased. A name already
+// claimed is a unique violation: the caller checked them with
+// LoginNameLookup under the import's lock, so only a registration
+// committed in between can cause it, and the import then rolls back.
+func (q *Queries) LoginNameClaimAll(ctx context.Context, db DBTX, ids []uuid.UUID) (int64, error) {
+	result, err := db.Exec(ctx, loginNameClaimAll, ids)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const loginNameLookup = `-- name: LoginNameLookup :many
+SELECT n.name::text AS name, lower(n.name)::text AS lowered,
+       EXISTS (SELECT 1 FROM login_names WHERE login_names.name = lower(n.name))::boolean AS taken
+FROM unnest($1::text[]) AS n (name)
+`
+
+type LoginNameLookupRow struct {
+	Name    string
+	Lowered string
+	Taken   bool
+}
+
+// LoginNameLookup lower-cases each of @names as the issuer does (the
+// login_names rule) and says whether it is already a login name.
+func (q *Queries) LoginNameLookup(ctx context.Context, db DBTX, names []string) ([]LoginNameLookupRow, error) {
+	rows, err := db.Query(ctx, loginNameLookup, names)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []LoginNameLookupRow
+	for rows.Next() {
+		var i LoginNameLookupRow
+		if err := rows.Scan(&i.Name, &i.Lowered, &i.Taken); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const userGetByID = `-- name: UserGetByID :one
 SELECT id, username, email, password_hash, first_name, last_name, email_verified, roles, date_joined, updated_at, disabled_at FROM users WHERE id = $1
 `
@@ -83,6 +138,20 @@ func (q *Queries) UserGetByUsername(ctx context.Context, db DBTX, username strin
 		&i.DisabledAt,
 	)
 	return i, err
+}
+
+type UserImportParams struct {
+	ID            uuid.UUID
+	Username      string
+	Email         string
+	PasswordHash  string
+	FirstName     string
+	LastName      string
+	EmailVerified bool
+	Roles         []string
+	DateJoined    time.Time
+	UpdatedAt     time.Time
+	DisabledAt    pgtype.Timestamptz
 }
 
 const userInsert = `-- name: UserInsert :one
