@@ -137,7 +137,8 @@ func djangoSelect(table string, cols []dbsqlc.DjangoSourceColumnsRow) (string, e
 			exprs = append(exprs, "coalesce("+col+", '')")
 		}
 	}
-	return "SELECT " + strings.Join(exprs, ", ") + " FROM " + pgx.Identifier{table}.Sanitize() + " ORDER BY " + pgx.Identifier{"id"}.Sanitize(), nil
+	// ORDER BY the source column (qualified), not the text it is read as.
+	return "SELECT " + strings.Join(exprs, ", ") + " FROM " + pgx.Identifier{table}.Sanitize() + " AS t ORDER BY t.id", nil
 }
 
 func scanDjangoRows(ctx context.Context, tx pgx.Tx, query string) ([]DjangoRow, error) {
