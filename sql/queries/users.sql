@@ -65,7 +65,7 @@ WHERE id = @id
 RETURNING *;
 
 -- UserImport writes imported users in bulk (COPY); their login names are
--- claimed next by LoginNameClaimAll, in the same transaction.
+-- claimed next by LoginNameImport, in the same transaction.
 -- name: UserImport :copyfrom
 INSERT INTO users (id, username, email, password_hash, first_name, last_name, email_verified, roles, date_joined, updated_at, disabled_at)
 VALUES (@id, @username, @email, @password_hash, @first_name, @last_name, @email_verified, @roles, @date_joined, @updated_at, @disabled_at);
@@ -77,14 +77,10 @@ SELECT n.name::text AS name, lower(n.name)::text AS lowered,
        EXISTS (SELECT 1 FROM login_names WHERE login_names.name = lower(n.name))::boolean AS taken
 FROM unnest(@names::text[]) AS n (name);
 
--- LoginNameClaimAll claims the login names of @ids as UserInsert does for
--- one user: its username and e-mail address, lower-cased. A name already
--- claimed is a unique violation: the caller checked them with
--- LoginNameLookup under the import's lock, so only a registration
--- committed in between can cause it, and the import then rolls back.
--- name: LoginNameClaimAll :execrows
-INSERT INTO login_names (name, user_id)
-SELECT DISTINCT lower(n.name), users.id
-FROM unnest(@ids::uuid[]) AS i (id)
-JOIN users ON users.id = i.id
-CROSS JOIN unnest(ARRAY[users.username, users.email]) AS n (name);
+-- LoginNameImport claims the login names of imported users in bulk
+-- (COPY), lower-cased by LoginNameLookup as UserInsert lower-cases them.
+-- One already claimed is a unique violation: the import checked them under
+-- its lock, so only a registration committed in between can cause it, and
+-- the import then rolls back.
+-- name: LoginNameImport :copyfrom
+INSERT INTO login_names (name, user_id) VALUES (@name, @user_id);

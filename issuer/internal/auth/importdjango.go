@@ -92,8 +92,10 @@ func (s *Service) ImportDjango(ctx context.Context, table string, rows []store.D
 				rep.Refused = append(rep.Refused, ImportedRow{DjangoID: r.ID, Username: r.Username, Reason: reason})
 				continue
 			}
-			claimed[known[r.Username].Lowered] = r.Username
-			claimed[known[r.Email].Lowered] = r.Username
+			u.LoginNames = slices.Compact([]string{known[r.Username].Lowered, known[r.Email].Lowered})
+			for _, n := range u.LoginNames {
+				claimed[n] = r.Username
+			}
 			if noPassword != "" {
 				rep.NoPassword = append(rep.NoPassword, ImportedRow{DjangoID: r.ID, Username: r.Username, Reason: noPassword})
 			}

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/medinsights/auth/issuer/internal/store/dbsqlc"
@@ -170,8 +169,11 @@ func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", " 
 
 // ImportedUser is a user the import writes, with the Django row it comes
 // from. PasswordHash is the Django hash as it is, or the unusable marker.
+// LoginNames are its username and e-mail address as LoginNameLookup
+// lower-cased them (one name when they are equal).
 type ImportedUser struct {
 	NewUser
+	LoginNames    []string
 	EmailVerified bool
 	DateJoined    time.Time
 	DisabledAt    *time.Time
@@ -219,7 +221,7 @@ func (q *Q) LoginNameLookup(ctx context.Context, names []string) (map[string]Log
 	return out, nil
 }
 
-// UserImport writes users (COPY), claims their login names and records
+// UserImport writes users, claims their login names and records
 // which Django row of table each comes from. Call it inside Tx, after
 // checking the names with LoginNameLookup under DjangoImportLock: a name
 // claimed since then is ErrConflict, and the transaction must roll back.
@@ -229,7 +231,7 @@ func (q *Q) UserImport(ctx context.Context, table string, users []ImportedUser, 
 	}
 	rows := make([]dbsqlc.UserImportParams, len(users))
 	links := make([]dbsqlc.DjangoUserInsertParams, len(users))
-	ids := make([]uuid.UUID, len(users))
+	var names []dbsqlc.LoginNameImportParams
 	for i, u := range users {
 		rows[i] = dbsqlc.UserImportParams{
 			ID: u.ID, Username: u.Username, Email: u.Email, PasswordHash: u.PasswordHash,
@@ -239,12 +241,14 @@ func (q *Q) UserImport(ctx context.Context, table string, users []ImportedUser, 
 		links[i] = dbsqlc.DjangoUserInsertParams{
 			DjangoTable: table, DjangoID: u.DjangoID, UserID: u.ID, LastLogin: timestamptz(u.LastLogin), ImportedAt: now,
 		}
-		ids[i] = u.ID
+		for _, n := range u.LoginNames {
+			names = append(names, dbsqlc.LoginNameImportParams{Name: n, UserID: u.ID})
+		}
 	}
 	if _, err := q.q.UserImport(ctx, q.db, rows); err != nil {
 		return fmt.Errorf("copy users: %w", interpretError(err))
 	}
-	if _, err := q.q.LoginNameClaimAll(ctx, q.db, ids); err != nil {
+	if _, err := q.q.LoginNameImport(ctx, q.db, names); err != nil {
 		return fmt.Errorf("claim login names: %w", interpretError(err))
 	}
 	if _, err := q.q.DjangoUserInsert(ctx, q.db, links); err != nil {

@@ -26,6 +26,11 @@ class PBKDF2Django50PasswordHasher(PBKDF2PasswordHasher):
     iterations = 720000
 
 
+class PBKDF2SHA1Django50PasswordHasher(PBKDF2SHA1PasswordHasher):
+    """pbkdf2_sha1 at Django 5.0's iteration count."""
+    iterations = 720000
+
+
 class PBKDF2FastPasswordHasher(PBKDF2PasswordHasher):
     """pbkdf2_sha256 at 1000 iterations: cheap vectors for the many cases."""
     iterations = 1000
@@ -48,6 +53,16 @@ class Argon2iPasswordHasher(Argon2PasswordHasher):
     time_cost = 2
     memory_cost = 1024
     parallelism = 2
+
+    def params(self):
+        argon2 = self._load_library()
+        params = super().params()
+        params.type = argon2.low_level.Type.I
+        return params
+
+
+class Argon2iDefaultPasswordHasher(Argon2PasswordHasher):
+    """argon2i at Django's default cost (m=102400, t=2, p=8)."""
 
     def params(self):
         argon2 = self._load_library()

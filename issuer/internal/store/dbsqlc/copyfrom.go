@@ -45,6 +45,44 @@ func (q *Queries) DjangoUserInsert(ctx context.Context, db DBTX, arg []DjangoUse
 	return db.CopyFrom(ctx, []string{"django_users"}, []string{"django_table", "django_id", "user_id", "last_login", "imported_at"}, &iteratorForDjangoUserInsert{rows: arg})
 }
 
+// iteratorForLoginNameImport implements pgx.CopyFromSource.
+type iteratorForLoginNameImport struct {
+	rows                 []LoginNameImportParams
+	skippedFirstNextCall bool
+}
+
+func (r *iteratorForLoginNameImport) Next() bool {
+	if len(r.rows) == 0 {
+		return false
+	}
+	if !r.skippedFirstNextCall {
+		r.skippedFirstNextCall = true
+		return true
+	}
+	r.rows = r.rows[1:]
+	return len(r.rows) > 0
+}
+
+func (r iteratorForLoginNameImport) Values() ([]interface{}, error) {
+	return []interface{}{
+		r.rows[0].Name,
+		r.rows[0].UserID,
+	}, nil
+}
+
+func (r iteratorForLoginNameImport) Err() error {
+	return nil
+}
+
+// LoginNameImport claims the login names of imported users in bulk
+// (COPY), lower-cased by LoginNameLookup as UserInsert lower-cases them.
+// One already claimed is a unique violation: the import checked them under
+// its lock, so only a registration committed in between can cause it, and
+// the import then rolls back.
+func (q *Queries) LoginNameImport(ctx context.Context, db DBTX, arg []LoginNameImportParams) (int64, error) {
+	return db.CopyFrom(ctx, []string{"login_names"}, []string{"name", "user_id"}, &iteratorForLoginNameImport{rows: arg})
+}
+
 // iteratorForUserImport implements pgx.CopyFromSource.
 type iteratorForUserImport struct {
 	rows                 []UserImportParams
@@ -84,7 +122,7 @@ func (r iteratorForUserImport) Err() error {
 }
 
 // UserImport writes imported users in bulk (COPY); their login names are
-// claimed next by LoginNameClaimAll, in the same transaction.
+// claimed next by LoginNameImport, in the same transaction.
 func (q *Queries) UserImport(ctx context.Context, db DBTX, arg []UserImportParams) (int64, error) {
 	return db.CopyFrom(ctx, []string{"users"}, []string{"id", "username", "email", "password_hash", "first_name", "last_name", "email_verified", "roles", "date_joined", "updated_at", "disabled_at"}, &iteratorForUserImport{rows: arg})
 }

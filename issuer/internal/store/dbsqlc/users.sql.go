@@ -13,25 +13,9 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
-const loginNameClaimAll = `-- name: LoginNameClaimAll :execrows
-INSERT INTO login_names (name, user_id)
-SELECT DISTINCT lower(n.name), users.id
-FROM unnest($1::uuid[]) AS i (id)
-JOIN users ON users.id = i.id
-CROSS JOIN unnest(ARRAY[users.username, users.email]) AS n (name)
-`
-
-// LoginNameClaimAll claims the login names of @ids as UserInsert does for
-// one user: its username and e-mail address, lower-cased. A name already
-// claimed is a unique violation: the caller checked them with
-// LoginNameLookup under the import's lock, so only a registration
-// committed in between can cause it, and the import then rolls back.
-func (q *Queries) LoginNameClaimAll(ctx context.Context, db DBTX, ids []uuid.UUID) (int64, error) {
-	result, err := db.Exec(ctx, loginNameClaimAll, ids)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
+type LoginNameImportParams struct {
+	Name   string
+	UserID uuid.UUID
 }
 
 const loginNameLookup = `-- name: LoginNameLookup :many
