@@ -169,7 +169,9 @@ func keysGenerate(args []string, env Env) error {
 	return nil
 }
 
-func usersRole(ctx context.Context, env Env, action, username, role string) error {
+// withUserService runs fn with the service of the commands that manage
+// users (no signer), on a small pool closed when fn returns.
+func withUserService(ctx context.Context, env Env, fn func(*auth.Service) error) error {
 	c, err := loadConfig(env, config.NeedDatabase)
 	if err != nil {
 		return err
@@ -183,6 +185,14 @@ func usersRole(ctx context.Context, env Env, action, username, role string) erro
 	if err != nil {
 		return err
 	}
+	return fn(svc)
+}
+
+func usersRole(ctx context.Context, env Env, action, username, role string) error {
+	return withUserService(ctx, env, func(svc *auth.Service) error { return userRole(ctx, env, svc, action, username, role) })
+}
+
+func userRole(ctx context.Context, env Env, svc *auth.Service, action, username, role string) error {
 	if action == "grant-role" {
 		u, err := svc.GrantRole(ctx, username, role)
 		if err != nil {

@@ -8,7 +8,7 @@ import (
 	"io"
 	"regexp"
 
-	"github.com/medinsights/auth/issuer/internal/config"
+	"github.com/medinsights/auth/issuer/internal/auth"
 	"github.com/medinsights/auth/issuer/internal/store"
 )
 
@@ -37,24 +37,15 @@ func usersImportDjango(ctx context.Context, env Env, args []string) error {
 	if !tableNameRE.MatchString(*table) {
 		return usageError{fmt.Sprintf("--table %q is not a plain table name", *table)}
 	}
-	c, err := loadConfig(env, config.NeedDatabase)
-	if err != nil {
+	var rep auth.ImportReport
+	err := withUserService(ctx, env, func(svc *auth.Service) error {
+		rows, err := store.ReadDjangoUsers(ctx, *source, *table)
+		if err != nil {
+			return err
+		}
+		rep, err = svc.ImportDjango(ctx, *table, rows, *dryRun)
 		return err
-	}
-	rows, err := store.ReadDjangoUsers(ctx, *source, *table)
-	if err != nil {
-		return err
-	}
-	st, err := store.New(ctx, store.Config{URL: c.DatabaseURL, MaxConns: 2})
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	svc, err := newAuthService(c, st, nil, newLogger(env.Stderr, c.LogLevel), nil)
-	if err != nil {
-		return err
-	}
-	rep, err := svc.ImportDjango(ctx, *table, rows, *dryRun)
+	})
 	if err != nil {
 		return err
 	}

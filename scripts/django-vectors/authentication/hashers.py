@@ -48,19 +48,6 @@ class BCryptFastPasswordHasher(BCryptPasswordHasher):
     rounds = 5
 
 
-class Argon2iPasswordHasher(Argon2PasswordHasher):
-    """argon2i, as Django wrote it before 3.2, with cheap parameters."""
-    time_cost = 2
-    memory_cost = 1024
-    parallelism = 2
-
-    def params(self):
-        argon2 = self._load_library()
-        params = super().params()
-        params.type = argon2.low_level.Type.I
-        return params
-
-
 class Argon2iDefaultPasswordHasher(Argon2PasswordHasher):
     """argon2i at Django's default cost (m=102400, t=2, p=8)."""
 
@@ -69,6 +56,13 @@ class Argon2iDefaultPasswordHasher(Argon2PasswordHasher):
         params = super().params()
         params.type = argon2.low_level.Type.I
         return params
+
+
+class Argon2iPasswordHasher(Argon2iDefaultPasswordHasher):
+    """argon2i, as Django wrote it before 3.2, with cheap parameters."""
+    time_cost = 2
+    memory_cost = 1024
+    parallelism = 2
 
 
 class Argon2FastPasswordHasher(Argon2PasswordHasher):
