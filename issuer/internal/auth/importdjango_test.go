@@ -132,7 +132,13 @@ func TestImportDjangoUsersLogIn(t *testing.T) {
 			if after := storedHash(t, is, u.Username); !strings.HasPrefix(after, "$argon2id$") {
 				t.Errorf("%s: after the first login the stored hash is not argon2id", u.Username)
 			}
-			is.Login(t, u.Username, u.Password)
+			tok := is.Login(t, u.Username, u.Password)
+			// The access token (username claim, X-Consumer-Username) passes
+			// the parser the gateway uses: a two-letter name included.
+			r := is.Get(t, "/api/auth/me/", tok.Access)
+			if me, _ := r.JSON["user"].(map[string]any); r.Status != http.StatusOK || me["username"] != u.Username {
+				t.Errorf("%s: /me %d %s", u.Username, r.Status, r.Body)
+			}
 		}
 	}
 	assertGone(t, is, legacy)
@@ -242,7 +248,13 @@ func TestImportDjangoStockTableDryRun(t *testing.T) {
 	readJSON(t, "testdata/django/stock-users.json", &users)
 	for _, u := range users {
 		if u.Username == "pbkdf2user" || u.Username == "jo" {
-			is.Login(t, u.Username, u.Password)
+			tok := is.Login(t, u.Username, u.Password)
+			// The access token (username claim, X-Consumer-Username) passes
+			// the parser the gateway uses: a two-letter name included.
+			r := is.Get(t, "/api/auth/me/", tok.Access)
+			if me, _ := r.JSON["user"].(map[string]any); r.Status != http.StatusOK || me["username"] != u.Username {
+				t.Errorf("%s: /me %d %s", u.Username, r.Status, r.Body)
+			}
 		}
 	}
 	u, err := is.Store.UserGetByUsername(context.Background(), "root")
