@@ -49,6 +49,8 @@ var (
 	ErrUserNotFound = errors.New("user not found")
 	// ErrInvalidRole: a role name that is not header-safe.
 	ErrInvalidRole = errors.New("role must be lower-case letters, digits, '-' and '_'")
+	// ErrRoleNotHeld: a role to remove that the user does not have.
+	ErrRoleNotHeld = errors.New("user does not hold the role")
 	// ErrOverloaded: every password hashing slot stayed busy for
 	// PasswordHashWait (or the request ended first); retry later.
 	ErrOverloaded = errors.New("too many password checks in progress")
