@@ -61,7 +61,11 @@ func (s *Service) ImportDjango(ctx context.Context, table string, rows []store.D
 	var names []string
 	for i, r := range rows {
 		ids[i] = r.ID
-		names = append(names, r.Username, r.Email)
+		for _, n := range []string{r.Username, r.Email} {
+			if utf8.ValidString(n) { // an invalid one refuses its row; PostgreSQL would refuse the whole lookup
+				names = append(names, n)
+			}
+		}
 	}
 	var rep ImportReport
 	err := s.opt.Store.Tx(ctx, func(q *store.Q) error {
