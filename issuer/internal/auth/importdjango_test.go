@@ -262,3 +262,53 @@ func TestImportDjangoStockTableDryRun(t *testing.T) {
 		t.Fatalf("root: %+v %v", u, err)
 	}
 }
+
+// TestImportDjangoRefusesBadRows: rows no Django table of ours holds, built
+// by hand: each refused with its reason, the good ones imported.
+func TestImportDjangoRefusesBadRows(t *testing.T) {
+	t.Parallel()
+	is := issuertest.New(t, issuertest.Options{})
+	is.Register(t, "alice", "correct horse battery") // alice@example.org
+	var vectors []djangoVector
+	readJSON(t, "testdata/django/hashers.json", &vectors)
+	i := slices.IndexFunc(vectors, func(v djangoVector) bool { return v.Hasher == "pbkdf2_sha256" && v.Password == "lètmein" })
+	hash := vectors[i].Encoded // 1000 iterations
+	row := func(id, username, email string) store.DjangoRow {
+		return store.DjangoRow{ID: id, Username: username, Email: email, Password: hash, IsActive: true}
+	}
+	long := row("5", "ok5", "ok5@example.org")
+	long.FirstName = "tab\there"
+	rows := []store.DjangoRow{
+		row("1", "alice@example.org", "other@example.org"),     // username = an issuer user's e-mail
+		row("2", "bob", "ALICE@example.org"),                   // e-mail = an issuer user's, in another case
+		row("3", "has space", "space@example.org"),             // not Django's rule
+		row("4", strings.Repeat("a", 151), "long@example.org"), // too long
+		long, // control character in a name
+		row("6", "bad-utf8", "bad\xffmail@example.org"),  // not UTF-8
+		row("7", "same@example.org", "Same@example.org"), // its own username and e-mail: one login name
+		row("8", "x", "x@example.org"),                   // one character: Django's rule allows it
+	}
+	rep, err := is.Auth.ImportDjango(context.Background(), "handmade", rows, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"alice@example.org":      "username equals (ignoring case) a username or e-mail address already in the issuer",
+		"bob":                    "e-mail address equals (ignoring case) a username or e-mail address already in the issuer",
+		"has space":              "username must be 1 to 150 characters",
+		strings.Repeat("a", 151): "username must be 1 to 150 characters",
+		"ok5":                    "first or last name",
+		"bad-utf8":               "e-mail address is not valid",
+	}
+	got := reasons(rep.Refused)
+	for name, reason := range want {
+		if !strings.HasPrefix(got[name], reason) {
+			t.Errorf("%.20s: refused for %q, want %q", name, got[name], reason)
+		}
+	}
+	if rep.Imported != 2 || len(got) != len(want) {
+		t.Fatalf("imported %d, refused %v", rep.Imported, got)
+	}
+	is.Login(t, "x", "lètmein")
+	is.Login(t, "SAME@example.org", "lètmein")
+}
