@@ -103,7 +103,7 @@ func BenchmarkLoginDjangoHash(b *testing.B) {
 				}
 				start := processCPU(b)
 				b.StartTimer()
-				if _, err := is.Auth.Login(ctx, "alice", password); err != nil {
+				if _, err := is.Auth.Login(ctx, auth.LoginInput{Login: "alice", Password: password}); err != nil {
 					b.Fatal(err)
 				}
 				b.StopTimer()

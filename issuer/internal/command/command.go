@@ -22,6 +22,7 @@ import (
 	"github.com/medinsights/auth/issuer/internal/auth"
 	"github.com/medinsights/auth/issuer/internal/config"
 	"github.com/medinsights/auth/issuer/internal/mail"
+	"github.com/medinsights/auth/issuer/internal/metrics"
 	"github.com/medinsights/auth/issuer/internal/signer"
 	"github.com/medinsights/auth/issuer/internal/store"
 )
@@ -303,10 +304,10 @@ func newLogger(w io.Writer, level slog.Level) *slog.Logger {
 
 // newAuthService builds the domain service from the configuration. The
 // signer may be nil for commands that sign nothing.
-func newAuthService(c config.Config, st *store.Store, sg *signer.Signer, log *slog.Logger, reuseDetected func()) (*auth.Service, error) {
-	var m auth.Mailer = mail.LogMailer{Logger: log, LinkURL: c.EmailVerificationURL}
+func newAuthService(c config.Config, st *store.Store, sg *signer.Signer, log *slog.Logger, mx *metrics.Metrics) (*auth.Service, error) {
+	var m auth.Mailer = mail.LogMailer{Logger: log, LinkURL: c.EmailVerificationURL, ResetURL: c.PasswordResetURL}
 	if c.SMTPURL != nil {
-		m = mail.SMTPMailer{URL: c.SMTPURL, From: c.MailFrom, LinkURL: c.EmailVerificationURL}
+		m = mail.SMTPMailer{URL: c.SMTPURL, From: c.MailFrom, LinkURL: c.EmailVerificationURL, ResetURL: c.PasswordResetURL}
 	}
 	return auth.New(auth.Options{
 		Store: st, Signer: sg, Mailer: m, Logger: log,
@@ -314,6 +315,9 @@ func newAuthService(c config.Config, st *store.Store, sg *signer.Signer, log *sl
 		AccessLifetime: c.AccessLifetime, RefreshLifetime: c.RefreshLifetime,
 		ReuseInterval: c.RefreshReuseInterval, ClockSkew: c.ClockSkew,
 		DefaultRoles: c.DefaultRoles, PasswordHashConcurrency: c.PasswordHashConcurrency,
-		ReuseDetectedFunc: reuseDetected,
+		Throttle: c.Throttle, DeviceTokenLifetime: c.DeviceTokenLifetime,
+		PasswordResetLifetime: c.PasswordResetLifetime, UnverifiedAccountTTL: c.UnverifiedAccountTTL,
+		ReuseDetectedFunc: mx.RefreshReuseDetected, ThrottleDecisionFunc: mx.ThrottleDecision,
+		PasswordHashFunc: mx.PasswordHashed, PasswordResetDoneFunc: mx.PasswordResetDone,
 	})
 }
