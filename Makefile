@@ -71,6 +71,7 @@ FUZZ_TARGETS := \
 	./internal/accesstoken:FuzzKeyID \
 	./internal/accesstoken:FuzzDecodeClaims \
 	./internal/accesstoken:FuzzHeaderSafe \
+	./issuer/internal/auth:FuzzDjangoHash \
 	./kong-plugin/internal/plugin:FuzzTokenFromHeader \
 	./kong-plugin/internal/plugin:FuzzDecide \
 	./kong-plugin/internal/revocation:FuzzDecodePage

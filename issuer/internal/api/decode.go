@@ -9,8 +9,6 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/go-playground/validator/v10"
 
@@ -32,10 +30,7 @@ func newValidator() *validator.Validate {
 		return name
 	})
 	_ = v.RegisterValidation("username", func(fl validator.FieldLevel) bool { return auth.ValidUsername(fl.Field().String()) })
-	_ = v.RegisterValidation("plaintext", func(fl validator.FieldLevel) bool {
-		s := fl.Field().String()
-		return utf8.ValidString(s) && !strings.ContainsFunc(s, unicode.IsControl)
-	})
+	_ = v.RegisterValidation("plaintext", func(fl validator.FieldLevel) bool { return auth.PlainText(fl.Field().String()) })
 	return v
 }
 

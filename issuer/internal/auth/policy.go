@@ -3,6 +3,7 @@ package auth
 import (
 	"regexp"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -16,13 +17,29 @@ const (
 	PasswordMaxLen = 128
 )
 
+// usernameChars are the characters of a username: Django's rule, ASCII only.
+const usernameChars = `[A-Za-z0-9@.+_-]`
+
 var (
-	usernameRE = regexp.MustCompile(`^[A-Za-z0-9@.+_-]{3,150}$`)
-	roleRE     = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+	usernameRE         = regexp.MustCompile(`^` + usernameChars + `{3,150}$`)
+	importedUsernameRE = regexp.MustCompile(`^` + usernameChars + `{1,150}$`)
+	roleRE             = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 )
 
-// ValidUsername reports whether s is 3-150 ASCII letters, digits and @.+-_.
+// ValidUsername reports whether s is 3-150 ASCII letters, digits and @.+-_:
+// the rule for new registrations.
 func ValidUsername(s string) bool { return usernameRE.MatchString(s) }
+
+// ValidImportedUsername reports whether s is 1-150 ASCII letters, digits
+// and @.+-_: Django's rule, which imported users keep (a two-letter Django
+// username comes through and logs in), less its non-ASCII letters, which
+// cannot travel in the X-Consumer-Username header.
+func ValidImportedUsername(s string) bool { return importedUsernameRE.MatchString(s) }
+
+// PlainText reports whether s is valid UTF-8 without control characters.
+func PlainText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, unicode.IsControl)
+}
 
 // ValidRole reports whether s may be a role: 1-64 lower-case letters,
 // digits, '-' and '_', starting with a letter or digit. Roles travel to the

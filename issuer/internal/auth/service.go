@@ -156,7 +156,7 @@ type Service struct {
 	// expiredParser accepts tokens expired up to a refresh token's lifetime.
 	expiredParser *accesstoken.Parser
 	now           func() time.Time
-	dummyHash     string // verified for unknown users, so they cost what a wrong password costs
+	dummyHash     string // verified for unknown users and UnusablePassword, so they cost what a wrong password costs
 	hashSlots     chan struct{}
 	// afterVerifyFunc, set by tests only, runs in Login between the
 	// password check and the write, to force races deterministically.

@@ -48,7 +48,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (TokenPair, error) {
 		return TokenPair{}, ErrInvalidCredentials
 	}
 	if c.UserID == uuid.Nil {
-		if _, _, err := s.verifyPassword(ctx, s.dummyHash, in.Password); errors.Is(err, ErrOverloaded) {
+		if _, _, err := s.verifyPassword(ctx, UnusablePassword, in.Password); errors.Is(err, ErrOverloaded) {
 			return TokenPair{}, err
 		}
 		return fail()
@@ -96,11 +96,13 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (TokenPair, error) {
 	// retried, since its password was checked against a hash no longer
 	// stored, and it counts as a failure, as a disabled user's does: the
 	// throttle treats it as it treats a wrong password.
-	if rehash {
-		// The stored hash has weaker parameters than today's: replace it now,
-		// while the password is at hand, in the login's transaction, and
-		// only while the stored hash is still the one verified: a password
-		// changed since the read is never overwritten.
+	if rehash && !c.Disabled {
+		// The stored hash is a Django one, or an argon2id with weaker
+		// parameters than today's: replace it now, while the password is at
+		// hand, in the login's transaction, and only while the stored hash
+		// is still the one verified: a password changed since the read is
+		// never overwritten. Not for a disabled user, whose login fails
+		// below: the extra hash would tell a right password from a wrong one.
 		var newHash string
 		if newHash, err = s.hashPassword(ctx, in.Password); err != nil {
 			return TokenPair{}, err

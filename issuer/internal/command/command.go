@@ -51,6 +51,7 @@ var commands = []command{
 	{"users revoke-role", "USERNAME ROLE", "remove a role the user holds and end every session of the user", 2, func(ctx context.Context, env Env, args []string) error {
 		return usersRole(ctx, env, "revoke-role", args[0], args[1])
 	}},
+	{"users import-django", "--source URL [--table NAME] [--dry-run]", "import the users of a Django user table (default authentication_user; docs/django-import.md)", -1, usersImportDjango},
 	{"healthcheck", "", "exit 0 when the local server answers ready", 0, func(ctx context.Context, env Env, _ []string) error { return healthcheck(ctx, env) }},
 	{"version", "", "print the version", 0, func(_ context.Context, env Env, _ []string) error {
 		fmt.Fprintf(env.Stdout, "issuer %s (%s)\n", version.Version, version.Commit)
@@ -220,7 +221,9 @@ func keysGenerate(args []string, env Env) error {
 	return nil
 }
 
-func usersRole(ctx context.Context, env Env, action, username, role string) error {
+// withUserService runs fn with the service of the commands that manage
+// users (no signer), on a small pool closed when fn returns.
+func withUserService(ctx context.Context, env Env, fn func(*auth.Service) error) error {
 	c, err := loadConfig(env, config.NeedDatabase)
 	if err != nil {
 		return err
@@ -234,6 +237,14 @@ func usersRole(ctx context.Context, env Env, action, username, role string) erro
 	if err != nil {
 		return err
 	}
+	return fn(svc)
+}
+
+func usersRole(ctx context.Context, env Env, action, username, role string) error {
+	return withUserService(ctx, env, func(svc *auth.Service) error { return userRole(ctx, env, svc, action, username, role) })
+}
+
+func userRole(ctx context.Context, env Env, svc *auth.Service, action, username, role string) error {
 	if action == "grant-role" {
 		u, err := svc.GrantRole(ctx, username, role)
 		if err != nil {

@@ -18,6 +18,14 @@ type DeviceToken struct {
 	ExpiresAt time.Time
 }
 
+type DjangoUser struct {
+	DjangoTable string
+	DjangoID    string
+	UserID      uuid.UUID
+	LastLogin   pgtype.Timestamptz
+	ImportedAt  time.Time
+}
+
 type EmailVerification struct {
 	Hash      []byte
 	UserID    uuid.UUID

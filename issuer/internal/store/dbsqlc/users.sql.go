@@ -13,6 +13,45 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
+type LoginNameImportParams struct {
+	Name   string
+	UserID uuid.UUID
+}
+
+const loginNameLookup = `-- name: LoginNameLookup :many
+SELECT n.name::text AS name, lower(n.name)::text AS lowered,
+       EXISTS (SELECT 1 FROM login_names WHERE login_names.name = lower(n.name))::boolean AS taken
+FROM unnest($1::text[]) AS n (name)
+`
+
+type LoginNameLookupRow struct {
+	Name    string
+	Lowered string
+	Taken   bool
+}
+
+// LoginNameLookup lower-cases each of @names as the issuer does (the
+// login_names rule) and says whether it is already a login name.
+func (q *Queries) LoginNameLookup(ctx context.Context, db DBTX, names []string) ([]LoginNameLookupRow, error) {
+	rows, err := db.Query(ctx, loginNameLookup, names)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []LoginNameLookupRow
+	for rows.Next() {
+		var i LoginNameLookupRow
+		if err := rows.Scan(&i.Name, &i.Lowered, &i.Taken); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const userDeleteUnverified = `-- name: UserDeleteUnverified :execrows
 DELETE FROM users WHERE id = $1 AND unverified_expires_at < $2 AND NOT email_verified
 `
@@ -82,7 +121,7 @@ func (q *Queries) UserGetByUsername(ctx context.Context, db DBTX, username strin
 }
 
 const userGetForLogin = `-- name: UserGetForLogin :one
-SELECT users.id AS user_id, users.password_hash,
+SELECT users.id AS user_id, users.password_hash, (users.disabled_at IS NOT NULL)::boolean AS disabled,
        EXISTS (SELECT 1 FROM device_tokens
                WHERE device_tokens.hash = $1::bytea AND device_tokens.user_id = users.id
                  AND device_tokens.expires_at > $2::timestamptz)::boolean AS device_known,
@@ -106,6 +145,7 @@ type UserGetForLoginParams struct {
 type UserGetForLoginRow struct {
 	UserID              uuid.NullUUID
 	PasswordHash        pgtype.Text
+	Disabled            bool
 	DeviceKnown         bool
 	PairBlockedUntil    time.Time
 	AddressBlockedUntil time.Time
@@ -132,12 +172,27 @@ func (q *Queries) UserGetForLogin(ctx context.Context, db DBTX, arg UserGetForLo
 	err := row.Scan(
 		&i.UserID,
 		&i.PasswordHash,
+		&i.Disabled,
 		&i.DeviceKnown,
 		&i.PairBlockedUntil,
 		&i.AddressBlockedUntil,
 		&i.AccountBlockedUntil,
 	)
 	return i, err
+}
+
+type UserImportParams struct {
+	ID            uuid.UUID
+	Username      string
+	Email         string
+	PasswordHash  string
+	FirstName     string
+	LastName      string
+	EmailVerified bool
+	Roles         []string
+	DateJoined    time.Time
+	UpdatedAt     time.Time
+	DisabledAt    pgtype.Timestamptz
 }
 
 const userInsert = `-- name: UserInsert :one
