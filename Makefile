@@ -62,7 +62,9 @@ FUZZ_TARGETS := \
 	./internal/accesstoken:FuzzHeaderSafe \
 	./kong-plugin/internal/plugin:FuzzTokenFromHeader \
 	./kong-plugin/internal/plugin:FuzzDecide \
-	./kong-plugin/internal/revocation:FuzzDecodePage
+	./kong-plugin/internal/revocation:FuzzDecodePage \
+	./internal/grammar:FuzzRole \
+	./identity:FuzzMiddleware
 
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME (default 5s) each
