@@ -237,6 +237,21 @@ func (s *Server) Restart() error {
 // Output returns what the process wrote to stdout and stderr so far.
 func (s *Server) Output() string { return s.output.String() }
 
+// WaitOutput waits until the process has written substr n times in all
+// (n counts from the start of the current process, so a test reads the
+// count before the action it waits on), and fails t after 10 s: the plugin
+// logs what a test needs to wait for ("jwks key set loaded", ...), so tests
+// wait on that signal rather than sleep and retry.
+func (s *Server) WaitOutput(t testing.TB, substr string, n int) {
+	t.Helper()
+	if !s.output.WaitFor(substr, n, 10*time.Second) {
+		t.Fatalf("%s did not log %q %d times within 10 s; it logged:\n%s", s.Name, substr, n, s.Output())
+	}
+}
+
+// OutputCount returns how many times the current process has written substr.
+func (s *Server) OutputCount(substr string) int { return strings.Count(s.Output(), substr) }
+
 // Exited reports whether the process has ended.
 func (s *Server) Exited() bool {
 	select {
