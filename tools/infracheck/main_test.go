@@ -16,10 +16,11 @@ var artifacts = []string{
 	"kong", "k8s", "charts", "scripts", ".ci/run",
 	"tools/infracheck/crds", "tools/infracheck/yamllint.yaml",
 	"issuer/internal/config/config.go",
+	"examples/patient-service/Dockerfile", "docs/gateway-routes.md",
 }
 
 // packageDirs only need to exist: the Dockerfiles build them.
-var packageDirs = []string{"issuer/cmd/issuer", "kong-plugin/cmd/medinsights-auth"}
+var packageDirs = []string{"issuer/cmd/issuer", "kong-plugin/cmd/medinsights-auth", "examples/patient-service"}
 
 // tool returns the path of an external tool for the tests: from the
 // environment (make infra-check sets them) or the Makefile's tool cache.
@@ -188,7 +189,7 @@ func TestDeliberateErrorsFail(t *testing.T) {
 		{name: "plugin expects another issuer", check: "compose",
 			edits: []edit{{"kong/kong.yml", "issuer: http://localhost:8001", "issuer: http://localhost:8000"}}, want: "differs from the compose issuer's JWT_ISSUER"},
 		{name: "upstream not in the stack", check: "compose",
-			edits: []edit{{"kong/kong.yml", "url: http://echo:8080", "url: http://patients:8080"}}, want: "not a service of docker-compose.yml"},
+			edits: []edit{{"kong/kong.yml", "url: http://patient-service:8080", "url: http://patients:8080"}}, want: "not a service of docker-compose.yml"},
 		{name: "build target missing", check: "compose",
 			edits: []edit{{"docker-compose.yml", "  target: dev\n", "  target: development\n"}}, want: "build target \"development\""},
 
@@ -198,7 +199,7 @@ func TestDeliberateErrorsFail(t *testing.T) {
 		{name: "string for an integer", check: "kong",
 			edits: []edit{{"kong/kong.yml", "clock_skew_seconds: 30", "clock_skew_seconds: \"30\""}}, want: "must be of type integer"},
 		{name: "scalar for an array", check: "kong",
-			edits: []edit{{"kong/kong.yml", "required_roles:\n                - patient", "required_roles: patient"}}, want: "must be of type array"},
+			edits: []edit{{"kong/kong.yml", "required_roles: []", "required_roles: patient"}}, want: "must be of type array"},
 		{name: "revocation feed routed publicly", check: "kong",
 			edits: []edit{{"kong/kong.yml", "          - /auth/revocations\n", "          - /auth/revocation-feed\n"}}, want: "reaches the issuer's internal /api/auth/revocations/ publicly"},
 		{name: "old format version", check: "kong",
@@ -209,6 +210,15 @@ func TestDeliberateErrorsFail(t *testing.T) {
 			edits: []edit{{"kong/kong.yml", "          - /auth/login\n", "          - /auth/signin\n"}}, want: "/auth/login/ is not served by a route with rate-limiting"},
 		{name: "misspelled bundled plugin", check: "kong",
 			edits: []edit{{"kong/kong.yml", "  - name: correlation-id\n", "  - name: correlation_id\n"}}, want: "neither medinsights-auth nor a bundled plugin"},
+		{name: "unprotected route not on the public list", check: "kong",
+			edits: []edit{{"kong/kong.yml", "        strip_path: false\n", "        strip_path: false\n        plugins:\n          - name: medinsights-auth\n            config:\n              <<: *medinsights-auth\n              anonymous: true\n"}},
+			want: `route "patients" lets callers without a token through but is not on the list of public routes`},
+		{name: "disabled instance meant as an exemption", check: "kong",
+			edits: []edit{{"kong/kong.yml", "        strip_path: false\n", "        strip_path: false\n        plugins:\n          - name: medinsights-auth\n            enabled: false\n            config: *medinsights-auth\n"}},
+			want: "does not exempt it"},
+		{name: "global auth plugin removed", check: "kong",
+			edits: []edit{{"kong/kong.yml", "  - name: medinsights-auth\n    config: &medinsights-auth\n", "  - name: request-termination\n    enabled: false\n    config: &medinsights-auth\n"}},
+			want: "not a global plugin"},
 		{name: "unknown route field", check: "kong",
 			edits: []edit{{"kong/kong.yml", "        strip_path: false\n", "        strip_paths: false\n"}}, want: "unknown field \"strip_paths\""},
 
