@@ -5,11 +5,13 @@
 -- change (which update the user row before revoking sessions, in one
 -- transaction) either waits for this session and then revokes it, or
 -- commits first: then this statement sees the new row, creates nothing on a
--- new password hash, and returns the new roles otherwise.
+-- new password hash, and returns the new roles otherwise. A disabled user
+-- (disabled_at set) gets no session: the login fails like a wrong password.
 -- name: SessionCreate :one
 WITH owner AS (
     SELECT users.* FROM users
     WHERE users.id = @user_id AND users.password_hash = @password_hash
+      AND users.disabled_at IS NULL
     FOR SHARE
 ), session AS (
     INSERT INTO sessions (id, user_id, created_at, expires_at, last_access_exp)

@@ -56,3 +56,10 @@ RETURNING *;
 UPDATE users SET roles = array_remove(roles, @role::text), updated_at = @now
 WHERE id = @id
 RETURNING *;
+
+-- UserSetDisabled disables (@disabled_at set) or enables (NULL) a user. It
+-- ends no session by itself: the caller revokes them in the same transaction.
+-- name: UserSetDisabled :one
+UPDATE users SET disabled_at = @disabled_at, updated_at = @now
+WHERE id = @id
+RETURNING *;

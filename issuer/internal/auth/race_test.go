@@ -300,3 +300,33 @@ func TestCleanupDeletesWhatExpiredMoreThanADayAgo(t *testing.T) {
 		t.Fatalf("%d sessions left", n)
 	}
 }
+
+func TestLoginOfADisabledUserFailsLikeAWrongPassword(t *testing.T) {
+	t.Parallel()
+	is, u := setup(t)
+	ctx := context.Background()
+	now := time.Now()
+	err := is.Store.Tx(ctx, func(q *store.Q) error {
+		_, err := q.UserSetDisabled(ctx, u.ID, &now, now)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := is.Auth.Login(ctx, "alice", password); !errors.Is(err, auth.ErrInvalidCredentials) {
+		t.Fatalf("disabled user, right password: %v, want ErrInvalidCredentials", err)
+	}
+	if n := liveSessions(t, is); n != 0 {
+		t.Fatalf("%d live sessions, want 0", n)
+	}
+	err = is.Store.Tx(ctx, func(q *store.Q) error {
+		_, err := q.UserSetDisabled(ctx, u.ID, nil, now)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := is.Auth.Login(ctx, "alice", password); err != nil {
+		t.Fatalf("enabled again: %v", err)
+	}
+}

@@ -23,6 +23,9 @@ type User struct {
 	Roles         []string
 	DateJoined    time.Time
 	UpdatedAt     time.Time
+	// DisabledAt is when the account was disabled; nil: enabled. A disabled
+	// user's login is refused like a wrong password.
+	DisabledAt *time.Time
 }
 
 // Session is one login and everything rotated from it.
@@ -108,7 +111,7 @@ func toUser(u dbsqlc.User) User {
 	return User{
 		ID: u.ID, Username: u.Username, Email: u.Email, PasswordHash: u.PasswordHash,
 		FirstName: u.FirstName, LastName: u.LastName, EmailVerified: u.EmailVerified,
-		Roles: roles, DateJoined: u.DateJoined, UpdatedAt: u.UpdatedAt,
+		Roles: roles, DateJoined: u.DateJoined, UpdatedAt: u.UpdatedAt, DisabledAt: timePtr(u.DisabledAt),
 	}
 }
 
@@ -129,6 +132,13 @@ func timePtr(t pgtype.Timestamptz) *time.Time {
 	}
 	v := t.Time
 	return &v
+}
+
+func timestamptz(t *time.Time) pgtype.Timestamptz {
+	if t == nil {
+		return pgtype.Timestamptz{}
+	}
+	return pgtype.Timestamptz{Time: *t, Valid: true}
 }
 
 func interval(d time.Duration) pgtype.Interval {
@@ -210,6 +220,12 @@ func (q *Q) UserSetPasswordHash(ctx context.Context, id uuid.UUID, hash string, 
 // password was changed since it was read).
 func (q *Q) UserRehashPassword(ctx context.Context, id uuid.UUID, oldHash, newHash string, now time.Time) (User, error) {
 	return userResult(q.q.UserRehashPassword(ctx, q.db, dbsqlc.UserRehashPasswordParams{ID: id, OldHash: oldHash, NewHash: newHash, Now: now}))
+}
+
+// UserSetDisabled disables the user (at set) or enables it (at nil). It ends
+// no session: the caller revokes them in the same transaction.
+func (q *Q) UserSetDisabled(ctx context.Context, id uuid.UUID, at *time.Time, now time.Time) (User, error) {
+	return userResult(q.q.UserSetDisabled(ctx, q.db, dbsqlc.UserSetDisabledParams{ID: id, DisabledAt: timestamptz(at), Now: now}))
 }
 
 // UserRoleAdd adds a role to a user (a no-op when present).

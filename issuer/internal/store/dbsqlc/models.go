@@ -68,4 +68,5 @@ type User struct {
 	Roles         []string
 	DateJoined    time.Time
 	UpdatedAt     time.Time
+	DisabledAt    pgtype.Timestamptz
 }

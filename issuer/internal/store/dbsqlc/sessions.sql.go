@@ -14,7 +14,7 @@ import (
 )
 
 const sessionAuthenticate = `-- name: SessionAuthenticate :one
-SELECT users.id, users.username, users.email, users.password_hash, users.first_name, users.last_name, users.email_verified, users.roles, users.date_joined, users.updated_at
+SELECT users.id, users.username, users.email, users.password_hash, users.first_name, users.last_name, users.email_verified, users.roles, users.date_joined, users.updated_at, users.disabled_at
 FROM sessions JOIN users ON users.id = sessions.user_id
 WHERE sessions.id = $1 AND sessions.user_id = $2 AND sessions.revoked_at IS NULL
 `
@@ -40,14 +40,16 @@ func (q *Queries) SessionAuthenticate(ctx context.Context, db DBTX, arg SessionA
 		&i.Roles,
 		&i.DateJoined,
 		&i.UpdatedAt,
+		&i.DisabledAt,
 	)
 	return i, err
 }
 
 const sessionCreate = `-- name: SessionCreate :one
 WITH owner AS (
-    SELECT users.id, users.username, users.email, users.password_hash, users.first_name, users.last_name, users.email_verified, users.roles, users.date_joined, users.updated_at FROM users
+    SELECT users.id, users.username, users.email, users.password_hash, users.first_name, users.last_name, users.email_verified, users.roles, users.date_joined, users.updated_at, users.disabled_at FROM users
     WHERE users.id = $1 AND users.password_hash = $2
+      AND users.disabled_at IS NULL
     FOR SHARE
 ), session AS (
     INSERT INTO sessions (id, user_id, created_at, expires_at, last_access_exp)
@@ -57,7 +59,7 @@ WITH owner AS (
     INSERT INTO refresh_tokens (hash, session_id, issued_at, expires_at)
     SELECT $7, session.id, $4, $5 FROM session
 )
-SELECT owner.id, owner.username, owner.email, owner.password_hash, owner.first_name, owner.last_name, owner.email_verified, owner.roles, owner.date_joined, owner.updated_at FROM owner CROSS JOIN session
+SELECT owner.id, owner.username, owner.email, owner.password_hash, owner.first_name, owner.last_name, owner.email_verified, owner.roles, owner.date_joined, owner.updated_at, owner.disabled_at FROM owner CROSS JOIN session
 `
 
 type SessionCreateParams struct {
@@ -81,6 +83,7 @@ type SessionCreateRow struct {
 	Roles         []string
 	DateJoined    time.Time
 	UpdatedAt     time.Time
+	DisabledAt    pgtype.Timestamptz
 }
 
 // SessionCreate starts a session together with its first refresh token, in
@@ -90,7 +93,8 @@ type SessionCreateRow struct {
 // change (which update the user row before revoking sessions, in one
 // transaction) either waits for this session and then revokes it, or
 // commits first: then this statement sees the new row, creates nothing on a
-// new password hash, and returns the new roles otherwise.
+// new password hash, and returns the new roles otherwise. A disabled user
+// (disabled_at set) gets no session: the login fails like a wrong password.
 func (q *Queries) SessionCreate(ctx context.Context, db DBTX, arg SessionCreateParams) (SessionCreateRow, error) {
 	row := db.QueryRow(ctx, sessionCreate,
 		arg.UserID,
@@ -113,6 +117,7 @@ func (q *Queries) SessionCreate(ctx context.Context, db DBTX, arg SessionCreateP
 		&i.Roles,
 		&i.DateJoined,
 		&i.UpdatedAt,
+		&i.DisabledAt,
 	)
 	return i, err
 }

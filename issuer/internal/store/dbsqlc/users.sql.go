@@ -10,10 +10,11 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 const userGetByID = `-- name: UserGetByID :one
-SELECT id, username, email, password_hash, first_name, last_name, email_verified, roles, date_joined, updated_at FROM users WHERE id = $1
+SELECT id, username, email, password_hash, first_name, last_name, email_verified, roles, date_joined, updated_at, disabled_at FROM users WHERE id = $1
 `
 
 func (q *Queries) UserGetByID(ctx context.Context, db DBTX, id uuid.UUID) (User, error) {
@@ -30,12 +31,13 @@ func (q *Queries) UserGetByID(ctx context.Context, db DBTX, id uuid.UUID) (User,
 		&i.Roles,
 		&i.DateJoined,
 		&i.UpdatedAt,
+		&i.DisabledAt,
 	)
 	return i, err
 }
 
 const userGetByLogin = `-- name: UserGetByLogin :one
-SELECT users.id, users.username, users.email, users.password_hash, users.first_name, users.last_name, users.email_verified, users.roles, users.date_joined, users.updated_at FROM login_names JOIN users ON users.id = login_names.user_id
+SELECT users.id, users.username, users.email, users.password_hash, users.first_name, users.last_name, users.email_verified, users.roles, users.date_joined, users.updated_at, users.disabled_at FROM login_names JOIN users ON users.id = login_names.user_id
 WHERE login_names.name = lower($1)
 `
 
@@ -55,12 +57,13 @@ func (q *Queries) UserGetByLogin(ctx context.Context, db DBTX, login string) (Us
 		&i.Roles,
 		&i.DateJoined,
 		&i.UpdatedAt,
+		&i.DisabledAt,
 	)
 	return i, err
 }
 
 const userGetByUsername = `-- name: UserGetByUsername :one
-SELECT id, username, email, password_hash, first_name, last_name, email_verified, roles, date_joined, updated_at FROM users WHERE lower(username) = lower($1)
+SELECT id, username, email, password_hash, first_name, last_name, email_verified, roles, date_joined, updated_at, disabled_at FROM users WHERE lower(username) = lower($1)
 `
 
 func (q *Queries) UserGetByUsername(ctx context.Context, db DBTX, username string) (User, error) {
@@ -77,6 +80,7 @@ func (q *Queries) UserGetByUsername(ctx context.Context, db DBTX, username strin
 		&i.Roles,
 		&i.DateJoined,
 		&i.UpdatedAt,
+		&i.DisabledAt,
 	)
 	return i, err
 }
@@ -85,7 +89,7 @@ const userInsert = `-- name: UserInsert :one
 WITH inserted AS (
     INSERT INTO users (id, username, email, password_hash, first_name, last_name, roles, date_joined, updated_at)
     VALUES ($1, $2, $3, $4, $5, $6, $7::text[], $8, $8)
-    RETURNING id, username, email, password_hash, first_name, last_name, email_verified, roles, date_joined, updated_at
+    RETURNING id, username, email, password_hash, first_name, last_name, email_verified, roles, date_joined, updated_at, disabled_at
 ), claimed AS (
     INSERT INTO login_names (name, user_id)
     SELECT DISTINCT lower(n.name), inserted.id
@@ -93,7 +97,7 @@ WITH inserted AS (
     ON CONFLICT (name) DO NOTHING
     RETURNING name
 )
-SELECT inserted.id, inserted.username, inserted.email, inserted.password_hash, inserted.first_name, inserted.last_name, inserted.email_verified, inserted.roles, inserted.date_joined, inserted.updated_at,
+SELECT inserted.id, inserted.username, inserted.email, inserted.password_hash, inserted.first_name, inserted.last_name, inserted.email_verified, inserted.roles, inserted.date_joined, inserted.updated_at, inserted.disabled_at,
        EXISTS (SELECT 1 FROM claimed WHERE claimed.name = lower(inserted.username))::boolean AS username_claimed,
        EXISTS (SELECT 1 FROM claimed WHERE claimed.name = lower(inserted.email))::boolean AS email_claimed
 FROM inserted
@@ -121,6 +125,7 @@ type UserInsertRow struct {
 	Roles           []string
 	DateJoined      time.Time
 	UpdatedAt       time.Time
+	DisabledAt      pgtype.Timestamptz
 	UsernameClaimed bool
 	EmailClaimed    bool
 }
@@ -153,6 +158,7 @@ func (q *Queries) UserInsert(ctx context.Context, db DBTX, arg UserInsertParams)
 		&i.Roles,
 		&i.DateJoined,
 		&i.UpdatedAt,
+		&i.DisabledAt,
 		&i.UsernameClaimed,
 		&i.EmailClaimed,
 	)
@@ -162,7 +168,7 @@ func (q *Queries) UserInsert(ctx context.Context, db DBTX, arg UserInsertParams)
 const userRehashPassword = `-- name: UserRehashPassword :one
 UPDATE users SET password_hash = $1, updated_at = $2
 WHERE id = $3 AND password_hash = $4
-RETURNING id, username, email, password_hash, first_name, last_name, email_verified, roles, date_joined, updated_at
+RETURNING id, username, email, password_hash, first_name, last_name, email_verified, roles, date_joined, updated_at, disabled_at
 `
 
 type UserRehashPasswordParams struct {
@@ -194,6 +200,7 @@ func (q *Queries) UserRehashPassword(ctx context.Context, db DBTX, arg UserRehas
 		&i.Roles,
 		&i.DateJoined,
 		&i.UpdatedAt,
+		&i.DisabledAt,
 	)
 	return i, err
 }
@@ -203,7 +210,7 @@ UPDATE users
 SET roles = (SELECT array_agg(DISTINCT r ORDER BY r) FROM unnest(array_append(roles, $1::text)) AS r),
     updated_at = $2
 WHERE id = $3
-RETURNING id, username, email, password_hash, first_name, last_name, email_verified, roles, date_joined, updated_at
+RETURNING id, username, email, password_hash, first_name, last_name, email_verified, roles, date_joined, updated_at, disabled_at
 `
 
 type UserRoleAddParams struct {
@@ -226,6 +233,7 @@ func (q *Queries) UserRoleAdd(ctx context.Context, db DBTX, arg UserRoleAddParam
 		&i.Roles,
 		&i.DateJoined,
 		&i.UpdatedAt,
+		&i.DisabledAt,
 	)
 	return i, err
 }
@@ -233,7 +241,7 @@ func (q *Queries) UserRoleAdd(ctx context.Context, db DBTX, arg UserRoleAddParam
 const userRoleRemove = `-- name: UserRoleRemove :one
 UPDATE users SET roles = array_remove(roles, $1::text), updated_at = $2
 WHERE id = $3
-RETURNING id, username, email, password_hash, first_name, last_name, email_verified, roles, date_joined, updated_at
+RETURNING id, username, email, password_hash, first_name, last_name, email_verified, roles, date_joined, updated_at, disabled_at
 `
 
 type UserRoleRemoveParams struct {
@@ -256,6 +264,40 @@ func (q *Queries) UserRoleRemove(ctx context.Context, db DBTX, arg UserRoleRemov
 		&i.Roles,
 		&i.DateJoined,
 		&i.UpdatedAt,
+		&i.DisabledAt,
+	)
+	return i, err
+}
+
+const userSetDisabled = `-- name: UserSetDisabled :one
+UPDATE users SET disabled_at = $1, updated_at = $2
+WHERE id = $3
+RETURNING id, username, email, password_hash, first_name, last_name, email_verified, roles, date_joined, updated_at, disabled_at
+`
+
+type UserSetDisabledParams struct {
+	DisabledAt pgtype.Timestamptz
+	Now        time.Time
+	ID         uuid.UUID
+}
+
+// UserSetDisabled disables (@disabled_at set) or enables (NULL) a user. It
+// ends no session by itself: the caller revokes them in the same transaction.
+func (q *Queries) UserSetDisabled(ctx context.Context, db DBTX, arg UserSetDisabledParams) (User, error) {
+	row := db.QueryRow(ctx, userSetDisabled, arg.DisabledAt, arg.Now, arg.ID)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Username,
+		&i.Email,
+		&i.PasswordHash,
+		&i.FirstName,
+		&i.LastName,
+		&i.EmailVerified,
+		&i.Roles,
+		&i.DateJoined,
+		&i.UpdatedAt,
+		&i.DisabledAt,
 	)
 	return i, err
 }
@@ -263,7 +305,7 @@ func (q *Queries) UserRoleRemove(ctx context.Context, db DBTX, arg UserRoleRemov
 const userSetPasswordHash = `-- name: UserSetPasswordHash :one
 UPDATE users SET password_hash = $1, updated_at = $2
 WHERE id = $3
-RETURNING id, username, email, password_hash, first_name, last_name, email_verified, roles, date_joined, updated_at
+RETURNING id, username, email, password_hash, first_name, last_name, email_verified, roles, date_joined, updated_at, disabled_at
 `
 
 type UserSetPasswordHashParams struct {
@@ -286,6 +328,7 @@ func (q *Queries) UserSetPasswordHash(ctx context.Context, db DBTX, arg UserSetP
 		&i.Roles,
 		&i.DateJoined,
 		&i.UpdatedAt,
+		&i.DisabledAt,
 	)
 	return i, err
 }

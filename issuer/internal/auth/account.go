@@ -1,0 +1,110 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/medinsights/auth/issuer/internal/store"
+)
+
+// VerificationLifetime is how long an e-mail verification token lasts.
+const VerificationLifetime = 24 * time.Hour
+
+// VerificationMail is the message that carries a verification token.
+type VerificationMail struct {
+	To        string
+	Username  string
+	Token     string
+	ExpiresAt time.Time
+}
+
+// Mailer sends verification mail.
+type Mailer interface {
+	SendVerification(ctx context.Context, m VerificationMail) error
+}
+
+// ChangePassword replaces the caller's password and revokes every other
+// session of the caller, in one transaction; the caller's session goes on.
+func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next string) (store.User, error) {
+	ok, _, err := s.verifyPassword(ctx, p.User.PasswordHash, current)
+	if errors.Is(err, ErrOverloaded) {
+		return store.User{}, err
+	}
+	if err != nil {
+		return store.User{}, fmt.Errorf("verify password of user %s: %w", p.User.ID, err)
+	}
+	if !ok {
+		return store.User{}, &ValidationError{Fields: map[string][]string{"current_password": {"is incorrect"}}}
+	}
+	if err := CheckPassword("new_password", next, p.User.Username, p.User.Email); err != nil {
+		return store.User{}, err
+	}
+	if next == current {
+		return store.User{}, &ValidationError{Fields: map[string][]string{"new_password": {"must differ from the current password"}}}
+	}
+	hash, err := s.hashPassword(ctx, next)
+	if err != nil {
+		return store.User{}, err
+	}
+	now := s.now()
+	var u store.User
+	err = s.opt.Store.Tx(ctx, func(q *store.Q) error {
+		var err error
+		if u, err = q.UserSetPasswordHash(ctx, p.User.ID, hash, now); err != nil {
+			return err
+		}
+		_, err = q.SessionRevoke(ctx, s.revocation(p.User.ID, ReasonPasswordChange, now, func(r *store.Revocation) { r.ExceptSessionID = p.SessionID }))
+		return err
+	})
+	if err != nil {
+		return store.User{}, fmt.Errorf("change password: %w", err)
+	}
+	return u, nil
+}
+
+// VerifyEmail spends a verification token and marks the address verified.
+func (s *Service) VerifyEmail(ctx context.Context, token string) (store.User, error) {
+	u, err := s.opt.Store.EmailVerificationUse(ctx, hashToken(token), s.now())
+	if errors.Is(err, store.ErrNotFound) {
+		return store.User{}, ErrInvalidVerificationToken
+	}
+	if err != nil {
+		return store.User{}, fmt.Errorf("verify email: %w", err)
+	}
+	return u, nil
+}
+
+// ResendVerification voids the caller's unused verification tokens and
+// sends a new one.
+func (s *Service) ResendVerification(ctx context.Context, p Principal) error {
+	if p.User.EmailVerified {
+		return ErrAlreadyVerified
+	}
+	token, tokenHash, err := newOpaqueToken()
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	err = s.opt.Store.Tx(ctx, func(q *store.Q) error {
+		if err := q.EmailVerificationVoid(ctx, p.User.ID, now); err != nil {
+			return err
+		}
+		return q.EmailVerificationInsert(ctx, p.User.ID, tokenHash, now, now.Add(VerificationLifetime))
+	})
+	if err != nil {
+		return fmt.Errorf("renew verification token: %w", err)
+	}
+	s.sendVerification(ctx, p.User, token, now)
+	return nil
+}
+
+// client has gone: the token is already stored.
+func (s *Service) sendVerification(ctx context.Context, u store.User, token string, now time.Time) {
+	ctx = context.WithoutCancel(ctx)
+	m := VerificationMail{To: u.Email, Username: u.Username, Token: token, ExpiresAt: now.Add(VerificationLifetime)}
+	if err := s.opt.Mailer.SendVerification(ctx, m); err != nil {
+		s.log.ErrorContext(ctx, "send verification mail", "user_id", u.ID, "error", err.Error())
+	}
+}

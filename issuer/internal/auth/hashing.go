@@ -1,0 +1,51 @@
+package auth
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// passwordHashWaitDefault is how long a request waits for a hashing slot.
+const passwordHashWaitDefault = 2 * time.Second
+
+// acquireHashSlot waits for one of the PasswordHashConcurrency slots, so a
+// burst of logins cannot hold more argon2id memory at once than the process
+// has: past PasswordHashWait, or when ctx ends, it gives up.
+func (s *Service) acquireHashSlot(ctx context.Context) (release func(), err error) {
+	select {
+	case s.hashSlots <- struct{}{}:
+		return func() { <-s.hashSlots }, nil
+	default:
+	}
+	t := time.NewTimer(s.opt.PasswordHashWait)
+	defer t.Stop()
+	select {
+	case s.hashSlots <- struct{}{}:
+		return func() { <-s.hashSlots }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w: %w", ErrOverloaded, ctx.Err())
+	case <-t.C:
+		return nil, ErrOverloaded
+	}
+}
+
+// hashPassword is HashPassword in a hashing slot.
+func (s *Service) hashPassword(ctx context.Context, password string) (string, error) {
+	release, err := s.acquireHashSlot(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer release()
+	return HashPassword(s.opt.Password, password)
+}
+
+// verifyPassword is VerifyPassword in a hashing slot.
+func (s *Service) verifyPassword(ctx context.Context, phc, password string) (ok, rehash bool, err error) {
+	release, err := s.acquireHashSlot(ctx)
+	if err != nil {
+		return false, false, err
+	}
+	defer release()
+	return VerifyPassword(s.opt.Password, phc, password)
+}

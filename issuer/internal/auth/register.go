@@ -1,0 +1,62 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+
+	"github.com/medinsights/auth/issuer/internal/store"
+)
+
+// RegisterInput is a new account, already checked for shape at the boundary.
+type RegisterInput struct {
+	Username, Email, Password, FirstName, LastName string
+}
+
+// Register creates a user with the default roles and an unverified e-mail
+// address, and sends the verification mail. The user and the verification
+// token are written in one transaction; the mail goes out after the commit
+// (a failure to send is logged: the user can ask for another).
+func (s *Service) Register(ctx context.Context, in RegisterInput) (store.User, error) {
+	if err := CheckPassword("password", in.Password, in.Username, in.Email); err != nil {
+		return store.User{}, err
+	}
+	hash, err := s.hashPassword(ctx, in.Password)
+	if err != nil {
+		return store.User{}, err
+	}
+	token, tokenHash, err := newOpaqueToken()
+	if err != nil {
+		return store.User{}, err
+	}
+	now := s.now()
+	var u store.User
+	err = s.opt.Store.Tx(ctx, func(q *store.Q) error {
+		var err error
+		u, err = q.UserInsert(ctx, store.NewUser{
+			ID: uuid.New(), Username: in.Username, Email: in.Email, PasswordHash: hash,
+			FirstName: in.FirstName, LastName: in.LastName, Roles: s.opt.DefaultRoles, Now: now,
+		})
+		if err != nil {
+			return conflictError(err)
+		}
+		return q.EmailVerificationInsert(ctx, u.ID, tokenHash, now, now.Add(VerificationLifetime))
+	})
+	if err != nil {
+		return store.User{}, fmt.Errorf("register: %w", err)
+	}
+	s.sendVerification(ctx, u, token, now)
+	return u, nil
+}
+
+func conflictError(err error) error {
+	switch {
+	case errors.Is(err, store.ErrUsernameTaken):
+		return ErrUsernameTaken
+	case errors.Is(err, store.ErrEmailTaken):
+		return ErrEmailTaken
+	}
+	return err
+}

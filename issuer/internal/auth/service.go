@@ -1,0 +1,225 @@
+// Package auth is the issuer's domain: registering users, logging them in,
+// rotating refresh tokens, revoking sessions, changing passwords and
+// verifying e-mail addresses. It knows nothing of HTTP and holds no SQL: it
+// runs the store's named queries, one transaction per state change.
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/medinsights/auth/internal/accesstoken"
+	"github.com/medinsights/auth/issuer/internal/signer"
+	"github.com/medinsights/auth/issuer/internal/store"
+)
+
+// Errors the service returns. Each one means a refusal the caller can
+// explain; anything else is an internal failure.
+var (
+	// ErrInvalidCredentials: unknown user or wrong password (never says which).
+	ErrInvalidCredentials = errors.New("invalid username or password")
+	// ErrInvalidGrant: a refresh token that is unknown, expired, retired
+	// (reused) or of a revoked session; never says which.
+	ErrInvalidGrant = errors.New("invalid refresh token")
+	// ErrForeignRefreshToken: a logout with a refresh token that is not one of
+	// the caller's (unknown tokens included).
+	ErrForeignRefreshToken = errors.New("refresh token does not belong to the caller")
+	// ErrInvalidToken: an access token that does not verify, or whose session
+	// is revoked or whose user is gone.
+	ErrInvalidToken = errors.New("invalid access token")
+	// ErrUsernameTaken and ErrEmailTaken: registration conflicts.
+	ErrUsernameTaken = errors.New("username is already taken")
+	ErrEmailTaken    = errors.New("email is already registered")
+	// ErrInvalidVerificationToken: unknown, used, voided or expired.
+	ErrInvalidVerificationToken = errors.New("invalid or expired verification token")
+	// ErrAlreadyVerified: a resend for an address that is verified.
+	ErrAlreadyVerified = errors.New("email address is already verified")
+	// ErrUserNotFound: a user named on the command line does not exist.
+	ErrUserNotFound = errors.New("user not found")
+	// ErrInvalidRole: a role name that is not header-safe.
+	ErrInvalidRole = errors.New("role must be lower-case letters, digits, '-' and '_'")
+	// ErrOverloaded: every password hashing slot stayed busy for
+	// PasswordHashWait (or the request ended first); retry later.
+	ErrOverloaded = errors.New("too many password checks in progress")
+)
+
+// ValidationError lists, per input field, what is wrong with it.
+type ValidationError struct {
+	Fields map[string][]string
+}
+
+func (e *ValidationError) Error() string {
+	names := make([]string, 0, len(e.Fields))
+	for k := range e.Fields {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = n + ": " + strings.Join(e.Fields[n], ", ")
+	}
+	return "invalid input: " + strings.Join(parts, "; ")
+}
+
+// Revocation reasons, as recorded on sessions and revocation events.
+const (
+	ReasonLogout         = "logout"
+	ReasonLogoutAll      = "logout_all"
+	ReasonPasswordChange = "password_change"
+	ReasonRefreshReuse   = "refresh_reuse"
+	ReasonRoleChange     = "role_change"
+)
+
+// Options configures a Service. Store, Mailer, Issuer, Audience and the
+// lifetimes are required; Signer too, except for commands that only manage
+// users (grant and revoke roles).
+type Options struct {
+	Store           *store.Store
+	Signer          *signer.Signer
+	Mailer          Mailer
+	Logger          *slog.Logger
+	Issuer          string
+	Audience        string
+	AccessLifetime  time.Duration
+	RefreshLifetime time.Duration
+	ReuseInterval   time.Duration // REFRESH_REUSE_INTERVAL
+	ClockSkew       time.Duration // leeway on exp/nbf/iat, and added to revocation event expiry
+	DefaultRoles    []string
+	Password        PasswordParams // zero: DefaultPasswordParams
+	// PasswordHashConcurrency bounds the argon2id computations running at
+	// once (each holds Password.Memory, 19 MiB by default); zero: twice
+	// GOMAXPROCS. PasswordHashWait is how long a request waits for a slot
+	// before ErrOverloaded; zero: 2 s.
+	PasswordHashConcurrency int
+	PasswordHashWait        time.Duration
+	// ReuseDetectedFunc, when set, is called once for every refresh-token
+	// reuse detected, after its session was revoked: the answer is the same
+	// invalid_grant as for an unknown token, so this is how metrics see it.
+	ReuseDetectedFunc func()
+	Now               func() time.Time
+}
+
+// Service runs the token lifecycle. It is safe for concurrent use.
+type Service struct {
+	opt    Options
+	log    *slog.Logger
+	parser *accesstoken.Parser
+	// expiredParser accepts tokens expired up to a refresh token's lifetime.
+	expiredParser *accesstoken.Parser
+	now           func() time.Time
+	dummyHash     string // verified for unknown users, so they cost what a wrong password costs
+	hashSlots     chan struct{}
+	// afterVerifyFunc, set by tests only, runs in Login between the
+	// password check and the write, to force races deterministically.
+	afterVerifyFunc func(context.Context)
+}
+
+// New returns a Service.
+func New(o Options) (*Service, error) {
+	if o.Store == nil || o.Mailer == nil {
+		return nil, errors.New("auth: store and mailer are required")
+	}
+	if o.Password == (PasswordParams{}) {
+		o.Password = DefaultPasswordParams
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.PasswordHashConcurrency <= 0 {
+		o.PasswordHashConcurrency = 2 * runtime.GOMAXPROCS(0)
+	}
+	if o.PasswordHashWait <= 0 {
+		o.PasswordHashWait = passwordHashWaitDefault
+	}
+	o.DefaultRoles = append([]string{}, o.DefaultRoles...)
+	parser, err := accesstoken.NewParser(accesstoken.Options{
+		Issuer: o.Issuer, Audiences: []string{o.Audience}, Leeway: o.ClockSkew,
+		MaxLifetime: o.AccessLifetime, Now: o.Now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create token parser: %w", err)
+	}
+	// The same checks with a leeway as long as a refresh token lives, for
+	// CallerOf, which only identifies, never authorizes.
+	expiredParser, err := accesstoken.NewParser(accesstoken.Options{
+		Issuer: o.Issuer, Audiences: []string{o.Audience}, Leeway: o.RefreshLifetime,
+		MaxLifetime: o.AccessLifetime, Now: o.Now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create token parser: %w", err)
+	}
+	dummy, err := HashPassword(o.Password, "not a password: a stand-in for unknown users")
+	if err != nil {
+		return nil, err
+	}
+	return &Service{
+		opt: o, log: o.Logger, parser: parser, expiredParser: expiredParser, now: o.Now, dummyHash: dummy,
+		hashSlots: make(chan struct{}, o.PasswordHashConcurrency),
+	}, nil
+}
+
+// TokenPair is what login and refresh return.
+type TokenPair struct {
+	AccessToken      string
+	ExpiresIn        time.Duration
+	RefreshToken     string
+	RefreshExpiresIn time.Duration
+	User             store.User
+}
+
+// Principal is the caller of a Bearer endpoint: a user and the live session
+// the access token belongs to.
+type Principal struct {
+	User      store.User
+	SessionID uuid.UUID
+}
+
+func (s *Service) tokenPair(u store.User, sessionID uuid.UUID, refresh string, now time.Time) (TokenPair, error) {
+	roles := u.Roles
+	if roles == nil {
+		roles = []string{}
+	}
+	access, err := s.opt.Signer.Sign(&accesstoken.Claims{
+		RegisteredClaims: accesstokenRegistered(s.opt.Issuer, u.ID.String(), s.opt.Audience, now, s.opt.AccessLifetime),
+		SessionID:        sessionID.String(),
+		Roles:            roles,
+		Username:         u.Username,
+		EmailVerified:    u.EmailVerified,
+	})
+	if err != nil {
+		return TokenPair{}, err
+	}
+	return TokenPair{AccessToken: access, ExpiresIn: s.opt.AccessLifetime, RefreshToken: refresh, RefreshExpiresIn: s.opt.RefreshLifetime, User: u}, nil
+}
+
+// sendVerification sends after the commit, and to the end even when the
+
+// newOpaqueToken returns 256 random bits as base64url, and the SHA-256 of
+// that text: the only form stored.
+func newOpaqueToken() (string, []byte, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", nil, fmt.Errorf("read random token: %w", err)
+	}
+	t := base64.RawURLEncoding.EncodeToString(b)
+	return t, hashToken(t), nil
+}
+
+func hashToken(t string) []byte {
+	sum := sha256.Sum256([]byte(t))
+	return sum[:]
+}
