@@ -108,14 +108,22 @@ type Options struct {
 	// Client overrides the HTTP client (tests). Nil means a client of the
 	// Syncer's own that follows no redirect.
 	Client *http.Client
+	// OnApplied, when set, is called by the Syncer's goroutine after each
+	// answer or stream message it applied, with the time it was received:
+	// events holds the revocations of a delta, in feed order, and is nil
+	// for a snapshot and a heartbeat (which may have moved LastSync). It is
+	// how metrics observe propagation lag (now less Event.CommittedAt) and
+	// freshness. It must return quickly and must not keep events.
+	OnApplied func(events []Event, now time.Time)
 }
 
 // Syncer follows one revocation feed. Its methods are safe for concurrent use.
 type Syncer struct {
-	url    *url.URL
-	token  string
-	log    *slog.Logger
-	client *http.Client
+	url       *url.URL
+	token     string
+	onApplied func([]Event, time.Time)
+	log       *slog.Logger
+	client    *http.Client
 
 	waitSeconds atomic.Int64
 	state       atomic.Pointer[set]
@@ -177,6 +185,7 @@ func New(o Options) (*Syncer, error) {
 	}
 	s := &Syncer{
 		url:         u,
+		onApplied:   o.OnApplied,
 		token:       o.Token,
 		log:         o.Logger,
 		client:      o.Client,
@@ -234,6 +243,14 @@ type registryKey struct{ url, token string }
 // (its LastSync stays zero), so the caller's stale-feed rule applies; the
 // caller should have validated the URL first.
 func For(rawURL, token string, maxStaleness time.Duration, log *slog.Logger) *Syncer {
+	return Shared(Options{URL: rawURL, Token: token, MaxStaleness: maxStaleness, Logger: log})
+}
+
+// Shared is [For] with every option: the process-wide Syncer for o.URL and
+// o.Token. The options of the call that creates it are kept (OnApplied
+// included); later calls only lower the long-poll wait.
+func Shared(o Options) *Syncer {
+	rawURL, token, maxStaleness, log := o.URL, o.Token, o.MaxStaleness, o.Logger
 	registry.Lock()
 	defer registry.Unlock()
 	key := registryKey{rawURL, token}
@@ -241,7 +258,7 @@ func For(rawURL, token string, maxStaleness time.Duration, log *slog.Logger) *Sy
 		s.lowerWait(waitFor(maxStaleness))
 		return s
 	}
-	s, err := New(Options{URL: rawURL, Token: token, MaxStaleness: maxStaleness, Logger: log})
+	s, err := New(o)
 	if err != nil {
 		if log == nil {
 			log = slog.Default()
@@ -462,6 +479,7 @@ func (s *Syncer) syncOnce(ctx context.Context) error {
 	if err := s.apply(p, after, started, held); err != nil {
 		return err
 	}
+	s.applied(p.list, time.Now())
 	shortPoll := s.waitSeconds.Load() == 0
 	if p.count == 0 && (shortPoll || wait > 0 && time.Since(started) < time.Duration(wait)*time.Second/4) {
 		sleep(ctx, emptyPause)
@@ -501,11 +519,18 @@ func (s *Syncer) fetch(ctx context.Context, after, wait int64) (page, error) {
 	case resp.StatusCode != http.StatusOK:
 		return page{}, fmt.Errorf("feed answered status %d", resp.StatusCode)
 	}
-	p, err := decodePage(io.LimitReader(resp.Body, maxPageBytes))
+	p, err := decodePage(io.LimitReader(resp.Body, maxPageBytes), s.onApplied != nil)
 	if err != nil {
 		return page{}, fmt.Errorf("read feed answer: %w", err)
 	}
 	return p, nil
+}
+
+// applied calls Options.OnApplied.
+func (s *Syncer) applied(events []Event, now time.Time) {
+	if s.onApplied != nil {
+		s.onApplied(events, now)
+	}
 }
 
 // apply folds one answer into the set. A snapshot replaces the set (a

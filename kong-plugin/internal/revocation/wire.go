@@ -5,13 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 	"unicode/utf16"
 	"unicode/utf8"
 )
 
 // page is one decoded answer of the revocation feed:
 //
-//	{"cursor": 42, "snapshot": false, "more": false, "events": [{"seq": 42, "sid": "<uuid>", "expires_at": 1767225600}]}
+//	{"cursor": 42, "snapshot": false, "more": false, "events": [{"seq": 42, "sid": "<uuid>", "expires_at": 1767225600, "committed_at_us": 1767224700123456}]}
 //
 // A snapshot lists every live revocation and replaces the set; anything else
 // lists the events after the cursor the request named. more (optional,
@@ -24,6 +25,9 @@ type page struct {
 	events   map[sessionID]int64 // expiry (Unix seconds) by session, the latest per session
 	count    int                 // events on the wire, duplicates included
 	maxSeq   int64
+	// list holds the events in order when the decoder was asked to keep
+	// them (for Options.OnApplied) and the answer is not a snapshot.
+	list []Event
 }
 
 // errFeedProtocol marks an answer that breaks the feed's contract.
@@ -38,11 +42,17 @@ var errFeedProtocol = errors.New("revocation feed: answer breaks the contract")
 // nothing per event, and holds only the resulting set in memory. It accepts
 // any JSON the contract allows (whitespace, fields in any order, fields it
 // does not know, which it skips) and refuses anything else.
-func decodePage(r io.Reader) (page, error) {
+func decodePage(r io.Reader, keep bool) (page, error) {
 	p := page{events: make(map[sessionID]int64)}
+	if keep {
+		p.list = []Event{}
+	}
 	s := &jsonReader{r: bufio.NewReaderSize(r, 64<<10)}
 	if err := s.decodePage(&p); err != nil {
 		return p, fmt.Errorf("%w: %w", errFeedProtocol, err)
+	}
+	if p.snapshot {
+		p.list = nil
 	}
 	switch {
 	case p.cursor < 0:
@@ -101,9 +111,9 @@ func (s *jsonReader) events(p *page) error {
 	}
 	return s.array(func() error {
 		var (
-			seq, exp int64
-			id       sessionID
-			hasSID   bool
+			seq, exp, committedUs int64
+			id                    sessionID
+			hasSID                bool
 		)
 		err := s.object(func(key []byte) error {
 			var err error
@@ -114,6 +124,9 @@ func (s *jsonReader) events(p *page) error {
 			case "expires_at":
 				exp, err = s.integer()
 				return wrap("expires_at", err)
+			case "committed_at_us":
+				committedUs, err = s.integer()
+				return wrap("committed_at_us", err)
 			case "sid":
 				id, err = s.sessionID()
 				hasSID = err == nil
@@ -130,6 +143,13 @@ func (s *jsonReader) events(p *page) error {
 		}
 		p.count++
 		p.maxSeq = max(p.maxSeq, seq)
+		if p.list != nil && !p.snapshot {
+			e := Event{Seq: seq, SessionID: id.String(), ExpiresAt: time.Unix(exp, 0)}
+			if committedUs > 0 {
+				e.CommittedAt = time.UnixMicro(committedUs)
+			}
+			p.list = append(p.list, e)
+		}
 		if exp > p.events[id] {
 			p.events[id] = exp
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseSessionID(t *testing.T) {
@@ -151,7 +152,7 @@ func TestDecodePage(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			p, err := decodePage(strings.NewReader(tt.body))
+			p, err := decodePage(strings.NewReader(tt.body), false)
 			if tt.wantErr {
 				if !errors.Is(err, errFeedProtocol) {
 					t.Fatalf("decodePage = %v, want errFeedProtocol", err)
@@ -195,7 +196,7 @@ func FuzzDecodePage(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		p, err := decodePage(bytes.NewReader(body))
+		p, err := decodePage(bytes.NewReader(body), false)
 		if err != nil {
 			if !errors.Is(err, errFeedProtocol) {
 				t.Fatalf("error %v does not wrap errFeedProtocol", err)
@@ -216,7 +217,7 @@ func FuzzDecodePage(f *testing.F) {
 			fmt.Fprintf(&b, `{"seq":%d,"sid":"%s","expires_at":%d}`, max(1, min(p.cursor, p.maxSeq)), id, exp)
 		}
 		b.WriteString("]}")
-		again, err := decodePage(strings.NewReader(b.String()))
+		again, err := decodePage(strings.NewReader(b.String()), false)
 		if err != nil {
 			t.Fatalf("re-encoded %q refused: %v", b.String(), err)
 		}
@@ -229,4 +230,38 @@ func FuzzDecodePage(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestDecodePageCommittedAt: a delta's events keep their commit time when
+// the feed sends committed_at_us, and a zero CommittedAt when it does not
+// (an issuer from before the field); a snapshot keeps no list.
+func TestDecodePageCommittedAt(t *testing.T) {
+	t.Parallel()
+	const sidA, sidB = "0b9c2a3e-5d1f-4c8e-9a7b-1f2e3d4c5b6a", "11111111-1111-4111-8111-111111111111"
+	body := `{"cursor": 8, "snapshot": false, "events": [
+		{"seq": 7, "sid": "` + sidA + `", "expires_at": 1767225600, "committed_at_us": 1767224700123456},
+		{"seq": 8, "sid": "` + sidB + `", "expires_at": 1767225600}]}`
+	p, err := decodePage(strings.NewReader(body), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.list) != 2 {
+		t.Fatalf("list %+v", p.list)
+	}
+	if got, want := p.list[0].CommittedAt, time.UnixMicro(1767224700123456); !got.Equal(want) || p.list[0].SessionID != sidA || p.list[0].Seq != 7 {
+		t.Errorf("event 7: %+v, want committed at %v", p.list[0], want)
+	}
+	if !p.list[1].CommittedAt.IsZero() {
+		t.Errorf("event 8 without committed_at_us: CommittedAt %v, want zero", p.list[1].CommittedAt)
+	}
+	snap, err := decodePage(strings.NewReader(strings.Replace(body, `"snapshot": false`, `"snapshot": true`, 1)), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap.list != nil {
+		t.Errorf("a snapshot kept a list: %+v", snap.list)
+	}
+	if _, err := decodePage(strings.NewReader(strings.Replace(body, "1767224700123456", `"soon"`, 1)), true); err == nil {
+		t.Error("a committed_at_us that is not an integer was accepted")
+	}
 }
