@@ -7,16 +7,17 @@
 SELECT last_seq, pruned_through FROM revocation_feed;
 
 -- RevocationFeedSnapshot lists every event up to @through still alive after
--- @alive_after, oldest first.
+-- @alive_after, oldest first. committed_at is the event's revoked_at, the
+-- revoking transaction's time (gateways measure propagation lag from it).
 -- name: RevocationFeedSnapshot :many
-SELECT seq, session_id, expires_at FROM revocation_events
+SELECT seq, session_id, expires_at, revoked_at AS committed_at FROM revocation_events
 WHERE seq <= @through AND expires_at > @alive_after
 ORDER BY seq;
 
 -- RevocationFeedAfter lists up to @max_events events after @after and up to
 -- @through still alive after @alive_after, oldest first.
 -- name: RevocationFeedAfter :many
-SELECT seq, session_id, expires_at FROM revocation_events
+SELECT seq, session_id, expires_at, revoked_at AS committed_at FROM revocation_events
 WHERE seq > @after AND seq <= @through AND expires_at > @alive_after
 ORDER BY seq
 LIMIT @max_events;

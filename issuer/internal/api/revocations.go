@@ -110,9 +110,10 @@ func feedQuery(r *http.Request) (after int64, wait time.Duration, err error) {
 
 // writeFeedPage writes page as
 //
-//	{"cursor": 42, "snapshot": false, "more": false, "events": [{"seq": 42, "sid": "<uuid>", "expires_at": 1767225600}]}
+//	{"cursor": 42, "snapshot": false, "more": false, "events": [{"seq": 42, "sid": "<uuid>", "expires_at": 1767225600, "committed_at_us": 1767224700123456}]}
 //
-// by hand rather than through encoding/json: a snapshot may list a hundred
+// committed_at_us (microseconds since the epoch) is when the revoking
+// transaction ran; left out when unknown. Written by hand rather than through encoding/json: a snapshot may list a hundred
 // thousand events, and this writes them with no allocation per event.
 func writeFeedPage(w http.ResponseWriter, page feed.Page) {
 	h := w.Header()
@@ -139,6 +140,10 @@ func writeFeedPage(w http.ResponseWriter, page feed.Page) {
 		b = appendUUID(b, e.SessionID)
 		b = append(b, `","expires_at":`...)
 		b = strconv.AppendInt(b, e.ExpiresAt.Unix(), 10)
+		if !e.CommittedAt.IsZero() {
+			b = append(b, `,"committed_at_us":`...)
+			b = strconv.AppendInt(b, e.CommittedAt.UnixMicro(), 10)
+		}
 		b = append(b, '}')
 		_, _ = bw.Write(b)
 		b = b[:0]

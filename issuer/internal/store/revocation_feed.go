@@ -23,6 +23,10 @@ type FeedEvent struct {
 	Seq       int64
 	SessionID uuid.UUID
 	ExpiresAt time.Time
+	// CommittedAt is when the revoking transaction ran (the event's
+	// revoked_at, the transaction's now()): the feed serves it as
+	// committed_at_us, and gateways measure propagation lag from it.
+	CommittedAt time.Time
 }
 
 // FeedPage is one answer of the revocation feed: a snapshot of every live

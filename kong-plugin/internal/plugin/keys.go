@@ -104,6 +104,7 @@ type jwksFetcher struct {
 	nextAttempt  atomic.Int64 // unix nanoseconds of the next fetch while no set has arrived
 	lastOnDemand atomic.Int64 // unix nanoseconds of the last fetch an unknown kid asked for
 	lastUsed     atomic.Int64 // unix nanoseconds, updated at most once a second
+	failures     atomic.Int64 // failed fetches, for metrics
 	wake         chan struct{}
 	lastSkipped  string // owned by the run goroutine
 
@@ -132,6 +133,21 @@ func jwksFor(url string, interval time.Duration) *jwksFetcher {
 }
 
 func (f *jwksFetcher) id() string { return f.key }
+
+// fetcherState is what metrics read of a fetcher.
+type fetcherState struct {
+	fetched  time.Time // zero before the first set
+	keys     int
+	failures int64
+}
+
+func (f *jwksFetcher) state() fetcherState {
+	st := fetcherState{failures: f.failures.Load()}
+	if s := f.snap.Load(); s != nil {
+		st.fetched, st.keys = s.fetched, len(s.set)
+	}
+	return st
+}
 
 func (f *jwksFetcher) current(now time.Time) (accesstoken.KeySet, bool) {
 	f.touch(now)
@@ -200,6 +216,7 @@ func (f *jwksFetcher) loop() (ended bool) {
 	for {
 		wait := f.interval
 		if err := f.fetch(); err != nil {
+			f.failures.Add(1)
 			logger.Warn("jwks fetch failed; keeping the last good key set", "jwks_url", f.url, "error", err.Error())
 			wait = min(backoff, f.interval)
 			backoff = min(backoff*2, f.interval)

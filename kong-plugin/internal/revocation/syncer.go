@@ -318,6 +318,10 @@ func (s *Syncer) LastSync() time.Time {
 	return s.lastSyncTime()
 }
 
+// Synced is LastSync without marking the Syncer in use: for metrics, whose
+// scrapes must not keep an abandoned Syncer running.
+func (s *Syncer) Synced() time.Time { return s.lastSyncTime() }
+
 func (s *Syncer) lastSyncTime() time.Time {
 	ns := s.lastSync.Load()
 	if ns == 0 {

@@ -13,7 +13,7 @@ import (
 )
 
 const revocationFeedAfter = `-- name: RevocationFeedAfter :many
-SELECT seq, session_id, expires_at FROM revocation_events
+SELECT seq, session_id, expires_at, revoked_at AS committed_at FROM revocation_events
 WHERE seq > $1 AND seq <= $2 AND expires_at > $3
 ORDER BY seq
 LIMIT $4
@@ -27,9 +27,10 @@ type RevocationFeedAfterParams struct {
 }
 
 type RevocationFeedAfterRow struct {
-	Seq       int64
-	SessionID uuid.UUID
-	ExpiresAt time.Time
+	Seq         int64
+	SessionID   uuid.UUID
+	ExpiresAt   time.Time
+	CommittedAt time.Time
 }
 
 // RevocationFeedAfter lists up to @max_events events after @after and up to
@@ -48,7 +49,12 @@ func (q *Queries) RevocationFeedAfter(ctx context.Context, db DBTX, arg Revocati
 	var items []RevocationFeedAfterRow
 	for rows.Next() {
 		var i RevocationFeedAfterRow
-		if err := rows.Scan(&i.Seq, &i.SessionID, &i.ExpiresAt); err != nil {
+		if err := rows.Scan(
+			&i.Seq,
+			&i.SessionID,
+			&i.ExpiresAt,
+			&i.CommittedAt,
+		); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -108,7 +114,7 @@ func (q *Queries) RevocationFeedPrune(ctx context.Context, db DBTX, deadBefore t
 }
 
 const revocationFeedSnapshot = `-- name: RevocationFeedSnapshot :many
-SELECT seq, session_id, expires_at FROM revocation_events
+SELECT seq, session_id, expires_at, revoked_at AS committed_at FROM revocation_events
 WHERE seq <= $1 AND expires_at > $2
 ORDER BY seq
 `
@@ -119,13 +125,15 @@ type RevocationFeedSnapshotParams struct {
 }
 
 type RevocationFeedSnapshotRow struct {
-	Seq       int64
-	SessionID uuid.UUID
-	ExpiresAt time.Time
+	Seq         int64
+	SessionID   uuid.UUID
+	ExpiresAt   time.Time
+	CommittedAt time.Time
 }
 
 // RevocationFeedSnapshot lists every event up to @through still alive after
-// @alive_after, oldest first.
+// @alive_after, oldest first. committed_at is the event's revoked_at, the
+// revoking transaction's time (gateways measure propagation lag from it).
 func (q *Queries) RevocationFeedSnapshot(ctx context.Context, db DBTX, arg RevocationFeedSnapshotParams) ([]RevocationFeedSnapshotRow, error) {
 	rows, err := db.Query(ctx, revocationFeedSnapshot, arg.Through, arg.AliveAfter)
 	if err != nil {
@@ -135,7 +143,12 @@ func (q *Queries) RevocationFeedSnapshot(ctx context.Context, db DBTX, arg Revoc
 	var items []RevocationFeedSnapshotRow
 	for rows.Next() {
 		var i RevocationFeedSnapshotRow
-		if err := rows.Scan(&i.Seq, &i.SessionID, &i.ExpiresAt); err != nil {
+		if err := rows.Scan(
+			&i.Seq,
+			&i.SessionID,
+			&i.ExpiresAt,
+			&i.CommittedAt,
+		); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
