@@ -240,6 +240,21 @@ services:
 	}
 }
 
+func TestPromQLMetrics(t *testing.T) {
+	t.Parallel()
+	for expr, want := range map[string]string{
+		`sum by (le) (rate(a_bucket{x="y", z=~"5.."}[5m]))`:               "a_bucket",
+		`histogram_quantile(0.99, sum by (le) (rate(b_bucket[10m]))) > 1`: "b_bucket",
+		`sum(rate(c{status=~"5.."}[5m])) / sum(rate(c[5m])) > 0.05`:       "c",
+		`increase(d[10m]) > 2 or max by (pod) (e) > 900`:                  "d e",
+		`max(f) * 1e3 offset 5m`:                                          "f",
+	} {
+		if got := strings.Join(promQLMetrics(expr), " "); got != want {
+			t.Errorf("promQLMetrics(%q) = %q, want %q", expr, got, want)
+		}
+	}
+}
+
 // TestPluginDumpFixtureCurrent keeps testdata/plugin-dump.json (used when
 // the tests run without a built plugin) equal to what the built plugin
 // prints; make infra-check passes the binary.

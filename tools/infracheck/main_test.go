@@ -17,6 +17,7 @@ var artifacts = []string{
 	"tools/infracheck/crds", "tools/infracheck/yamllint.yaml",
 	"issuer/internal/config/config.go",
 	"examples/patient-service/Dockerfile", "docs/gateway-routes.md",
+	"issuer/internal/metrics", "kong-plugin/internal/plugin",
 }
 
 // packageDirs only need to exist: the Dockerfiles build them.
@@ -212,13 +213,13 @@ func TestDeliberateErrorsFail(t *testing.T) {
 			edits: []edit{{"kong/kong.yml", "  - name: correlation-id\n", "  - name: correlation_id\n"}}, want: "neither medinsights-auth nor a bundled plugin"},
 		{name: "unprotected route not on the public list", check: "kong",
 			edits: []edit{{"kong/kong.yml", "        strip_path: false\n", "        strip_path: false\n        plugins:\n          - name: medinsights-auth\n            config:\n              <<: *medinsights-auth\n              anonymous: true\n"}},
-			want: `route "patients" lets callers without a token through but is not on the list of public routes`},
+			want:  `route "patients" lets callers without a token through but is not on the list of public routes`},
 		{name: "disabled instance meant as an exemption", check: "kong",
 			edits: []edit{{"kong/kong.yml", "        strip_path: false\n", "        strip_path: false\n        plugins:\n          - name: medinsights-auth\n            enabled: false\n            config: *medinsights-auth\n"}},
-			want: "does not exempt it"},
+			want:  "does not exempt it"},
 		{name: "global auth plugin removed", check: "kong",
 			edits: []edit{{"kong/kong.yml", "  - name: medinsights-auth\n    config: &medinsights-auth\n", "  - name: request-termination\n    enabled: false\n    config: &medinsights-auth\n"}},
-			want: "not a global plugin"},
+			want:  "not a global plugin"},
 		{name: "unknown route field", check: "kong",
 			edits: []edit{{"kong/kong.yml", "        strip_path: false\n", "        strip_paths: false\n"}}, want: "unknown field \"strip_paths\""},
 
@@ -263,6 +264,23 @@ func TestDeliberateErrorsFail(t *testing.T) {
 			edits: []edit{{"k8s/argocd/application.yaml", "path: k8s/overlays/prod", "path: k8s/overlays/staging"}}, want: "is not a kustomization"},
 		{name: "Application without required destination", check: "argocd",
 			edits: []edit{{"k8s/argocd/application.yaml", "  destination:\n", "  target:\n"}}, want: "kubectl-validate"},
+
+		// Monitoring: queries name metrics the code defines; the endpoint is on and scraped.
+		{name: "dashboard names a metric that does not exist", check: "monitoring",
+			edits: []edit{{"k8s/monitoring/grafana-dashboard.json", "(medinsights_gateway_jwks_keys)", "(medinsights_gateway_jwks_key_count)"}},
+			want:  "names medinsights_gateway_jwks_key_count, which no code defines"},
+		{name: "alert names a metric that does not exist", check: "monitoring",
+			edits: []edit{{"k8s/monitoring/prometheusrule.yaml", "(medinsights_gateway_revocation_stale)", "(medinsights_revocation_stale)"}},
+			want:  "names medinsights_revocation_stale, which no code defines"},
+		{name: "dashboard is not JSON", check: "monitoring",
+			edits: []edit{{"k8s/monitoring/grafana-dashboard.json", "{", "{,"}}, want: "not JSON"},
+		{name: "metric renamed in the code only", check: "monitoring",
+			edits: []edit{{"kong-plugin/internal/plugin/metrics.go", `"medinsights_gateway_revocation_entries"`, `"medinsights_gateway_revocation_sessions"`}},
+			want:  "names medinsights_gateway_revocation_entries, which no code defines"},
+		{name: "PodMonitor on another port", check: "monitoring",
+			edits: []edit{{"k8s/monitoring/kong-podmonitor.yaml", "portNumber: 9542", "portNumber: 9543"}}, want: "scrapes port 9543"},
+		{name: "metrics address not let through nginx", check: "monitoring",
+			edits: []edit{{"charts/kong-values.yaml", "  nginx_main_env: MEDINSIGHTS_AUTH_METRICS_ADDR\n", ""}}, want: "nginx_main_env"},
 
 		// Linters.
 		{name: "yamllint trailing spaces", check: "yamllint",
