@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/medinsights/auth/kong-plugin/internal/jwks"
 	"github.com/medinsights/auth/kong-plugin/internal/revocation"
 )
 
@@ -197,20 +198,20 @@ func (m *gatewayMetrics) Collect(ch chan<- prometheus.Metric) {
 	// Fetchers are per URL and refresh interval, syncers per URL and token:
 	// each label shows the freshest of its kind, so that two instances
 	// configured differently never make a duplicate series.
-	jwks := map[string]fetcherState{}
-	for _, f := range allFetchers() {
-		st, prev := f.state(), jwks[f.url]
-		st.failures += prev.failures
-		if st.fetched.Before(prev.fetched) {
-			st.fetched, st.keys = prev.fetched, prev.keys
+	keys := map[string]jwks.State{}
+	for _, f := range jwks.All() {
+		st, prev := f.State(), keys[f.URL()]
+		st.Failures += prev.Failures
+		if st.Fetched.Before(prev.Fetched) {
+			st.Fetched, st.Keys = prev.Fetched, prev.Keys
 		}
-		jwks[f.url] = st
+		keys[f.URL()] = st
 	}
-	for u, st := range jwks {
-		ch <- prometheus.MustNewConstMetric(jwksFailuresDesc, prometheus.CounterValue, float64(st.failures), u)
-		if !st.fetched.IsZero() {
-			ch <- prometheus.MustNewConstMetric(jwksAgeDesc, prometheus.GaugeValue, now.Sub(st.fetched).Seconds(), u)
-			ch <- prometheus.MustNewConstMetric(jwksKeysDesc, prometheus.GaugeValue, float64(st.keys), u)
+	for u, st := range keys {
+		ch <- prometheus.MustNewConstMetric(jwksFailuresDesc, prometheus.CounterValue, float64(st.Failures), u)
+		if !st.Fetched.IsZero() {
+			ch <- prometheus.MustNewConstMetric(jwksAgeDesc, prometheus.GaugeValue, now.Sub(st.Fetched).Seconds(), u)
+			ch <- prometheus.MustNewConstMetric(jwksKeysDesc, prometheus.GaugeValue, float64(st.Keys), u)
 		}
 	}
 
@@ -240,17 +241,6 @@ func (m *gatewayMetrics) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(revocationSinceSyncDesc, prometheus.GaugeValue, since, label)
 		ch <- prometheus.MustNewConstMetric(revocationStaleDesc, prometheus.GaugeValue, stale, label)
 	}
-}
-
-// allFetchers lists the process's JWKS fetchers.
-func allFetchers() []*jwksFetcher {
-	fetchersMu.Lock()
-	defer fetchersMu.Unlock()
-	out := make([]*jwksFetcher, 0, len(fetchers))
-	for _, f := range fetchers {
-		out = append(out, f)
-	}
-	return out
 }
 
 // ServeMetrics serves the process's metrics on GET /metrics at the address
