@@ -279,6 +279,10 @@ func TestDeliberateErrorsFail(t *testing.T) {
 			want:  "names medinsights_gateway_revocation_entries, which no code defines"},
 		{name: "PodMonitor on another port", check: "monitoring",
 			edits: []edit{{"k8s/monitoring/kong-podmonitor.yaml", "portNumber: 9542", "portNumber: 9543"}}, want: "scrapes port 9543"},
+		{name: "PodMonitor field unknown to its CRD", check: "monitoring",
+			edits: []edit{{"k8s/monitoring/kong-podmonitor.yaml", "      scrapeTimeout: 10s", "      scrapeTimeOut: 10s"}}, want: "unknown field"},
+		{name: "alert with a bad duration", check: "monitoring",
+			edits: []edit{{"k8s/monitoring/prometheusrule.yaml", "for: 10m", "for: ten minutes"}}, want: "kubectl-validate"},
 		{name: "metrics address not let through nginx", check: "monitoring",
 			edits: []edit{{"charts/kong-values.yaml", "  nginx_main_env: MEDINSIGHTS_AUTH_METRICS_ADDR\n", ""}}, want: "nginx_main_env"},
 

@@ -75,6 +75,17 @@ func checkMonitoring(cfg *config, f *findings) error {
 		checkExprs(f, prometheusRuleFile, exprs, names)
 	}
 	checkMetricsEndpoint(cfg, f)
+
+	// The Prometheus Operator objects against their CRDs (crds/).
+	objects := map[string][]byte{}
+	for _, file := range []string{podMonitorFile, prometheusRuleFile} {
+		if raw, err := cfg.read(file); err == nil {
+			objects[file] = raw
+		}
+	}
+	if _, err := validateRendered(cfg, f, objects); err != nil {
+		return err
+	}
 	return nil
 }
 
