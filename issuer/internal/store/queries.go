@@ -65,6 +65,9 @@ type NewUser struct {
 	LastName     string
 	Roles        []string
 	Now          time.Time
+	// UnverifiedExpiresAt, when set, is when the account is deleted if its
+	// e-mail address is still unverified.
+	UnverifiedExpiresAt *time.Time
 }
 
 // NewSession is a session and its first refresh token. PasswordHash is the
@@ -79,6 +82,12 @@ type NewSession struct {
 	ExpiresAt    time.Time
 	// AccessExpiresAt is the exp of the access token about to be signed.
 	AccessExpiresAt time.Time
+	// DeviceHash, when set, is the hash of the device token to store (or
+	// extend) for the user, until DeviceExpiresAt.
+	DeviceHash      []byte
+	DeviceExpiresAt time.Time
+	// ThrottleKey, when set, is the throttle counter the login forgets.
+	ThrottleKey []byte
 }
 
 // Revocation selects the live sessions of one user to revoke. With no filter
@@ -163,6 +172,7 @@ func (q *Q) UserInsert(ctx context.Context, u NewUser) (User, error) {
 	row, err := q.q.UserInsert(ctx, q.db, dbsqlc.UserInsertParams{
 		ID: u.ID, Username: u.Username, Email: u.Email, PasswordHash: u.PasswordHash,
 		FirstName: u.FirstName, LastName: u.LastName, Roles: u.Roles, Now: u.Now,
+		UnverifiedExpiresAt: timestamptz(u.UnverifiedExpiresAt),
 	})
 	switch {
 	case err != nil:
@@ -204,12 +214,6 @@ func (q *Q) UserGetByUsername(ctx context.Context, username string) (User, error
 	return userResult(q.q.UserGetByUsername(ctx, q.db, username))
 }
 
-// UserGetByLogin returns the user whose username, or else e-mail address,
-// is login (any case), or ErrNotFound.
-func (q *Q) UserGetByLogin(ctx context.Context, login string) (User, error) {
-	return userResult(q.q.UserGetByLogin(ctx, q.db, login))
-}
-
 // UserSetPasswordHash replaces a user's password hash.
 func (q *Q) UserSetPasswordHash(ctx context.Context, id uuid.UUID, hash string, now time.Time) (User, error) {
 	return userResult(q.q.UserSetPasswordHash(ctx, q.db, dbsqlc.UserSetPasswordHashParams{ID: id, PasswordHash: hash, Now: now}))
@@ -245,7 +249,7 @@ func (q *Q) UserRoleRemove(ctx context.Context, id uuid.UUID, role string, now t
 func (q *Q) SessionCreate(ctx context.Context, s NewSession) (User, error) {
 	row, err := q.q.SessionCreate(ctx, q.db, dbsqlc.SessionCreateParams{
 		ID: s.ID, UserID: s.UserID, PasswordHash: s.PasswordHash, Now: s.Now, ExpiresAt: s.ExpiresAt, RefreshHash: s.RefreshHash,
-		AccessExpiresAt: s.AccessExpiresAt,
+		AccessExpiresAt: s.AccessExpiresAt, DeviceHash: s.DeviceHash, DeviceExpiresAt: s.DeviceExpiresAt, ThrottleKey: s.ThrottleKey,
 	})
 	return userResult(dbsqlc.User(row), err)
 }
