@@ -43,11 +43,28 @@ var errFeedProtocol = errors.New("revocation feed: answer breaks the contract")
 // any JSON the contract allows (whitespace, fields in any order, fields it
 // does not know, which it skips) and refuses anything else.
 func decodePage(r io.Reader, keep bool) (page, error) {
+	s := &jsonReader{r: bufio.NewReaderSize(r, 64<<10)}
+	p, err := s.answer(keep)
+	if err != nil {
+		return p, err
+	}
+	if c, err := s.peek(); err != io.EOF {
+		if err == nil {
+			err = fmt.Errorf("unexpected %q after the answer", c)
+		}
+		return p, fmt.Errorf("%w: %w", errFeedProtocol, err)
+	}
+	return p, nil
+}
+
+// answer reads one answer object and checks it, leaving what follows it
+// unread (a stream's next message). keep keeps the events of an answer that
+// is not a snapshot in p.list.
+func (s *jsonReader) answer(keep bool) (page, error) {
 	p := page{events: make(map[sessionID]int64)}
 	if keep {
 		p.list = []Event{}
 	}
-	s := &jsonReader{r: bufio.NewReaderSize(r, 64<<10)}
 	if err := s.decodePage(&p); err != nil {
 		return p, fmt.Errorf("%w: %w", errFeedProtocol, err)
 	}
@@ -91,13 +108,42 @@ func (s *jsonReader) decodePage(p *page) error {
 	if !seen.cursor || !seen.snapshot || !seen.events {
 		return errors.New("cursor, snapshot and events are required")
 	}
-	if c, err := s.peek(); err != io.EOF {
-		if err != nil {
-			return err
-		}
-		return fmt.Errorf("unexpected %q after the answer", c)
-	}
 	return nil
+}
+
+// heartbeat is a stream's heartbeat: {"cursor": 42, "lag_ms": 180}.
+type heartbeat struct {
+	cursor int64
+	lag    time.Duration
+}
+
+func (s *jsonReader) heartbeat() (heartbeat, error) {
+	var hb heartbeat
+	var seen struct{ cursor, lag bool }
+	err := s.object(func(key []byte) error {
+		switch string(key) {
+		case "cursor":
+			return once("cursor", &seen.cursor, func() (err error) { hb.cursor, err = s.integer(); return err })
+		case "lag_ms":
+			return once("lag_ms", &seen.lag, func() error {
+				ms, err := s.integer()
+				hb.lag = time.Duration(ms) * time.Millisecond
+				if err == nil && ms < 0 {
+					err = errors.New("negative")
+				}
+				return err
+			})
+		default:
+			return wrap("unknown field", s.skip(0))
+		}
+	})
+	if err == nil && (!seen.cursor || !seen.lag) {
+		err = errors.New("cursor and lag_ms are required")
+	}
+	if err != nil {
+		return hb, fmt.Errorf("%w: heartbeat: %w", errFeedProtocol, err)
+	}
+	return hb, nil
 }
 
 // events reads the list of events ("null" is an empty list).

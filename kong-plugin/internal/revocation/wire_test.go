@@ -232,36 +232,35 @@ func FuzzDecodePage(f *testing.F) {
 	})
 }
 
-// TestDecodePageCommittedAt: a delta's events keep their commit time when
-// the feed sends committed_at_us, and a zero CommittedAt when it does not
-// (an issuer from before the field); a snapshot keeps no list.
-func TestDecodePageCommittedAt(t *testing.T) {
-	t.Parallel()
-	const sidA, sidB = "0b9c2a3e-5d1f-4c8e-9a7b-1f2e3d4c5b6a", "11111111-1111-4111-8111-111111111111"
-	body := `{"cursor": 8, "snapshot": false, "events": [
-		{"seq": 7, "sid": "` + sidA + `", "expires_at": 1767225600, "committed_at_us": 1767224700123456},
-		{"seq": 8, "sid": "` + sidB + `", "expires_at": 1767225600}]}`
-	p, err := decodePage(strings.NewReader(body), true)
+// TestDecodePageKeepsEventsForOnApplied: asked to keep them, the reader
+// lists a delta's events in feed order with their commit time (zero when
+// the issuer did not send it), and never a snapshot's.
+func TestDecodePageKeepsEventsForOnApplied(t *testing.T) {
+	const a, b = "0f8fad5b-d9cb-469f-a165-70867728950e", "7c9e6679-7425-40de-944b-e07fc1f90ae7"
+	delta := `{"cursor": 9, "snapshot": false, "events": [
+		{"seq": 8, "sid": "` + a + `", "expires_at": 2000000000, "committed_at_us": 1767224700123456},
+		{"seq": 9, "sid": "` + b + `", "expires_at": 2000000060}]}`
+	p, err := decodePage(strings.NewReader(delta), true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(p.list) != 2 {
-		t.Fatalf("list %+v", p.list)
+	want := []Event{
+		{Seq: 8, SessionID: a, ExpiresAt: time.Unix(2000000000, 0), CommittedAt: time.UnixMicro(1767224700123456)},
+		{Seq: 9, SessionID: b, ExpiresAt: time.Unix(2000000060, 0)},
 	}
-	if got, want := p.list[0].CommittedAt, time.UnixMicro(1767224700123456); !got.Equal(want) || p.list[0].SessionID != sidA || p.list[0].Seq != 7 {
-		t.Errorf("event 7: %+v, want committed at %v", p.list[0], want)
+	if len(p.list) != len(want) {
+		t.Fatalf("kept %d events, want %d", len(p.list), len(want))
 	}
-	if !p.list[1].CommittedAt.IsZero() {
-		t.Errorf("event 8 without committed_at_us: CommittedAt %v, want zero", p.list[1].CommittedAt)
+	for i, w := range want {
+		if g := p.list[i]; g.Seq != w.Seq || g.SessionID != w.SessionID || !g.ExpiresAt.Equal(w.ExpiresAt) || !g.CommittedAt.Equal(w.CommittedAt) {
+			t.Errorf("event %d = %+v, want %+v", i, g, w)
+		}
 	}
-	snap, err := decodePage(strings.NewReader(strings.Replace(body, `"snapshot": false`, `"snapshot": true`, 1)), true)
-	if err != nil {
-		t.Fatal(err)
+	snapshot := strings.Replace(delta, `"snapshot": false`, `"snapshot": true`, 1)
+	if p, err := decodePage(strings.NewReader(snapshot), true); err != nil || p.list != nil {
+		t.Errorf("snapshot: kept %d events (err %v), want none", len(p.list), err)
 	}
-	if snap.list != nil {
-		t.Errorf("a snapshot kept a list: %+v", snap.list)
-	}
-	if _, err := decodePage(strings.NewReader(strings.Replace(body, "1767224700123456", `"soon"`, 1)), true); err == nil {
-		t.Error("a committed_at_us that is not an integer was accepted")
+	if p, err := decodePage(strings.NewReader(delta), false); err != nil || p.list != nil {
+		t.Errorf("not asked: kept %d events (err %v), want none", len(p.list), err)
 	}
 }
