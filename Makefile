@@ -60,9 +60,10 @@ lint: $(STATICCHECK) ## go vet and static checks (staticcheck)
 	cd tools/infracheck && $(STATICCHECK) ./...
 
 .PHONY: build
-build: ## Build bin/issuer and bin/medinsights-auth (static, as in the images)
+build: ## Build bin/issuer, bin/medinsights-auth and bin/patient-service (static, as in the images)
 	CGO_ENABLED=0 $(GO) build $(GO_BUILD_FLAGS) -o $(BIN)/issuer ./issuer/cmd/issuer
 	CGO_ENABLED=0 $(GO) build $(GO_BUILD_FLAGS) -o $(BIN)/medinsights-auth ./kong-plugin/cmd/medinsights-auth
+	CGO_ENABLED=0 $(GO) build $(GO_BUILD_FLAGS) -o $(BIN)/patient-service ./examples/patient-service
 
 # Fuzz targets CI runs for a short, bounded time each (go test -fuzz takes one target at a time).
 FUZZTIME ?= 5s
@@ -74,7 +75,9 @@ FUZZ_TARGETS := \
 	./issuer/internal/auth:FuzzDjangoHash \
 	./kong-plugin/internal/plugin:FuzzTokenFromHeader \
 	./kong-plugin/internal/plugin:FuzzDecide \
-	./kong-plugin/internal/revocation:FuzzDecodePage
+	./kong-plugin/internal/revocation:FuzzDecodePage \
+	./internal/grammar:FuzzRole \
+	./identity:FuzzMiddleware
 
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME (default 5s) each

@@ -43,7 +43,7 @@ func issuerEnvNames(cfg *config) (map[string]bool, error) {
 }
 
 // composeServices the issue asks for, and what each one runs.
-var composeServices = []string{"postgres", "migrate", "issuer", "kong", "echo", "dev-secrets"}
+var composeServices = []string{"postgres", "migrate", "issuer", "kong", "patient-service", "dev-secrets"}
 
 func checkCompose(cfg *config, f *findings) error {
 	const file = "docker-compose.yml"
@@ -187,6 +187,15 @@ func checkCompose(cfg *config, f *findings) error {
 			if !envNames[k] {
 				f.add(file, "service %q: %s is not a variable the issuer reads (issuer/internal/config)", name, k)
 			}
+		}
+	}
+	if s, ok := project.Services["patient-service"]; ok {
+		// It trusts the identity headers: only Kong may reach it.
+		if len(s.Ports) > 0 {
+			f.add(file, "service \"patient-service\": must not publish ports (it trusts X-User-Id; only Kong may reach it)")
+		}
+		if !s.ReadOnly {
+			f.add(file, "service \"patient-service\": read_only must be true")
 		}
 	}
 	if k, ok := project.Services["kong"]; ok {

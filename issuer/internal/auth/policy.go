@@ -5,6 +5,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/medinsights/auth/internal/grammar"
 )
 
 // Limits on what users choose. The wire format checks lengths and
@@ -23,7 +25,6 @@ const usernameChars = `[A-Za-z0-9@.+_-]`
 var (
 	usernameRE         = regexp.MustCompile(`^` + usernameChars + `{3,150}$`)
 	importedUsernameRE = regexp.MustCompile(`^` + usernameChars + `{1,150}$`)
-	roleRE             = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 )
 
 // ValidUsername reports whether s is 3-150 ASCII letters, digits and @.+-_:
@@ -42,10 +43,9 @@ func PlainText(s string) bool {
 }
 
 // ValidRole reports whether s may be a role: 1-64 lower-case letters,
-// digits, '-' and '_', starting with a letter or digit. Roles travel to the
-// upstream services in an HTTP header as a comma list, so they are kept to
-// header-safe text.
-func ValidRole(s string) bool { return roleRE.MatchString(s) }
+// digits, '-' and '_', starting with a letter or digit ([grammar.Role], the
+// rule's one home: upstream services refuse any other role in X-User-Roles).
+func ValidRole(s string) bool { return grammar.Role(s) }
 
 // CheckPassword applies NIST SP 800-63B section 5.1.1.2: 12 to 128
 // characters, no composition rules, and not guessable from the account
