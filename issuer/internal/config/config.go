@@ -8,10 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/netip"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -119,10 +121,28 @@ const (
 	NeedSigningKey                  // JWT_PRIVATE_KEY_PATH
 )
 
+// Variables returns the name of every environment variable the issuer is
+// configured by, sorted: the names Load reads, less the Django service's
+// (djangoVariables), which it reads only to warn about them. It is the one
+// list docs/configuration.md and .env.example are checked against.
+func Variables() []string {
+	read := map[string]bool{}
+	_, _ = Load(func(name string) string {
+		read[name] = true
+		return ""
+	}, 0)
+	for _, v := range djangoVariables {
+		delete(read, v.Name)
+	}
+	return slices.Sorted(maps.Keys(read))
+}
+
 // FromEnv loads the configuration from the process environment.
 func FromEnv(need Need) (Config, error) { return Load(os.Getenv, need) }
 
 // Load reads every variable through getenv and reports every problem at once.
+// It reads every variable on every call, whatever the others hold, so that
+// Variables sees them all.
 func Load(getenv func(string) string, need Need) (Config, error) {
 	l := loader{getenv: getenv}
 	c := Config{
