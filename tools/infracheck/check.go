@@ -63,6 +63,7 @@ var checks = []check{
 	{"monitoring", checkMonitoring},
 	{"yamllint", checkYAMLLint},
 	{"shellcheck", checkShellcheck},
+	{"docs", checkDocs},
 }
 
 func checkNames() []string {
