@@ -17,27 +17,26 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// issuerEnvRE finds the names the config loader reads: the first argument of
-// any of its methods (l.str, l.integer, l.prefixes, ...) except l.fail,
-// which only names a variable in a message, and of getenv.
-var issuerEnvRE = regexp.MustCompile(`(?:\bl\.([a-z][A-Za-z]*)|getenv)\("([A-Z][A-Z0-9_]*)"`)
+// envExampleRE finds the variables of .env.example: NAME=, or #NAME= for
+// an optional one shown commented out.
+var envExampleRE = regexp.MustCompile(`(?m)^#?([A-Z][A-Z0-9_]*)=`)
 
-// issuerEnvNames are the environment variables the issuer reads, taken from
-// its config package, so a misspelled variable in a deployment fails here
-// instead of being silently ignored at run time.
+// issuerEnvNames are the environment variables the issuer reads, so a
+// misspelled variable in a deployment fails here instead of being silently
+// ignored at run time. They come from .env.example, which the issuer's
+// TestVariablesAreDocumented keeps equal to config.Variables(), the names
+// its loader reads (this module cannot import the issuer's packages).
 func issuerEnvNames(cfg *config) (map[string]bool, error) {
-	src, err := cfg.read("issuer/internal/config/config.go")
+	src, err := cfg.read(".env.example")
 	if err != nil {
-		return nil, fmt.Errorf("read the issuer's config package: %w", err)
+		return nil, fmt.Errorf("read the issuer's variables: %w", err)
 	}
 	names := map[string]bool{}
-	for _, m := range issuerEnvRE.FindAllSubmatch(src, -1) {
-		if string(m[1]) != "fail" {
-			names[string(m[2])] = true
-		}
+	for _, m := range envExampleRE.FindAllSubmatch(src, -1) {
+		names[string(m[1])] = true
 	}
 	if len(names) == 0 {
-		return nil, fmt.Errorf("no environment variable names found in issuer/internal/config/config.go")
+		return nil, fmt.Errorf("no environment variable names found in .env.example")
 	}
 	return names, nil
 }

@@ -16,7 +16,7 @@ var artifacts = []string{
 	"kong", "k8s", "charts", "scripts", ".ci/run",
 	"tools/infracheck/crds", "tools/infracheck/yamllint.yaml",
 	"issuer/internal/config/config.go",
-	"examples/patient-service/Dockerfile", "docs/gateway-routes.md",
+	"examples/patient-service/Dockerfile", "docs", "README.md", "kong-plugin/README.md", ".env.example",
 	"issuer/internal/metrics", "kong-plugin/internal/plugin",
 }
 
@@ -310,6 +310,14 @@ func TestDeliberateErrorsFail(t *testing.T) {
 			edits: []edit{{"k8s/monitoring/prometheusrule.yaml", "for: 10m", "for: ten minutes"}}, want: "kubectl-validate"},
 		{name: "metrics address not let through nginx", check: "monitoring",
 			edits: []edit{{"charts/kong-values.yaml", "  nginx_main_env: MEDINSIGHTS_AUTH_METRICS_ADDR\n", ""}}, want: "nginx_main_env"},
+
+		// Documentation links.
+		{name: "link to a missing page", check: "docs",
+			edits: []edit{{"README.md", "](docs/api.md)", "](docs/apis.md)"}}, want: "docs/apis.md does not exist"},
+		{name: "link to a missing heading", check: "docs",
+			edits: []edit{{"README.md", "](docs/operations.md#benchmarks)", "](docs/operations.md#benchmark)"}}, want: "has no heading #benchmark"},
+		{name: "heading a link names renamed", check: "docs",
+			edits: []edit{{"docs/operations.md", "## Scaling\n", "## Scaling out\n"}}, want: "docs/operations.md has no heading #scaling"},
 
 		// Linters.
 		{name: "yamllint trailing spaces", check: "yamllint",
