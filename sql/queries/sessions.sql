@@ -7,6 +7,8 @@
 -- commits first: then this statement sees the new row, creates nothing on a
 -- new password hash, and returns the new roles otherwise. A disabled user
 -- (disabled_at set) gets no session: the login fails like a wrong password.
+-- The same statement writes the login's audit row (event @audit_event)
+-- when, and only when, it creates the session.
 -- name: SessionCreate :one
 WITH owner AS (
     SELECT users.* FROM users
@@ -14,12 +16,15 @@ WITH owner AS (
       AND users.disabled_at IS NULL
     FOR SHARE
 ), session AS (
-    INSERT INTO sessions (id, user_id, created_at, expires_at, last_access_exp)
-    SELECT @id, owner.id, @now, @expires_at, @access_expires_at::timestamptz FROM owner
-    RETURNING id
+    INSERT INTO sessions (id, user_id, created_at, expires_at, last_access_exp, last_used_at, client_addr, user_agent)
+    SELECT @id, owner.id, @now, @expires_at, @access_expires_at::timestamptz, @now, @client_addr, @user_agent FROM owner
+    RETURNING id, user_id
 ), token AS (
     INSERT INTO refresh_tokens (hash, session_id, issued_at, expires_at)
     SELECT @refresh_hash, session.id, @now, @expires_at FROM session
+), audited AS (
+    INSERT INTO audit_log (at, event, actor_id, subject_id, session_id, client_addr, user_agent)
+    SELECT @now, @audit_event::text, session.user_id, session.user_id, session.id, @client_addr, @user_agent FROM session
 )
 SELECT owner.* FROM owner CROSS JOIN session;
 
@@ -33,6 +38,14 @@ WHERE sessions.id = @session_id AND sessions.user_id = @user_id AND sessions.rev
 -- name: SessionGetByID :one
 SELECT * FROM sessions WHERE id = @id;
 
+-- SessionListLive lists a user's live sessions, newest first.
+-- name: SessionListLive :many
+SELECT id, created_at, last_used_at, client_addr, user_agent
+FROM sessions
+WHERE user_id = @user_id AND revoked_at IS NULL AND expires_at > @now
+ORDER BY created_at DESC, id DESC
+LIMIT @max_rows;
+
 -- SessionRevoke ends the live sessions of one user that match the optional
 -- filters (one session by id, the session of one refresh token, all but one
 -- session) and records one revocation event per session, all in one
@@ -40,7 +53,10 @@ SELECT * FROM sessions WHERE id = @id;
 -- session's last_access_exp + @event_margin. The feed row is locked last, right before the statement's
 -- transaction commits, which keeps seq order equal to commit order; the
 -- notification is delivered at commit. Nothing is locked or notified when no
--- session matches. (Logouts use SessionRevokeBatch below.)
+-- session matches. With @audit_event set, and when it ends a session, it
+-- also writes one audit row about the user (reason and number of sessions
+-- ended in its detail), after the feed row is locked. (Logouts use
+-- SessionRevokeBatch below.)
 -- name: SessionRevoke :one
 WITH revoked AS (
     UPDATE sessions
@@ -72,6 +88,13 @@ WITH revoked AS (
     RETURNING seq
 ), notified AS (
     SELECT pg_notify('medinsights_revocations', feed.last_seq::text) FROM feed
+), audited AS (
+    INSERT INTO audit_log (at, event, actor_id, subject_id, session_id, client_addr, user_agent, detail)
+    SELECT @now, sqlc.narg('audit_event')::text, sqlc.narg('audit_actor_id')::uuid, @user_id,
+           sqlc.narg('audit_session_id')::uuid, @audit_client_addr::text, @audit_user_agent::text,
+           jsonb_build_object('reason', @reason::text, 'sessions_ended', ended.n)
+    FROM (SELECT count(*) AS n FROM events) AS ended
+    WHERE ended.n > 0 AND sqlc.narg('audit_event')::text IS NOT NULL
 )
 SELECT (SELECT count(*) FROM events)::bigint AS revoked,
        (SELECT coalesce(max(seq), 0) FROM events)::bigint AS last_seq,
@@ -91,10 +114,14 @@ WHERE id IN (SELECT s.id FROM sessions s WHERE s.expires_at < @before LIMIT @max
 -- session of user_ids[i] and caller_session_ids[i] is a live session of the
 -- same user. It writes the events, advances the feed and notifies exactly
 -- as SessionRevoke does, so concurrent logouts share one turn at the feed
--- row instead of queueing for it one by one. One row per item, in order.
+-- row instead of queueing for it one by one, and writes one audit row
+-- (event audit_events[i], with client_addrs[i] and user_agents[i]) per
+-- session revoked, after the feed row is locked. One row per
+-- item, in order.
 -- name: SessionRevokeBatch :many
 WITH req AS (
-    SELECT u.i, u.user_id, c.caller_session_id, h.refresh_hash, n.now, r.reason, e.event_expires_at, m.event_margin
+    SELECT u.i, u.user_id, c.caller_session_id, h.refresh_hash, n.now, r.reason, e.event_expires_at, m.event_margin,
+           a.client_addr, g.user_agent, v.audit_event
     FROM unnest(@user_ids::uuid[]) WITH ORDINALITY AS u (user_id, i)
     JOIN unnest(@caller_session_ids::uuid[]) WITH ORDINALITY AS c (caller_session_id, i) ON c.i = u.i
     JOIN unnest(@refresh_hashes::bytea[]) WITH ORDINALITY AS h (refresh_hash, i) ON h.i = u.i
@@ -102,6 +129,9 @@ WITH req AS (
     JOIN unnest(@reasons::text[]) WITH ORDINALITY AS r (reason, i) ON r.i = u.i
     JOIN unnest(@event_expires_ats::timestamptz[]) WITH ORDINALITY AS e (event_expires_at, i) ON e.i = u.i
     JOIN unnest(@event_margins::interval[]) WITH ORDINALITY AS m (event_margin, i) ON m.i = u.i
+    JOIN unnest(@client_addrs::text[]) WITH ORDINALITY AS a (client_addr, i) ON a.i = u.i
+    JOIN unnest(@user_agents::text[]) WITH ORDINALITY AS g (user_agent, i) ON g.i = u.i
+    JOIN unnest(@audit_events::text[]) WITH ORDINALITY AS v (audit_event, i) ON v.i = u.i
 ), live_callers AS (
     SELECT req.i FROM req
     JOIN sessions ON sessions.id = req.caller_session_id
@@ -110,7 +140,8 @@ WITH req AS (
     -- Only the items that may revoke their session take part; of several
     -- such items for one session, the first revokes it.
     SELECT DISTINCT ON (refresh_tokens.session_id) refresh_tokens.session_id, req.user_id, req.i,
-           req.now, req.reason, req.event_expires_at, req.event_margin
+           req.now, req.reason, req.event_expires_at, req.event_margin, req.client_addr, req.user_agent,
+           req.audit_event
     FROM req
     JOIN live_callers ON live_callers.i = req.i
     JOIN refresh_tokens ON refresh_tokens.hash = req.refresh_hash
@@ -126,9 +157,11 @@ WITH req AS (
       AND sessions.expires_at > targets.now
     RETURNING sessions.id, sessions.user_id, targets.i, targets.now, targets.reason,
               greatest(targets.event_expires_at,
-                       sessions.last_access_exp + targets.event_margin) AS event_expires_at
+                       sessions.last_access_exp + targets.event_margin) AS event_expires_at,
+              targets.client_addr, targets.user_agent, targets.audit_event
 ), numbered AS (
     SELECT revoked.id, revoked.user_id, revoked.now, revoked.reason, revoked.event_expires_at,
+           revoked.client_addr, revoked.user_agent, revoked.audit_event,
            row_number() OVER (ORDER BY revoked.id) AS n, count(*) OVER () AS total
     FROM revoked
 ), feed AS (
@@ -141,9 +174,15 @@ WITH req AS (
     SELECT feed.last_seq - numbered.total + numbered.n, numbered.id, numbered.user_id,
            numbered.reason, numbered.now, numbered.event_expires_at
     FROM numbered CROSS JOIN feed
-    RETURNING seq
+    RETURNING seq, session_id
 ), notified AS (
     SELECT pg_notify('medinsights_revocations', feed.last_seq::text) FROM feed
+), audited AS (
+    INSERT INTO audit_log (at, event, actor_id, subject_id, session_id, client_addr, user_agent, detail)
+    SELECT numbered.now, numbered.audit_event, numbered.user_id, numbered.user_id, numbered.id,
+           numbered.client_addr, numbered.user_agent, jsonb_build_object('reason', numbered.reason)
+    FROM numbered JOIN events ON events.session_id = numbered.id
+    ORDER BY events.seq
 )
 SELECT req.i::bigint AS item,
        EXISTS (SELECT 1 FROM live_callers WHERE live_callers.i = req.i)::boolean AS caller_live,

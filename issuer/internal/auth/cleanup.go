@@ -12,7 +12,8 @@ const expiredGrace = 24 * time.Hour
 
 // Cleanup deletes sessions (with their refresh tokens) and verification
 // tokens that expired more than a day ago, in batches, and returns how many
-// of each it deleted. Revocation events are pruned by the feed.
+// of each it deleted. Revocation events are pruned by the feed, audit rows
+// by PruneAudit.
 func (s *Service) Cleanup(ctx context.Context) (sessions, verifications int64, err error) {
 	before := s.now().Add(-expiredGrace)
 	sessions, err = deleteInBatches(ctx, before, s.opt.Store.SessionDeleteExpired)
@@ -61,5 +62,26 @@ func (s *Service) RunCleanup(ctx context.Context, every time.Duration) {
 		case sessions+verifications > 0:
 			s.log.InfoContext(ctx, "deleted expired rows", "sessions", sessions, "verification_tokens", verifications)
 		}
+		pruned, err := s.PruneAudit(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			s.log.WarnContext(ctx, "audit log retention prune", "error", err.Error())
+		case pruned > 0:
+			s.log.InfoContext(ctx, "pruned audit rows past retention", "rows", pruned)
+		}
 	}
+}
+
+// PruneAudit deletes the audit rows older than AuditRetention (none when it
+// is zero), keeping the hash of the last one deleted as the checkpoint the
+// rest verifies from, and returns how many it deleted.
+func (s *Service) PruneAudit(ctx context.Context) (int64, error) {
+	if s.opt.AuditRetention <= 0 {
+		return 0, nil
+	}
+	n, err := s.opt.Store.AuditLogPrune(ctx, s.now().Add(-s.opt.AuditRetention))
+	if err != nil {
+		return n, fmt.Errorf("prune audit log: %w", err)
+	}
+	return n, nil
 }

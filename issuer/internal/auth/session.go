@@ -13,14 +13,16 @@ import (
 
 // Login checks a username (or e-mail address) and password and starts a
 // session. Unknown users and wrong passwords take the same time and get the
-// same error.
+// same error. Every login writes one audit row: a success in the statement
+// that creates the session, a failure (with its reason) in a statement of
+// its own.
 func (s *Service) Login(ctx context.Context, login, password string) (TokenPair, error) {
 	u, err := s.opt.Store.UserGetByLogin(ctx, login)
 	if errors.Is(err, store.ErrNotFound) {
 		if _, _, err := s.verifyPassword(ctx, s.dummyHash, password); errors.Is(err, ErrOverloaded) {
 			return TokenPair{}, err
 		}
-		return TokenPair{}, ErrInvalidCredentials
+		return TokenPair{}, s.loginFailed(ctx, uuid.Nil, LoginFailedUnknownUser)
 	}
 	if err != nil {
 		return TokenPair{}, fmt.Errorf("find user: %w", err)
@@ -33,7 +35,10 @@ func (s *Service) Login(ctx context.Context, login, password string) (TokenPair,
 		return TokenPair{}, fmt.Errorf("verify password of user %s: %w", u.ID, err)
 	}
 	if !ok {
-		return TokenPair{}, ErrInvalidCredentials
+		return TokenPair{}, s.loginFailed(ctx, u.ID, LoginFailedBadPassword)
+	}
+	if u.DisabledAt != nil {
+		return TokenPair{}, s.loginFailed(ctx, u.ID, LoginFailedDisabled)
 	}
 	if s.afterVerifyFunc != nil {
 		s.afterVerifyFunc(ctx)
@@ -46,6 +51,7 @@ func (s *Service) Login(ctx context.Context, login, password string) (TokenPair,
 	session := store.NewSession{
 		ID: uuid.New(), UserID: u.ID, PasswordHash: u.PasswordHash, RefreshHash: refreshHash,
 		Now: now, ExpiresAt: now.Add(s.opt.RefreshLifetime), AccessExpiresAt: now.Add(s.opt.AccessLifetime),
+		Client: ClientOf(ctx), AuditEvent: EventLoginSucceeded,
 	}
 	// The session is created only while the password hash is still the one
 	// verified, with the user row locked, and the token carries the roles
@@ -76,12 +82,25 @@ func (s *Service) Login(ctx context.Context, login, password string) (TokenPair,
 		u, err = s.opt.Store.SessionCreate(ctx, session) // one statement: atomic by itself
 	}
 	if errors.Is(err, store.ErrNotFound) {
-		return TokenPair{}, ErrInvalidCredentials
+		return TokenPair{}, s.loginFailed(ctx, session.UserID, LoginFailedAccountChanged)
 	}
 	if err != nil {
 		return TokenPair{}, fmt.Errorf("start session: %w", err)
 	}
+	s.observe(ctx, Event{Name: EventLoginSucceeded, ActorID: u.ID, SubjectID: u.ID, SessionID: session.ID})
 	return s.tokenPair(u, session.ID, refresh, now)
+}
+
+// loginFailed writes the audit row of a failed login (one statement, a
+// transaction of its own: nothing else is written) and returns
+// ErrInvalidCredentials, whatever the reason.
+func (s *Service) loginFailed(ctx context.Context, userID uuid.UUID, reason string) error {
+	e := Event{Name: EventLoginFailed, Reason: reason, ActorID: userID, SubjectID: userID}
+	if err := s.audit(ctx, s.opt.Store.Q, e); err != nil {
+		return fmt.Errorf("audit failed login: %w", err)
+	}
+	s.observe(ctx, e)
+	return ErrInvalidCredentials
 }
 
 // Refresh rotates a refresh token. The rule (README, "Refresh tokens"):
@@ -113,8 +132,10 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string, caller uuid.
 	now := s.now()
 	expires := now.Add(s.opt.RefreshLifetime)
 	accessExpires := now.Add(s.opt.AccessLifetime)
-	sessionID, u, err := s.opt.Store.RefreshTokenRotateLive(ctx, oldHash, newHash, caller, now, expires, accessExpires)
+	client := ClientOf(ctx)
+	sessionID, u, err := s.opt.Store.RefreshTokenRotateLive(ctx, oldHash, newHash, caller, now, expires, accessExpires, client)
 	if err == nil {
+		s.observe(ctx, Event{Name: EventRefreshRotated, ActorID: u.ID, SubjectID: u.ID, SessionID: sessionID})
 		return s.tokenPair(u, sessionID, newToken, now)
 	}
 	if !errors.Is(err, store.ErrNotFound) {
@@ -138,10 +159,13 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string, caller uuid.
 		}
 		if grant.Token.RetiredAt != nil && now.Sub(*grant.Token.RetiredAt) > s.opt.ReuseInterval {
 			reused = true
-			_, err := q.SessionRevoke(ctx, s.revocation(grant.User.ID, ReasonRefreshReuse, now, func(r *store.Revocation) { r.SessionID = grant.Session.ID }))
+			_, err := q.SessionRevoke(ctx, s.revocation(grant.User.ID, ReasonRefreshReuse, now, func(r *store.Revocation) {
+				r.SessionID = grant.Session.ID
+				r.Audit = &store.RevocationAudit{Event: EventRefreshReuseDetected, SessionID: grant.Session.ID, Client: client}
+			}))
 			return err
 		}
-		return q.RefreshTokenRotate(ctx, grant.Session.ID, oldHash, newHash, now, expires, accessExpires)
+		return q.RefreshTokenRotate(ctx, grant.Session.ID, oldHash, newHash, now, expires, accessExpires, client)
 	})
 	if err != nil {
 		if errors.Is(err, ErrInvalidGrant) {
@@ -153,10 +177,9 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string, caller uuid.
 		s.log.WarnContext(ctx, "refresh token reused: session revoked",
 			"user_id", grant.User.ID, "session_id", grant.Session.ID,
 			"retired_for", now.Sub(*grant.Token.RetiredAt).Round(time.Millisecond).String())
-		if s.opt.ReuseDetectedFunc != nil {
-			s.opt.ReuseDetectedFunc()
-		}
+		s.observe(ctx, Event{Name: EventRefreshReuseDetected, Reason: ReasonRefreshReuse, SubjectID: grant.User.ID, SessionID: grant.Session.ID})
 		return TokenPair{}, ErrInvalidGrant
 	}
+	s.observe(ctx, Event{Name: EventRefreshRotated, ActorID: grant.User.ID, SubjectID: grant.User.ID, SessionID: grant.Session.ID})
 	return s.tokenPair(grant.User, grant.Session.ID, newToken, now)
 }

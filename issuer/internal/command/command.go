@@ -31,8 +31,14 @@ commands:
   migrate up                         apply pending database migrations
   migrate status                     list migrations and whether each is applied
   keys generate --out DIR [--force]  write a new RSA-2048 pair: DIR/private.pem (0600), DIR/public.pem
+  users list [--q PREFIX] [--limit N] list users by username, optionally those whose username or e-mail starts with PREFIX
+  users show USER-ID                 a user's roles, status, last login and live sessions
+  users disable USER-ID              disable a user and end every session of theirs
+  users enable USER-ID               let a disabled user log in again
   users grant-role USERNAME ROLE     add a role (takes effect at the user's next refresh)
   users revoke-role USERNAME ROLE    remove a role and end every session of the user
+  audit verify                       check the audit log's hash chain; exit 1 naming the first bad row or gap
+  audit export [--since TIME]        write the audit log as JSON Lines (TIME: RFC 3339)
   healthcheck                        exit 0 when the local server answers ready
   version                            print the version
 
@@ -74,6 +80,14 @@ func Main(ctx context.Context, args []string, env Env) int {
 		err = keysGenerate(rest[1:], env)
 	case cmd == "users" && len(rest) == 3 && (rest[0] == "grant-role" || rest[0] == "revoke-role"):
 		err = usersRole(ctx, env, rest[0], rest[1], rest[2])
+	case cmd == "users" && len(rest) >= 1 && rest[0] == "list":
+		err = usersList(ctx, env, rest[1:])
+	case cmd == "users" && len(rest) == 2 && (rest[0] == "show" || rest[0] == "disable" || rest[0] == "enable"):
+		err = usersChange(ctx, env, rest[0], rest[1])
+	case cmd == "audit" && len(rest) == 1 && rest[0] == "verify":
+		err = auditVerify(ctx, env)
+	case cmd == "audit" && len(rest) >= 1 && rest[0] == "export":
+		err = auditExport(ctx, env, rest[1:])
 	case cmd == "healthcheck" && len(rest) == 0:
 		err = healthcheck(ctx, env)
 	case cmd == "version" && len(rest) == 0:
@@ -164,7 +178,9 @@ func keysGenerate(args []string, env Env) error {
 	return nil
 }
 
-func usersRole(ctx context.Context, env Env, action, username, role string) error {
+// withService runs fn with an auth service on the database, for the
+// commands that manage users or read the audit log (no signing key).
+func withService(ctx context.Context, env Env, fn func(*auth.Service) error) error {
 	c, err := loadConfig(env, config.NeedDatabase)
 	if err != nil {
 		return err
@@ -178,6 +194,14 @@ func usersRole(ctx context.Context, env Env, action, username, role string) erro
 	if err != nil {
 		return err
 	}
+	return fn(svc)
+}
+
+func usersRole(ctx context.Context, env Env, action, username, role string) error {
+	return withService(ctx, env, func(svc *auth.Service) error { return changeRole(ctx, env, svc, action, username, role) })
+}
+
+func changeRole(ctx context.Context, env Env, svc *auth.Service, action, username, role string) error {
 	if action == "grant-role" {
 		u, err := svc.GrantRole(ctx, username, role)
 		if err != nil {
@@ -234,7 +258,7 @@ func newLogger(w io.Writer, level slog.Level) *slog.Logger {
 
 // newAuthService builds the domain service from the configuration. The
 // signer may be nil for commands that sign nothing.
-func newAuthService(c config.Config, st *store.Store, sg *signer.Signer, log *slog.Logger, reuseDetected func()) (*auth.Service, error) {
+func newAuthService(c config.Config, st *store.Store, sg *signer.Signer, log *slog.Logger, events auth.Events) (*auth.Service, error) {
 	var m auth.Mailer = mail.LogMailer{Logger: log, LinkURL: c.EmailVerificationURL}
 	if c.SMTPURL != nil {
 		m = mail.SMTPMailer{URL: c.SMTPURL, From: c.MailFrom, LinkURL: c.EmailVerificationURL}
@@ -245,6 +269,6 @@ func newAuthService(c config.Config, st *store.Store, sg *signer.Signer, log *sl
 		AccessLifetime: c.AccessLifetime, RefreshLifetime: c.RefreshLifetime,
 		ReuseInterval: c.RefreshReuseInterval, ClockSkew: c.ClockSkew,
 		DefaultRoles: c.DefaultRoles, PasswordHashConcurrency: c.PasswordHashConcurrency,
-		ReuseDetectedFunc: reuseDetected,
+		Events: events, AuditRetention: c.AuditRetention,
 	})
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/medinsights/auth/internal/version"
 	"github.com/medinsights/auth/issuer/internal/api"
+	"github.com/medinsights/auth/issuer/internal/auth"
 	"github.com/medinsights/auth/issuer/internal/config"
 	"github.com/medinsights/auth/issuer/internal/feed"
 	"github.com/medinsights/auth/issuer/internal/metrics"
@@ -47,7 +48,11 @@ func serve(ctx context.Context, env Env) error {
 	if c.MetricsAddr != "" {
 		mx = metrics.New(metrics.Options{PoolStatsFunc: st.PoolStats, Logger: log})
 	}
-	svc, err := newAuthService(c, st, sg, log, mx.RefreshReuseDetected)
+	var events auth.Events // nil: none
+	if mx != nil {
+		events = mx
+	}
+	svc, err := newAuthService(c, st, sg, log, events)
 	if err != nil {
 		return err
 	}
