@@ -33,7 +33,7 @@ func (s *Service) Logout(ctx context.Context, c Caller, refreshToken string) err
 		return fmt.Errorf("%w: session %s is not live", ErrInvalidToken, c.SessionID)
 	}
 	if res.Revoked {
-		s.observe(ctx, Event{Name: EventLogout, Reason: ReasonLogout, ActorID: c.UserID, SubjectID: c.UserID})
+		s.observe(ctx, Event{Name: EventLogout, ActorID: c.UserID, SubjectID: c.UserID})
 		return nil
 	}
 	owner, err := s.opt.Store.RefreshTokenOwner(ctx, hash)
@@ -58,7 +58,7 @@ func (s *Service) LogoutAll(ctx context.Context, p Principal) (int, error) {
 		return 0, fmt.Errorf("revoke sessions: %w", err)
 	}
 	if res.Revoked > 0 {
-		s.observe(ctx, Event{Name: EventLogoutAll, Reason: ReasonLogoutAll, ActorID: p.User.ID, SubjectID: p.User.ID})
+		s.observe(ctx, Event{Name: EventLogoutAll, ActorID: p.User.ID, SubjectID: p.User.ID})
 	}
 	return res.Revoked, nil
 }

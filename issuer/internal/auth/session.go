@@ -177,7 +177,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string, caller uuid.
 		s.log.WarnContext(ctx, "refresh token reused: session revoked",
 			"user_id", grant.User.ID, "session_id", grant.Session.ID,
 			"retired_for", now.Sub(*grant.Token.RetiredAt).Round(time.Millisecond).String())
-		s.observe(ctx, Event{Name: EventRefreshReuseDetected, Reason: ReasonRefreshReuse, SubjectID: grant.User.ID, SessionID: grant.Session.ID})
+		s.observe(ctx, Event{Name: EventRefreshReuseDetected, SubjectID: grant.User.ID, SessionID: grant.Session.ID})
 		return TokenPair{}, ErrInvalidGrant
 	}
 	s.observe(ctx, Event{Name: EventRefreshRotated, ActorID: grant.User.ID, SubjectID: grant.User.ID, SessionID: grant.Session.ID})

@@ -46,6 +46,6 @@ func (s *Service) EndSession(ctx context.Context, p Principal, id uuid.UUID) err
 	if res.Revoked == 0 {
 		return ErrSessionNotFound
 	}
-	s.observe(ctx, Event{Name: EventSessionRevoked, Reason: ReasonSessionEnded, ActorID: p.User.ID, SubjectID: p.User.ID, SessionID: id})
+	s.observe(ctx, Event{Name: EventSessionRevoked, ActorID: p.User.ID, SubjectID: p.User.ID, SessionID: id})
 	return nil
 }

@@ -134,6 +134,8 @@ type Options struct {
 	// PasswordHashConcurrency and PasswordHashWait: see auth.Options.
 	PasswordHashConcurrency int
 	PasswordHashWait        time.Duration
+	// Events observes the auth service's security events (nil: none).
+	Events auth.Events
 }
 
 // Issuer is a running issuer for one test.
@@ -188,7 +190,7 @@ func New(t testing.TB, o Options) *Issuer {
 		AccessLifetime: AccessLifetime, RefreshLifetime: RefreshLifetime,
 		ReuseInterval: ReuseInterval, ClockSkew: ClockSkew,
 		DefaultRoles: []string{"patient"}, Password: o.Password, Now: clock.Now,
-		PasswordHashConcurrency: o.PasswordHashConcurrency, PasswordHashWait: o.PasswordHashWait,
+		PasswordHashConcurrency: o.PasswordHashConcurrency, PasswordHashWait: o.PasswordHashWait, Events: o.Events,
 	})
 	if err != nil {
 		t.Fatal(err)
