@@ -136,6 +136,8 @@ type Options struct {
 	PasswordHashWait        time.Duration
 	// Events observes the auth service's security events (nil: none).
 	Events auth.Events
+	// AuditRetention: see auth.Options (zero: audit rows are kept).
+	AuditRetention time.Duration
 }
 
 // Issuer is a running issuer for one test.
@@ -191,6 +193,7 @@ func New(t testing.TB, o Options) *Issuer {
 		ReuseInterval: ReuseInterval, ClockSkew: ClockSkew,
 		DefaultRoles: []string{"patient"}, Password: o.Password, Now: clock.Now,
 		PasswordHashConcurrency: o.PasswordHashConcurrency, PasswordHashWait: o.PasswordHashWait, Events: o.Events,
+		AuditRetention: o.AuditRetention,
 	})
 	if err != nil {
 		t.Fatal(err)
