@@ -86,6 +86,12 @@ type Feed struct {
 
 	stopOnce sync.Once
 	stopping chan struct{} // closed by Stop: waiting readers answer at once
+
+	// Test hooks (set before use, nil in production): waitingFunc runs when
+	// a reader found nothing new and starts waiting; joinedFunc when a
+	// reader joins a shared snapshot read that has not started.
+	waitingFunc func()
+	joinedFunc  func()
 }
 
 // New returns a Feed. Call Run to follow the database and prune; until then
@@ -144,6 +150,9 @@ func (f *Feed) wait(ctx context.Context, after int64, wait time.Duration) (store
 		if err != nil || wait <= 0 || len(page.Events) > 0 || page.Cursor != after {
 			return page, err
 		}
+		if f.waitingFunc != nil {
+			f.waitingFunc()
+		}
 		select {
 		case <-changed:
 		case <-deadline:
@@ -201,6 +210,9 @@ func (f *Feed) joinSnapshotRead() *snapshotRead {
 	}
 	if f.snapshotQueued == nil {
 		f.snapshotQueued = &snapshotRead{done: make(chan struct{})}
+	}
+	if f.joinedFunc != nil {
+		f.joinedFunc()
 	}
 	return f.snapshotQueued
 }

@@ -48,6 +48,9 @@ type logoutBatcher struct {
 	mu    sync.Mutex
 	queue []*logoutCall
 	busy  bool // a leader is running a batch
+	// queuedFunc, set by tests only, is called with the queue's length
+	// when a logout queues behind a running batch.
+	queuedFunc func(queued int)
 }
 
 type logoutCall struct {
@@ -70,6 +73,9 @@ func (s *Store) RevokeForLogout(ctx context.Context, l Logout) (LogoutResult, er
 	b.mu.Lock()
 	b.queue = append(b.queue, c)
 	if b.busy {
+		if b.queuedFunc != nil {
+			b.queuedFunc(len(b.queue))
+		}
 		b.mu.Unlock()
 		select {
 		case <-c.done:
