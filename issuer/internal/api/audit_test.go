@@ -184,17 +184,26 @@ func TestNoChangeSurvivesWithoutItsAuditRow(t *testing.T) {
 			if _, _, err := is.Auth.RevokeRole(ctx, "alice", "patient"); err == nil {
 				t.Fatal("revoked")
 			}
-		}, func(t *testing.T, is *issuertest.Issuer, a issuertest.Tokens) { rolesUnchanged(t, is, a); stillLive(t, is, a) }},
+		}, func(t *testing.T, is *issuertest.Issuer, a issuertest.Tokens) {
+			rolesUnchanged(t, is, a)
+			stillLive(t, is, a)
+		}},
 		{"disable", func(t *testing.T, is *issuertest.Issuer, _ issuertest.Tokens) {
 			if _, err := is.Auth.DisableUser(ctx, uuid.Nil, uuid.MustParse(userIDOf(t, is, "alice"))); err == nil {
 				t.Fatal("disabled")
 			}
-		}, func(t *testing.T, is *issuertest.Issuer, a issuertest.Tokens) { stillLive(t, is, a); is.Login(t, "alice", password) }},
+		}, func(t *testing.T, is *issuertest.Issuer, a issuertest.Tokens) {
+			stillLive(t, is, a)
+			is.Login(t, "alice", password)
+		}},
 		{"set roles", func(t *testing.T, is *issuertest.Issuer, _ issuertest.Tokens) {
 			if _, err := is.Auth.SetRoles(ctx, uuid.Nil, uuid.MustParse(userIDOf(t, is, "alice")), []string{"clinician"}); err == nil {
 				t.Fatal("set")
 			}
-		}, func(t *testing.T, is *issuertest.Issuer, a issuertest.Tokens) { rolesUnchanged(t, is, a); stillLive(t, is, a) }},
+		}, func(t *testing.T, is *issuertest.Issuer, a issuertest.Tokens) {
+			rolesUnchanged(t, is, a)
+			stillLive(t, is, a)
+		}},
 		{"force logout", func(t *testing.T, is *issuertest.Issuer, _ issuertest.Tokens) {
 			if _, err := is.Auth.ForceLogout(ctx, uuid.Nil, uuid.MustParse(userIDOf(t, is, "alice"))); err == nil {
 				t.Fatal("logged out")
