@@ -48,12 +48,13 @@ LIMIT @max_rows;
 
 -- SessionRevoke ends the live sessions of one user that match the optional
 -- filters (one session by id, the session of one refresh token, all but one
--- session) and records one revocation event per session, all in one
--- statement. An event expires at the later of @event_expires_at and the
--- session's last_access_exp + @event_margin. The feed row is locked last, right before the statement's
--- transaction commits, which keeps seq order equal to commit order; the
--- notification is delivered at commit. Nothing is locked or notified when no
--- session matches. With @audit_event set, and when it ends a session, it
+-- session) and records one revocation event per session
+-- (revocation_events_record, migration 00012), all in one statement. An
+-- event expires at the later of @event_expires_at and the session's
+-- last_access_exp + @event_margin. The feed row is locked last, right before
+-- the statement's transaction commits, which keeps seq order equal to commit
+-- order; the notification is delivered at commit. Nothing is locked or
+-- notified when no session matches. With @audit_event set, and when it ends a session, it
 -- also writes one audit row about the user (reason and number of sessions
 -- ended in its detail), after the feed row is locked. (Logouts use
 -- SessionRevokeBatch below.)
@@ -69,25 +70,11 @@ WITH revoked AS (
       AND (sqlc.narg('refresh_hash')::bytea IS NULL OR sessions.id = (
           SELECT refresh_tokens.session_id FROM refresh_tokens WHERE refresh_tokens.hash = sqlc.narg('refresh_hash')::bytea))
     RETURNING sessions.id, sessions.user_id, sessions.last_access_exp
-), expiry AS (
-    SELECT @event_expires_at::timestamptz AS at, @event_margin::interval AS margin
-), numbered AS (
-    SELECT revoked.id, revoked.user_id, revoked.last_access_exp, row_number() OVER (ORDER BY revoked.id) AS n,
-           count(*) OVER () AS total
-    FROM revoked
-), feed AS (
-    UPDATE revocation_feed
-    SET last_seq = last_seq + (SELECT count(*) FROM revoked)
-    WHERE EXISTS (SELECT 1 FROM revoked)
-    RETURNING last_seq
 ), events AS (
-    INSERT INTO revocation_events (seq, session_id, user_id, reason, revoked_at, expires_at)
-    SELECT feed.last_seq - numbered.total + numbered.n, numbered.id, numbered.user_id,
-           @reason::text, @now, greatest(expiry.at, numbered.last_access_exp + expiry.margin)
-    FROM numbered CROSS JOIN feed CROSS JOIN expiry
-    RETURNING seq
-), notified AS (
-    SELECT pg_notify('medinsights_revocations', feed.last_seq::text) FROM feed
+    SELECT e.seq FROM revocation_events_record(ARRAY(
+        SELECT ROW(revoked.id, revoked.user_id, @reason::text, @now::timestamptz,
+                   greatest(@event_expires_at::timestamptz, revoked.last_access_exp + @event_margin::interval))::revocation
+        FROM revoked ORDER BY revoked.id)) AS e
 ), audited AS (
     INSERT INTO audit_log (at, event, actor_id, subject_id, session_id, client_addr, user_agent, detail)
     SELECT @now, sqlc.narg('audit_event')::text, sqlc.narg('audit_actor_id')::uuid, @user_id,
@@ -97,8 +84,7 @@ WITH revoked AS (
     WHERE ended.n > 0 AND sqlc.narg('audit_event')::text IS NOT NULL
 )
 SELECT (SELECT count(*) FROM events)::bigint AS revoked,
-       (SELECT coalesce(max(seq), 0) FROM events)::bigint AS last_seq,
-       (SELECT count(*) FROM notified)::bigint AS notified;
+       (SELECT coalesce(max(seq), 0) FROM events)::bigint AS last_seq;
 
 -- SessionDeleteExpired deletes up to @max_rows sessions that expired before
 -- @before, with their refresh tokens (ON DELETE CASCADE). Retired refresh
@@ -113,7 +99,7 @@ WHERE id IN (SELECT s.id FROM sessions s WHERE s.expires_at < @before LIMIT @max
 -- the session's last_access_exp + event_margins[i], when it is a live
 -- session of user_ids[i] and caller_session_ids[i] is a live session of the
 -- same user. It writes the events, advances the feed and notifies exactly
--- as SessionRevoke does, so concurrent logouts share one turn at the feed
+-- as SessionRevoke does (revocation_events_record), so concurrent logouts share one turn at the feed
 -- row instead of queueing for it one by one, and writes one audit row
 -- (event audit_events[i], with client_addrs[i] and user_agents[i]) per
 -- session revoked, after the feed row is locked. One row per
@@ -159,35 +145,20 @@ WITH req AS (
               greatest(targets.event_expires_at,
                        sessions.last_access_exp + targets.event_margin) AS event_expires_at,
               targets.client_addr, targets.user_agent, targets.audit_event
-), numbered AS (
-    SELECT revoked.id, revoked.user_id, revoked.now, revoked.reason, revoked.event_expires_at,
-           revoked.client_addr, revoked.user_agent, revoked.audit_event,
-           row_number() OVER (ORDER BY revoked.id) AS n, count(*) OVER () AS total
-    FROM revoked
-), feed AS (
-    UPDATE revocation_feed
-    SET last_seq = last_seq + (SELECT count(*) FROM revoked)
-    WHERE EXISTS (SELECT 1 FROM revoked)
-    RETURNING last_seq
 ), events AS (
-    INSERT INTO revocation_events (seq, session_id, user_id, reason, revoked_at, expires_at)
-    SELECT feed.last_seq - numbered.total + numbered.n, numbered.id, numbered.user_id,
-           numbered.reason, numbered.now, numbered.event_expires_at
-    FROM numbered CROSS JOIN feed
-    RETURNING seq, session_id
-), notified AS (
-    SELECT pg_notify('medinsights_revocations', feed.last_seq::text) FROM feed
+    SELECT e.seq, e.session_id FROM revocation_events_record(ARRAY(
+        SELECT ROW(revoked.id, revoked.user_id, revoked.reason, revoked.now, revoked.event_expires_at)::revocation
+        FROM revoked ORDER BY revoked.id)) AS e
 ), audited AS (
     INSERT INTO audit_log (at, event, actor_id, subject_id, session_id, client_addr, user_agent, detail)
-    SELECT numbered.now, numbered.audit_event, numbered.user_id, numbered.user_id, numbered.id,
-           numbered.client_addr, numbered.user_agent, jsonb_build_object('reason', numbered.reason)
-    FROM numbered JOIN events ON events.session_id = numbered.id
+    SELECT revoked.now, revoked.audit_event, revoked.user_id, revoked.user_id, revoked.id,
+           revoked.client_addr, revoked.user_agent, jsonb_build_object('reason', revoked.reason)
+    FROM revoked JOIN events ON events.session_id = revoked.id
     ORDER BY events.seq
 )
 SELECT req.i::bigint AS item,
        EXISTS (SELECT 1 FROM live_callers WHERE live_callers.i = req.i)::boolean AS caller_live,
        EXISTS (SELECT 1 FROM revoked WHERE revoked.i = req.i)::boolean AS revoked,
-       (SELECT count(*) FROM events)::bigint AS events,
-       (SELECT count(*) FROM notified)::bigint AS notified
+       (SELECT count(*) FROM events)::bigint AS events
 FROM req
 ORDER BY req.i;

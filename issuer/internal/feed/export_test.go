@@ -17,3 +17,6 @@ func SetWaitingFunc(f *Feed, fn func()) { f.waitingFunc = fn }
 
 // SetJoinedFunc makes every reader that joins a queued snapshot read call fn.
 func SetJoinedFunc(f *Feed, fn func()) { f.joinedFunc = fn }
+
+// SetPolledFunc makes the recheck call fn with every counter value it reads.
+func SetPolledFunc(f *Feed, fn func(lastSeq int64)) { f.polledFunc = fn }

@@ -89,9 +89,11 @@ type Feed struct {
 
 	// Test hooks (set before use, nil in production): waitingFunc runs when
 	// a reader found nothing new and starts waiting; joinedFunc when a
-	// reader joins a shared snapshot read that has not started.
+	// reader joins a shared snapshot read that has not started; polledFunc
+	// with each counter value the recheck reads.
 	waitingFunc func()
 	joinedFunc  func()
+	polledFunc  func(lastSeq int64)
 }
 
 // New returns a Feed. Call Run to follow the database and prune; until then
@@ -314,6 +316,9 @@ func (f *Feed) poll(ctx context.Context) {
 			f.wake()
 		}
 		known = last
+		if f.polledFunc != nil {
+			f.polledFunc(last)
+		}
 	}
 }
 

@@ -262,10 +262,24 @@ func TestReadWaitsForACommitFromAnotherConnection(t *testing.T) {
 			e := setup(t, feed.Options{})
 			waiting, waitFor := signals(t)
 			feed.SetWaitingFunc(e.feed, waiting)
+			polled := make(chan int64, 64)
+			feed.SetPolledFunc(e.feed, func(last int64) {
+				select { // never blocks the recheck
+				case polled <- last:
+				default:
+				}
+			})
 			revoke(t, e.url, true, live())
 			const wait = 20 * time.Second
 			got := readAsync(context.Background(), e.feed, 1, wait)
-			waitFor(1) // the reader waits
+			waitFor(1)                         // the reader waits
+			for last := int64(0); last != 1; { // the recheck knows the counter before the commit
+				select {
+				case last = <-polled:
+				case <-time.After(15 * time.Second):
+					t.Fatal("the recheck never read the counter")
+				}
+			}
 			sids := revoke(t, e.url, tt.notify, live())
 			select {
 			case r := <-got:
