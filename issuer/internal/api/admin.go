@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -316,7 +317,7 @@ func (s *Server) adminAudit(w http.ResponseWriter, r *http.Request, _ auth.Princ
 			Seq: e.Seq, At: e.At.UTC().Format(time.RFC3339Nano), Event: e.Event,
 			ActorID: optionalID(e.ActorID), SubjectID: optionalID(e.SubjectID), SessionID: optionalID(e.SessionID),
 			ClientAddr: e.Client.Addr, UserAgent: e.Client.UserAgent, Detail: json.RawMessage(e.Detail),
-			Hash: base64.StdEncoding.EncodeToString(e.Hash),
+			Hash: hex.EncodeToString(e.Hash),
 		}
 	}
 	if len(rows) == limit {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/google/uuid"
@@ -69,6 +70,11 @@ func (s *Service) adminChange(ctx context.Context, admin, id uuid.UUID, change f
 		}
 		for i := range events {
 			events[i].ActorID, events[i].SubjectID = admin, id
+			if admin == uuid.Nil { // an operator at the command line
+				d := map[string]any{"via": "cli"}
+				maps.Copy(d, events[i].Detail)
+				events[i].Detail = d
+			}
 			if err := s.audit(ctx, q, events[i]); err != nil {
 				return err
 			}

@@ -19,7 +19,7 @@ func TestDefaults(t *testing.T) {
 	if c.AccessLifetime != 900*time.Second || c.RefreshLifetime != 2592000*time.Second || c.Issuer != "http://localhost:8001" ||
 		c.Audience != "medinsights" || c.ListenAddr != ":8001" || len(c.DefaultRoles) != 1 || c.DefaultRoles[0] != "patient" ||
 		c.RefreshReuseInterval != 10*time.Second || c.ClockSkew != 30*time.Second || c.Algorithm != "RS256" || c.SMTPURL != nil ||
-		c.ShutdownTimeout != 20*time.Second || c.Port() != "8001" {
+		c.ShutdownTimeout != 20*time.Second || c.Port() != "8001" || c.AuditRetention != 400*24*time.Hour {
 		t.Fatalf("defaults %+v", c)
 	}
 }
@@ -43,6 +43,7 @@ func TestEveryBadVariableIsReportedByName(t *testing.T) {
 		"LOG_LEVEL":                  "loud",
 		"EMAIL_VERIFICATION_URL":     "ftp://x",
 		"PASSWORD_HASH_CONCURRENCY":  "-1",
+		"AUDIT_RETENTION_DAYS":       "a year",
 	}
 	_, err := config.Load(env(bad), config.NeedDatabase|config.NeedSigningKey)
 	if err == nil {
@@ -94,5 +95,16 @@ func TestSecondsOverflowIsRefused(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.name+" ") {
 			t.Errorf("%s=%s: %v, want refused", c.name, c.value, err)
 		}
+	}
+}
+
+func TestAuditRetentionZeroKeepsEveryRow(t *testing.T) {
+	t.Parallel()
+	c, err := config.Load(env(map[string]string{"AUDIT_RETENTION_DAYS": "0"}), 0)
+	if err != nil || c.AuditRetention != 0 {
+		t.Fatalf("AUDIT_RETENTION_DAYS=0: %v, %v", c.AuditRetention, err)
+	}
+	if _, err := config.Load(env(map[string]string{"AUDIT_RETENTION_DAYS": "-1"}), 0); err == nil || !strings.Contains(err.Error(), "AUDIT_RETENTION_DAYS") {
+		t.Fatalf("AUDIT_RETENTION_DAYS=-1 accepted: %v", err)
 	}
 }
