@@ -12,7 +12,7 @@
 //     method counts as "other", so a client cannot grow the series;
 //   - medinsights_auth_events_total{event,reason}, the security events the
 //     auth service reports through auth.Events (Observe): event is one of
-//     auth.EventNames(), reason the login failure's or revocation's reason;
+//     auth.EventNames(), reason the login failure's reason (else empty);
 //   - medinsights_db_pool_*, the database pool's counters, read at each
 //     scrape.
 //
