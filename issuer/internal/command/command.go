@@ -49,6 +49,9 @@ Configuration comes from the environment; see .env.example.
 type Env struct {
 	Stdout, Stderr io.Writer
 	Getenv         func(string) string
+	// ConnStateFunc, when set, is the API server's http.Server.ConnState:
+	// tests wait on it for a connection to become active.
+	ConnStateFunc func(net.Conn, http.ConnState)
 }
 
 // Exit codes.

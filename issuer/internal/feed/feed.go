@@ -58,6 +58,20 @@ type Options struct {
 	Retention time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Hooks are for tests, which wait on them instead of sleeping.
+	Hooks Hooks
+}
+
+// Hooks are called at points tests wait for; each may be nil. They run on
+// the feed's goroutines and must not block.
+type Hooks struct {
+	// Waiting runs when a reader found nothing new and starts waiting.
+	Waiting func()
+	// Joined runs when a reader joins a shared snapshot read that has not
+	// started yet.
+	Joined func()
+	// Polled runs with every counter value the recheck reads.
+	Polled func(lastSeq int64)
 }
 
 // Feed reads the revocation events and tells waiting readers when there are
@@ -87,13 +101,7 @@ type Feed struct {
 	stopOnce sync.Once
 	stopping chan struct{} // closed by Stop: waiting readers answer at once
 
-	// Test hooks (set before use, nil in production): waitingFunc runs when
-	// a reader found nothing new and starts waiting; joinedFunc when a
-	// reader joins a shared snapshot read that has not started; polledFunc
-	// with each counter value the recheck reads.
-	waitingFunc func()
-	joinedFunc  func()
-	polledFunc  func(lastSeq int64)
+	hooks Hooks
 }
 
 // New returns a Feed. Call Run to follow the database and prune; until then
@@ -113,6 +121,7 @@ func New(o Options) *Feed {
 		now:        o.Now,
 		changed:    make(chan struct{}),
 		stopping:   make(chan struct{}),
+		hooks:      o.Hooks,
 	}
 	f.snapshotReadFunc = func(ctx context.Context) (store.FeedPage, error) {
 		return f.store.RevocationFeedRead(ctx, 0, f.now().Add(-f.retention), f.pageSize)
@@ -152,8 +161,8 @@ func (f *Feed) wait(ctx context.Context, after int64, wait time.Duration) (store
 		if err != nil || wait <= 0 || len(page.Events) > 0 || page.Cursor != after {
 			return page, err
 		}
-		if f.waitingFunc != nil {
-			f.waitingFunc()
+		if f.hooks.Waiting != nil {
+			f.hooks.Waiting()
 		}
 		select {
 		case <-changed:
@@ -213,8 +222,8 @@ func (f *Feed) joinSnapshotRead() *snapshotRead {
 	if f.snapshotQueued == nil {
 		f.snapshotQueued = &snapshotRead{done: make(chan struct{})}
 	}
-	if f.joinedFunc != nil {
-		f.joinedFunc()
+	if f.hooks.Joined != nil {
+		f.hooks.Joined()
 	}
 	return f.snapshotQueued
 }
@@ -316,8 +325,8 @@ func (f *Feed) poll(ctx context.Context) {
 			f.wake()
 		}
 		known = last
-		if f.polledFunc != nil {
-			f.polledFunc(last)
+		if f.hooks.Polled != nil {
+			f.hooks.Polled(last)
 		}
 	}
 }

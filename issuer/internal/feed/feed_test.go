@@ -259,16 +259,14 @@ func TestReadWaitsForACommitFromAnotherConnection(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			e := setup(t, feed.Options{})
 			waiting, waitFor := signals(t)
-			feed.SetWaitingFunc(e.feed, waiting)
 			polled := make(chan int64, 64)
-			feed.SetPolledFunc(e.feed, func(last int64) {
+			e := setup(t, feed.Options{Hooks: feed.Hooks{Waiting: waiting, Polled: func(last int64) {
 				select { // never blocks the recheck
 				case polled <- last:
 				default:
 				}
-			})
+			}}})
 			revoke(t, e.url, true, live())
 			const wait = 20 * time.Second
 			got := readAsync(context.Background(), e.feed, 1, wait)
@@ -312,9 +310,8 @@ func TestReadWaitEndsEmpty(t *testing.T) {
 
 func TestReadOfAnEmptyFeedWaitsForItsFirstEvent(t *testing.T) {
 	t.Parallel()
-	e := setup(t, feed.Options{})
 	waiting, waitFor := signals(t)
-	feed.SetWaitingFunc(e.feed, waiting)
+	e := setup(t, feed.Options{Hooks: feed.Hooks{Waiting: waiting}})
 	got := readAsync(context.Background(), e.feed, 0, 20*time.Second)
 	waitFor(1)
 	sids := revoke(t, e.url, true, live())
@@ -334,9 +331,8 @@ func TestReadOfAnEmptyFeedWaitsForItsFirstEvent(t *testing.T) {
 
 func TestStopAnswersWaitingReaders(t *testing.T) {
 	t.Parallel()
-	e := setup(t, feed.Options{})
 	waiting, waitFor := signals(t)
-	feed.SetWaitingFunc(e.feed, waiting)
+	e := setup(t, feed.Options{Hooks: feed.Hooks{Waiting: waiting}})
 	revoke(t, e.url, true, live())
 	got := readAsync(context.Background(), e.feed, 1, 20*time.Second)
 	waitFor(1)
@@ -358,9 +354,8 @@ func TestStopAnswersWaitingReaders(t *testing.T) {
 
 func TestReadReturnsWhenTheReaderLeaves(t *testing.T) {
 	t.Parallel()
-	e := setup(t, feed.Options{})
 	waiting, waitFor := signals(t)
-	feed.SetWaitingFunc(e.feed, waiting)
+	e := setup(t, feed.Options{Hooks: feed.Hooks{Waiting: waiting}})
 	revoke(t, e.url, true, live())
 	ctx, cancel := context.WithCancel(context.Background())
 	got := readAsync(ctx, e.feed, 1, 20*time.Second)
@@ -403,7 +398,8 @@ func TestConcurrentSnapshotsAgree(t *testing.T) {
 // while a shared read runs share the next read instead, one for all of them.
 func TestSnapshotReadersNeverShareAReadBegunBeforeTheyArrived(t *testing.T) {
 	t.Parallel()
-	e := setup(t, feed.Options{})
+	joined, waitJoined := signals(t)
+	e := setup(t, feed.Options{Hooks: feed.Hooks{Joined: joined}})
 	first := revoke(t, e.url, true, live())
 	var reads atomic.Int32
 	inRead := make(chan struct{})
@@ -419,8 +415,6 @@ func TestSnapshotReadersNeverShareAReadBegunBeforeTheyArrived(t *testing.T) {
 		}
 	})
 
-	joined, waitJoined := signals(t)
-	feed.SetJoinedFunc(e.feed, joined)
 	early := readAsync(context.Background(), e.feed, 0, 0)
 	<-inRead
 	second := revoke(t, e.url, true, live()) // committed while the first read is under way
