@@ -9,6 +9,9 @@
 -- (disabled_at set) gets no session: the login fails like a wrong password.
 -- The same statement writes the login's audit row (event @audit_event)
 -- when, and only when, it creates the session.
+-- With the session, the same statement stores (or extends) the device token
+-- @device_hash of the user, when set, and forgets the throttle counter
+-- @throttle_key, when set: a successful login resets its pair's counter.
 -- name: SessionCreate :one
 WITH owner AS (
     SELECT users.* FROM users
@@ -25,6 +28,16 @@ WITH owner AS (
 ), audited AS (
     INSERT INTO audit_log (at, event, actor_id, subject_id, session_id, client_addr, user_agent)
     SELECT @now, @audit_event::text, session.user_id, session.user_id, session.id, @client_addr, @user_agent FROM session
+), device AS (
+    INSERT INTO device_tokens (hash, user_id, created_at, expires_at)
+    SELECT sqlc.narg('device_hash')::bytea, owner.id, @now, @device_expires_at::timestamptz
+    FROM owner CROSS JOIN session
+    WHERE sqlc.narg('device_hash')::bytea IS NOT NULL
+    ON CONFLICT (hash) DO UPDATE SET expires_at = excluded.expires_at
+    WHERE device_tokens.user_id = excluded.user_id
+), cleared AS (
+    DELETE FROM throttle_counters
+    WHERE throttle_counters.key = sqlc.narg('throttle_key')::bytea AND EXISTS (SELECT 1 FROM session)
 )
 SELECT owner.* FROM owner CROSS JOIN session;
 

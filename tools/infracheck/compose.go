@@ -17,7 +17,10 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-var issuerEnvRE = regexp.MustCompile(`(?:str|list|seconds|getenv)\("([A-Z][A-Z0-9_]*)"`)
+// issuerEnvRE finds the names the config loader reads: the first argument of
+// any of its methods (l.str, l.integer, l.prefixes, ...) except l.fail,
+// which only names a variable in a message, and of getenv.
+var issuerEnvRE = regexp.MustCompile(`(?:\bl\.([a-z][A-Za-z]*)|getenv)\("([A-Z][A-Z0-9_]*)"`)
 
 // issuerEnvNames are the environment variables the issuer reads, taken from
 // its config package, so a misspelled variable in a deployment fails here
@@ -29,7 +32,9 @@ func issuerEnvNames(cfg *config) (map[string]bool, error) {
 	}
 	names := map[string]bool{}
 	for _, m := range issuerEnvRE.FindAllSubmatch(src, -1) {
-		names[string(m[1])] = true
+		if string(m[1]) != "fail" {
+			names[string(m[2])] = true
+		}
 	}
 	if len(names) == 0 {
 		return nil, fmt.Errorf("no environment variable names found in issuer/internal/config/config.go")
@@ -116,7 +121,26 @@ func checkCompose(cfg *config, f *findings) error {
 		f.add(file, "services must share exactly one network, found %d", len(networks))
 	}
 
+	// The Django service's names, which its operators' commands use:
+	// docker logs -f auth-service, docker exec -it auth-service-db psql -U
+	// auth_user -d auth_db.
+	for service, container := range map[string]string{"issuer": "auth-service", "postgres": "auth-service-db"} {
+		if s, ok := project.Services[service]; ok && s.ContainerName != container {
+			f.add(file, "service %q: container_name %q, want %s (the Django service's name)", service, s.ContainerName, container)
+		}
+	}
+	if n, ok := project.Networks["auth-network"]; !ok || n.Name != "auth-network" {
+		f.add(file, "the network must be auth-network, named so outside the project too")
+	}
 	if pg, ok := project.Services["postgres"]; ok {
+		if u := pg.Environment["POSTGRES_USER"]; u == nil || *u != "auth_user" {
+			f.add(file, "service \"postgres\": POSTGRES_USER must be auth_user")
+		}
+		// The image's init-time server listens on the Unix socket only: a
+		// socket check passes before the real server starts.
+		if pg.HealthCheck != nil && !slices.Contains(pg.HealthCheck.Test, "-h") {
+			f.add(file, "service \"postgres\": the healthcheck must reach PostgreSQL over TCP (pg_isready -h 127.0.0.1), or the first start races the init-time server")
+		}
 		if !strings.Contains(pg.Image, "postgres:16") {
 			f.add(file, "service \"postgres\": image %q, want PostgreSQL 16", pg.Image)
 		}

@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -15,17 +14,6 @@ import (
 	"github.com/medinsights/auth/issuer/internal/auth"
 	"github.com/medinsights/auth/issuer/internal/store"
 )
-
-// clientAddr is the address the request came from, as sessions and audit
-// rows record it: the host of the connection's remote address. It is the
-// one place that decides it (trusted proxies' X-Forwarded-For goes here).
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
 
 // Wire types of the sessions and admin endpoints. No hash or token ever
 // appears in them.

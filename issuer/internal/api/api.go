@@ -8,8 +8,10 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/go-playground/validator/v10"
 
@@ -37,6 +39,9 @@ type Options struct {
 	Revocations http.Handler
 	// Metrics, when set, records every request (nil: metrics are off).
 	Metrics *metrics.Metrics
+	// TrustedProxies (TRUSTED_PROXIES) are the proxies whose
+	// X-Forwarded-For is believed; none: the peer is the client.
+	TrustedProxies []netip.Prefix
 }
 
 // Server serves the issuer's API.
@@ -51,6 +56,9 @@ type Server struct {
 	handler   http.Handler
 	feed      http.Handler
 	metrics   *metrics.Metrics
+	draining  atomic.Bool
+	// trustedProxies: see Options.TrustedProxies.
+	trustedProxies []netip.Prefix
 }
 
 // New returns the server.
@@ -65,6 +73,7 @@ func New(o Options) (*Server, error) {
 		auth: o.Auth, store: o.Store, signer: o.Signer, log: o.Logger,
 		issuer: o.Issuer, origins: map[string]bool{},
 		validator: newValidator(), feed: o.Revocations, metrics: o.Metrics,
+		trustedProxies: o.TrustedProxies,
 	}
 	for _, origin := range o.CORSAllowedOrigins {
 		s.origins[origin] = true
@@ -72,6 +81,11 @@ func New(o Options) (*Server, error) {
 	s.handler = s.routes()
 	return s, nil
 }
+
+// Drain makes readiness fail from now on while every other endpoint keeps
+// answering: the first step of a graceful shutdown, so load balancers stop
+// sending requests before the listener closes.
+func (s *Server) Drain() { s.draining.Store(true) }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
@@ -101,6 +115,8 @@ func (s *Server) routes() http.Handler {
 	handle("POST", "/api/auth/refresh/", s.refresh)
 	handle("POST", "/api/auth/verify-email/", s.verifyEmail)
 	handle("POST", "/api/auth/verify-email/resend/", s.bearer(s.resendVerification))
+	handle("POST", "/api/auth/password-reset/", s.passwordReset)
+	handle("POST", "/api/auth/password-reset/confirm/", s.passwordResetConfirm)
 	handle("GET", "/api/auth/me/", s.bearer(s.me))
 	handle("POST", "/api/auth/change-password/", s.bearer(s.changePassword))
 	handle("POST", "/api/auth/logout/", s.bearerUnchecked(s.logout))
@@ -150,7 +166,11 @@ func (s *Server) routes() http.Handler {
 // error.
 func (s *Server) endpoint(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r = r.WithContext(auth.WithClient(r.Context(), store.Client{Addr: clientAddr(r), UserAgent: r.UserAgent()}))
+		var addr string
+		if a := s.clientAddr(r); a.IsValid() {
+			addr = a.String()
+		}
+		r = r.WithContext(auth.WithClient(r.Context(), store.Client{Addr: addr, UserAgent: r.UserAgent()}))
 		if err := h(w, r); err != nil {
 			s.writeError(w, r, err)
 		}
@@ -173,6 +193,7 @@ func (s *Server) bearer(h bearerFunc) handlerFunc {
 		if err != nil {
 			return err
 		}
+		p.Client = s.clientAddr(r)
 		return h(w, r, p)
 	}
 }

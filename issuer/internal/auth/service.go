@@ -5,6 +5,7 @@
 package auth
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -12,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"runtime"
 	"sort"
 	"strings"
@@ -49,6 +51,8 @@ var (
 	ErrUserNotFound = errors.New("user not found")
 	// ErrInvalidRole: a role name that is not header-safe.
 	ErrInvalidRole = errors.New("role must be lower-case letters, digits, '-' and '_'")
+	// ErrRoleNotHeld: a role to remove that the user does not have.
+	ErrRoleNotHeld = errors.New("user does not hold the role")
 	// ErrOverloaded: every password hashing slot stayed busy for
 	// PasswordHashWait (or the request ended first); retry later.
 	ErrOverloaded = errors.New("too many password checks in progress")
@@ -62,6 +66,9 @@ var (
 	ErrSelfLockout = errors.New("an administrator cannot disable themselves or remove their own admin role")
 	// ErrNotImplemented: an operation this version does not provide yet.
 	ErrNotImplemented = errors.New("not implemented")
+	// ErrInvalidResetToken: a reset token that is unknown, used,
+	// superseded or expired, or of a disabled user; never says which.
+	ErrInvalidResetToken = errors.New("invalid or expired password reset token")
 )
 
 // ValidationError lists, per input field, what is wrong with it.
@@ -92,6 +99,17 @@ const (
 	ReasonSessionEnded   = "session_ended" // the user ended one of their sessions
 	ReasonUserDisabled   = "user_disabled" // an administrator disabled the user
 	ReasonLogoutForced   = "logout_forced" // an administrator ended every session
+	ReasonPasswordReset  = "password_reset"
+	// ReasonUnverifiedExpired: the account was deleted, still unverified
+	// past UNVERIFIED_ACCOUNT_TTL.
+	ReasonUnverifiedExpired = "unverified_account_expired"
+)
+
+// Defaults of the lifetimes in Options.
+const (
+	DeviceTokenLifetimeDefault   = 365 * 24 * time.Hour
+	PasswordResetLifetimeDefault = 30 * time.Minute
+	UnverifiedAccountTTLDefault  = 7 * 24 * time.Hour
 )
 
 // Options configures a Service. Store, Mailer, Issuer, Audience and the
@@ -123,7 +141,27 @@ type Options struct {
 	// AuditRetention is how long audit rows are kept (AUDIT_RETENTION_DAYS);
 	// zero: forever.
 	AuditRetention time.Duration
-	Now            func() time.Time
+	// Throttle is the throttling of password checks, mail and
+	// registrations; the zero value switches it off.
+	Throttle Throttle
+	// DeviceTokenLifetime is how long a device token stays known after the
+	// last login that presented or received it; zero: 365 days.
+	DeviceTokenLifetime time.Duration
+	// PasswordResetLifetime is how long a reset token lasts; zero: 30 min.
+	PasswordResetLifetime time.Duration
+	// UnverifiedAccountTTL is how long a self-registered account may stay
+	// unverified before Cleanup deletes it; zero: 7 days.
+	UnverifiedAccountTTL time.Duration
+	// ThrottleDecisionFunc, when set, is called with every throttle
+	// decision (a Rule* and a Decision* constant), for the metrics.
+	ThrottleDecisionFunc func(rule, decision string)
+	// PasswordHashFunc, when set, is called before every argon2id
+	// computation (hash or verification), for the metrics.
+	PasswordHashFunc func()
+	// PasswordResetDoneFunc, when set, is called when a reset request has
+	// been handled, after its answer, with its outcome (a Reset* constant).
+	PasswordResetDoneFunc func(outcome string)
+	Now                   func() time.Time
 }
 
 // Service runs the token lifecycle. It is safe for concurrent use.
@@ -165,6 +203,9 @@ func New(o Options) (*Service, error) {
 	if o.PasswordHashWait <= 0 {
 		o.PasswordHashWait = passwordHashWaitDefault
 	}
+	o.DeviceTokenLifetime = cmp.Or(o.DeviceTokenLifetime, DeviceTokenLifetimeDefault)
+	o.PasswordResetLifetime = cmp.Or(o.PasswordResetLifetime, PasswordResetLifetimeDefault)
+	o.UnverifiedAccountTTL = cmp.Or(o.UnverifiedAccountTTL, UnverifiedAccountTTLDefault)
 	o.DefaultRoles = append([]string{}, o.DefaultRoles...)
 	parser, err := accesstoken.NewParser(accesstoken.Options{
 		Issuer: o.Issuer, Audiences: []string{o.Audience}, Leeway: o.ClockSkew,
@@ -194,6 +235,8 @@ func New(o Options) (*Service, error) {
 
 // TokenPair is what login and refresh return.
 type TokenPair struct {
+	// DeviceToken is set by Login only: the device token to keep.
+	DeviceToken      string
 	AccessToken      string
 	ExpiresIn        time.Duration
 	RefreshToken     string
@@ -202,10 +245,12 @@ type TokenPair struct {
 }
 
 // Principal is the caller of a Bearer endpoint: a user and the live session
-// the access token belongs to.
+// the access token belongs to, and the client address the request came
+// from (for the throttle of a password check).
 type Principal struct {
 	User      store.User
 	SessionID uuid.UUID
+	Client    netip.Addr
 }
 
 func (s *Service) tokenPair(u store.User, sessionID uuid.UUID, refresh string, now time.Time) (TokenPair, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/google/uuid"
@@ -11,48 +12,84 @@ import (
 	"github.com/medinsights/auth/issuer/internal/store"
 )
 
-// Login checks a username (or e-mail address) and password and starts a
-// session. Unknown users and wrong passwords take the same time and get the
-// same error. Every login writes one audit row: a success in the statement
-// that creates the session, a failure (with its reason) in a statement of
-// its own.
-func (s *Service) Login(ctx context.Context, login, password string) (TokenPair, error) {
-	u, err := s.opt.Store.UserGetByLogin(ctx, login)
-	if errors.Is(err, store.ErrNotFound) {
-		if _, _, err := s.verifyPassword(ctx, s.dummyHash, password); errors.Is(err, ErrOverloaded) {
-			return TokenPair{}, err
-		}
-		return TokenPair{}, s.loginFailed(ctx, uuid.Nil, LoginFailedUnknownUser)
+// LoginInput is a login request: the login name (a username or an e-mail
+// address), the password, the device token the client kept from an earlier
+// login (may be empty) and the client's address.
+type LoginInput struct {
+	Login, Password, DeviceToken string
+	Client                       netip.Addr
+}
+
+// Login checks a login name and password and starts a session. Unknown
+// users and wrong passwords take the same time, get the same error and are
+// throttled alike. The throttle is read in the statement that finds the
+// user, before any password hash is computed: a throttled login computes
+// none and gets a ThrottledError. A failure is counted on the login's
+// counters in one more statement; a success forgets its pair's counter and
+// stores the device token in the statement that creates the session.
+func (s *Service) Login(ctx context.Context, in LoginInput) (TokenPair, error) {
+	now := s.now()
+	counters := s.loginCounters(in.Login, in.Client)
+	var deviceHash []byte
+	if in.DeviceToken != "" {
+		deviceHash = hashToken(in.DeviceToken)
 	}
+	c, err := s.opt.Store.UserGetForLogin(ctx, in.Login, deviceHash, counters.keys(s.opt.Throttle.Enabled), now)
 	if err != nil {
 		return TokenPair{}, fmt.Errorf("find user: %w", err)
 	}
-	ok, rehash, err := s.verifyPassword(ctx, u.PasswordHash, password)
+	if err := s.checkLogin(c, now); err != nil {
+		return TokenPair{}, err
+	}
+	// fail counts a failed login on the throttle's counters and writes its
+	// audit row, with the reason (never told to the client).
+	fail := func(userID uuid.UUID, reason string) (TokenPair, error) {
+		if err := s.loginFailed(ctx, counters, now); err != nil {
+			return TokenPair{}, err
+		}
+		return TokenPair{}, s.auditLoginFailed(ctx, userID, reason)
+	}
+	if c.UserID == uuid.Nil {
+		if _, _, err := s.verifyPassword(ctx, s.dummyHash, in.Password); errors.Is(err, ErrOverloaded) {
+			return TokenPair{}, err
+		}
+		return fail(uuid.Nil, LoginFailedUnknownUser)
+	}
+	ok, rehash, err := s.verifyPassword(ctx, c.PasswordHash, in.Password)
 	if errors.Is(err, ErrOverloaded) {
 		return TokenPair{}, err
 	}
 	if err != nil {
-		return TokenPair{}, fmt.Errorf("verify password of user %s: %w", u.ID, err)
+		return TokenPair{}, fmt.Errorf("verify password of user %s: %w", c.UserID, err)
 	}
 	if !ok {
-		return TokenPair{}, s.loginFailed(ctx, u.ID, LoginFailedBadPassword)
-	}
-	if u.DisabledAt != nil {
-		return TokenPair{}, s.loginFailed(ctx, u.ID, LoginFailedDisabled)
+		return fail(c.UserID, LoginFailedBadPassword)
 	}
 	if s.afterVerifyFunc != nil {
 		s.afterVerifyFunc(ctx)
+	}
+	// A device token of this user is kept (and its life extended); any
+	// other, or none, is replaced by a new one.
+	device := in.DeviceToken
+	if !c.DeviceKnown {
+		if device, deviceHash, err = newOpaqueToken(); err != nil {
+			return TokenPair{}, err
+		}
 	}
 	refresh, refreshHash, err := newOpaqueToken()
 	if err != nil {
 		return TokenPair{}, err
 	}
-	now := s.now()
 	session := store.NewSession{
-		ID: uuid.New(), UserID: u.ID, PasswordHash: u.PasswordHash, RefreshHash: refreshHash,
+		ID: uuid.New(), UserID: c.UserID, PasswordHash: c.PasswordHash, RefreshHash: refreshHash,
 		Now: now, ExpiresAt: now.Add(s.opt.RefreshLifetime), AccessExpiresAt: now.Add(s.opt.AccessLifetime),
+		DeviceHash: deviceHash, DeviceExpiresAt: now.Add(s.opt.DeviceTokenLifetime),
 		Client: ClientOf(ctx), AuditEvent: EventLoginSucceeded,
 	}
+	if s.opt.Throttle.Enabled {
+		session.ThrottleKey = counters.pair.Key
+	}
+	var u store.User
 	// The session is created only while the password hash is still the one
 	// verified, with the user row locked, and the token carries the roles
 	// the statement returns: a login overlapping a password change either
@@ -60,18 +97,19 @@ func (s *Service) Login(ctx context.Context, login, password string) (TokenPair,
 	// overlapping a role change gets the roles as they are after it. A
 	// login that loses the race fails as invalid credentials: it is not
 	// retried, since its password was checked against a hash no longer
-	// stored.
+	// stored, and it counts as a failure, as a disabled user's does: the
+	// throttle treats it as it treats a wrong password.
 	if rehash {
 		// The stored hash has weaker parameters than today's: replace it now,
 		// while the password is at hand, in the login's transaction, and
 		// only while the stored hash is still the one verified: a password
 		// changed since the read is never overwritten.
 		var newHash string
-		if newHash, err = s.hashPassword(ctx, password); err != nil {
+		if newHash, err = s.hashPassword(ctx, in.Password); err != nil {
 			return TokenPair{}, err
 		}
 		err = s.opt.Store.Tx(ctx, func(q *store.Q) error {
-			if _, err := q.UserRehashPassword(ctx, u.ID, u.PasswordHash, newHash, now); err != nil {
+			if _, err := q.UserRehashPassword(ctx, c.UserID, c.PasswordHash, newHash, now); err != nil {
 				return err
 			}
 			session.PasswordHash = newHash
@@ -82,19 +120,27 @@ func (s *Service) Login(ctx context.Context, login, password string) (TokenPair,
 		u, err = s.opt.Store.SessionCreate(ctx, session) // one statement: atomic by itself
 	}
 	if errors.Is(err, store.ErrNotFound) {
-		return TokenPair{}, s.loginFailed(ctx, session.UserID, LoginFailedAccountChanged)
+		// Disabled, or the password changed since the check: only the audit
+		// row tells which (one more statement, on this rare path only).
+		reason := LoginFailedAccountChanged
+		if user, err := s.opt.Store.UserGetByID(ctx, c.UserID); err == nil && user.DisabledAt != nil {
+			reason = LoginFailedDisabled
+		}
+		return fail(c.UserID, reason)
 	}
 	if err != nil {
 		return TokenPair{}, fmt.Errorf("start session: %w", err)
 	}
 	s.observe(ctx, Event{Name: EventLoginSucceeded, ActorID: u.ID, SubjectID: u.ID, SessionID: session.ID})
-	return s.tokenPair(u, session.ID, refresh, now)
+	t, err := s.tokenPair(u, session.ID, refresh, now)
+	t.DeviceToken = device
+	return t, err
 }
 
-// loginFailed writes the audit row of a failed login (one statement, a
+// auditLoginFailed writes the audit row of a failed login (one statement, a
 // transaction of its own: nothing else is written) and returns
 // ErrInvalidCredentials, whatever the reason.
-func (s *Service) loginFailed(ctx context.Context, userID uuid.UUID, reason string) error {
+func (s *Service) auditLoginFailed(ctx context.Context, userID uuid.UUID, reason string) error {
 	e := Event{Name: EventLoginFailed, Reason: reason, ActorID: userID, SubjectID: userID}
 	if err := s.audit(ctx, s.opt.Store.Q, e); err != nil {
 		return fmt.Errorf("audit failed login: %w", err)

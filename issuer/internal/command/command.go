@@ -3,6 +3,7 @@
 package command
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -12,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -20,38 +22,88 @@ import (
 	"github.com/medinsights/auth/issuer/internal/auth"
 	"github.com/medinsights/auth/issuer/internal/config"
 	"github.com/medinsights/auth/issuer/internal/mail"
+	"github.com/medinsights/auth/issuer/internal/metrics"
 	"github.com/medinsights/auth/issuer/internal/signer"
 	"github.com/medinsights/auth/issuer/internal/store"
 )
 
-const usage = `usage: issuer COMMAND
+// command is one line of the usage and what runs it. Its name is one or two
+// words ("serve", "users grant-role"); args describes what follows them.
+type command struct {
+	name string
+	args string
+	help string
+	// nargs is the number of arguments after the name; -1 when run parses
+	// its own flags and returns a usageError for bad ones.
+	nargs int
+	run   func(ctx context.Context, env Env, args []string) error
+}
 
-commands:
-  serve                              serve the HTTP API on LISTEN_ADDR
-  migrate up                         apply pending database migrations
-  migrate status                     list migrations and whether each is applied
-  keys generate --out DIR [--force]  write a new RSA-2048 pair: DIR/private.pem (0600), DIR/public.pem
-  users list [--q PREFIX] [--limit N] list users by username, optionally those whose username or e-mail starts with PREFIX
-  users show USER-ID                 a user's roles, status, last login and live sessions
-  users disable USER-ID              disable a user and end every session of theirs
-  users enable USER-ID               let a disabled user log in again
-  users grant-role USERNAME ROLE     add a role (takes effect at the user's next refresh)
-  users revoke-role USERNAME ROLE    remove a role and end every session of the user
-  audit verify                       check the audit log's hash chain; exit 1 naming the first bad row or gap
-  audit export [--since TIME]        write the audit log as JSON Lines (TIME: RFC 3339)
-  healthcheck                        exit 0 when the local server answers ready
-  version                            print the version
+// commands is the command line, in the order the usage lists it.
+var commands = []command{
+	{"serve", "", "serve the HTTP API on LISTEN_ADDR", 0, func(ctx context.Context, env Env, _ []string) error { return serve(ctx, env) }},
+	{"migrate up", "", "apply pending database migrations", 0, func(ctx context.Context, env Env, _ []string) error { return migrateUp(ctx, env) }},
+	{"migrate status", "", "list migrations and whether each is applied", 0, func(ctx context.Context, env Env, _ []string) error { return migrateStatus(ctx, env) }},
+	{"keys generate", "--out DIR [--force]", "write a new RSA-2048 pair: DIR/private.pem (0600), DIR/public.pem", -1, func(_ context.Context, env Env, args []string) error { return keysGenerate(args, env) }},
+	{"users grant-role", "USERNAME ROLE", "add a role (takes effect at the user's next refresh)", 2, func(ctx context.Context, env Env, args []string) error {
+		return usersRole(ctx, env, "grant-role", args[0], args[1])
+	}},
+	{"users revoke-role", "USERNAME ROLE", "remove a role the user holds and end every session of the user", 2, func(ctx context.Context, env Env, args []string) error {
+		return usersRole(ctx, env, "revoke-role", args[0], args[1])
+	}},
+	{"users list", "[--q PREFIX] [--after USERNAME] [--limit N]", "list users by username, those whose username or e-mail starts with PREFIX", -1, func(ctx context.Context, env Env, args []string) error {
+		return usersList(ctx, env, args)
+	}},
+	{"users show", "USER-ID", "a user's roles, status, last login and live sessions", 1, func(ctx context.Context, env Env, args []string) error {
+		return usersChange(ctx, env, "show", args[0])
+	}},
+	{"users disable", "USER-ID", "disable a user and end every session of theirs", 1, func(ctx context.Context, env Env, args []string) error {
+		return usersChange(ctx, env, "disable", args[0])
+	}},
+	{"users enable", "USER-ID", "let a disabled user log in again", 1, func(ctx context.Context, env Env, args []string) error {
+		return usersChange(ctx, env, "enable", args[0])
+	}},
+	{"audit verify", "", "check the audit log's hash chain; exit 1 naming the first bad row or gap", 0, func(ctx context.Context, env Env, _ []string) error {
+		return auditVerify(ctx, env)
+	}},
+	{"audit export", "[--since TIME]", "write the audit log as JSON Lines (TIME: RFC 3339)", -1, func(ctx context.Context, env Env, args []string) error {
+		return auditExport(ctx, env, args)
+	}},
+	{"healthcheck", "", "exit 0 when the local server answers ready", 0, func(ctx context.Context, env Env, _ []string) error { return healthcheck(ctx, env) }},
+	{"version", "", "print the version", 0, func(_ context.Context, env Env, _ []string) error {
+		fmt.Fprintf(env.Stdout, "issuer %s (%s)\n", version.Version, version.Commit)
+		return nil
+	}},
+}
 
-Configuration comes from the environment; see .env.example.
-`
+// usageLines lists the commands that match keep, one per line.
+func usageLines(keep func(command) bool) string {
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+	for _, c := range commands {
+		if keep(c) {
+			fmt.Fprintf(tw, "  issuer %s\t%s\n", strings.TrimSpace(c.name+" "+c.args), c.help)
+		}
+	}
+	_ = tw.Flush()
+	return b.String()
+}
+
+// usage is the whole command line, printed for no or an unknown command.
+func usage() string {
+	return "usage:\n" + usageLines(func(command) bool { return true }) +
+		"\nConfiguration comes from the environment; see .env.example.\n"
+}
 
 // Env is what a command runs with.
 type Env struct {
 	Stdout, Stderr io.Writer
 	Getenv         func(string) string
-	// ConnStateFunc, when set, is the API server's http.Server.ConnState:
-	// tests wait on it for a connection to become active.
-	ConnStateFunc func(net.Conn, http.ConnState)
+
+	// drainEnd, when it closes, ends serve's drain before
+	// SHUTDOWN_DRAIN_DELAY: tests hold the drain open for exactly as long
+	// as they need it (export_test.go). Nil in production.
+	drainEnd <-chan struct{}
 }
 
 // Exit codes.
@@ -62,51 +114,43 @@ const (
 )
 
 // Main runs the command line args (without the program name) and returns
-// the exit code.
+// the exit code. A known command with wrong arguments prints its own usage;
+// a known first word ("users") without a known second prints the usage of
+// the commands under it; anything else prints the whole usage.
 func Main(ctx context.Context, args []string, env Env) int {
 	if env.Getenv == nil {
 		env.Getenv = os.Getenv
 	}
 	if len(args) == 0 {
-		fmt.Fprint(env.Stderr, usage)
+		fmt.Fprint(env.Stderr, usage())
+		return exitUsage
+	}
+	if args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(env.Stdout, usage())
+		return exitOK
+	}
+	c, rest, ok := lookup(args)
+	if !ok {
+		group := usageLines(func(c command) bool { return strings.HasPrefix(c.name, args[0]+" ") })
+		if group == "" {
+			fmt.Fprintf(env.Stderr, "issuer: unknown command %q\n\n%s", strings.Join(args, " "), usage())
+		} else {
+			fmt.Fprintf(env.Stderr, "issuer: %q needs one of the commands below\n\nusage:\n%s", strings.Join(args, " "), group)
+		}
 		return exitUsage
 	}
 	var err error
-	switch cmd, rest := args[0], args[1:]; {
-	case cmd == "serve" && len(rest) == 0:
-		err = serve(ctx, env)
-	case cmd == "migrate" && len(rest) == 1 && rest[0] == "up":
-		err = migrateUp(ctx, env)
-	case cmd == "migrate" && len(rest) == 1 && rest[0] == "status":
-		err = migrateStatus(ctx, env)
-	case cmd == "keys" && len(rest) >= 1 && rest[0] == "generate":
-		err = keysGenerate(rest[1:], env)
-	case cmd == "users" && len(rest) == 3 && (rest[0] == "grant-role" || rest[0] == "revoke-role"):
-		err = usersRole(ctx, env, rest[0], rest[1], rest[2])
-	case cmd == "users" && len(rest) >= 1 && rest[0] == "list":
-		err = usersList(ctx, env, rest[1:])
-	case cmd == "users" && len(rest) == 2 && (rest[0] == "show" || rest[0] == "disable" || rest[0] == "enable"):
-		err = usersChange(ctx, env, rest[0], rest[1])
-	case cmd == "audit" && len(rest) == 1 && rest[0] == "verify":
-		err = auditVerify(ctx, env)
-	case cmd == "audit" && len(rest) >= 1 && rest[0] == "export":
-		err = auditExport(ctx, env, rest[1:])
-	case cmd == "healthcheck" && len(rest) == 0:
-		err = healthcheck(ctx, env)
-	case cmd == "version" && len(rest) == 0:
-		fmt.Fprintf(env.Stdout, "issuer %s (%s)\n", version.Version, version.Commit)
-	case cmd == "help" || cmd == "-h" || cmd == "--help":
-		fmt.Fprint(env.Stdout, usage)
-	default:
-		fmt.Fprintf(env.Stderr, "issuer: unknown command %q\n\n%s", strings.Join(args, " "), usage)
-		return exitUsage
+	if c.nargs >= 0 && len(rest) != c.nargs {
+		err = usageError{fmt.Sprintf("%s takes %s", c.name, cmp.Or(c.args, "no arguments"))}
+	} else {
+		err = c.run(ctx, env, rest)
 	}
 	var ue usageError
 	switch {
 	case err == nil:
 		return exitOK
 	case errors.As(err, &ue):
-		fmt.Fprintf(env.Stderr, "issuer: %s\n\n%s", ue.msg, usage)
+		fmt.Fprintf(env.Stderr, "issuer: %s\n\nusage:\n%s", ue.msg, usageLines(func(o command) bool { return o.name == c.name }))
 		return exitUsage
 	default:
 		fmt.Fprintf(env.Stderr, "issuer: %s\n", strings.ReplaceAll(err.Error(), "\n", "\nissuer: "))
@@ -114,6 +158,19 @@ func Main(ctx context.Context, args []string, env Env) int {
 	}
 }
 
+// lookup finds the command args name and returns the arguments after it.
+func lookup(args []string) (command, []string, bool) {
+	for _, c := range commands {
+		words := strings.Fields(c.name)
+		if len(args) >= len(words) && slices.Equal(args[:len(words)], words) {
+			return c, args[len(words):], true
+		}
+	}
+	return command{}, nil, false
+}
+
+// usageError is a command line the command cannot run: exit 2 with the
+// command's usage.
 type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
@@ -214,6 +271,9 @@ func changeRole(ctx context.Context, env Env, svc *auth.Service, action, usernam
 		return nil
 	}
 	u, ended, err := svc.RevokeRole(ctx, username, role)
+	if errors.Is(err, auth.ErrRoleNotHeld) {
+		return fmt.Errorf("%s does not hold the role %q: nothing changed, no session ended", username, role)
+	}
 	if err != nil {
 		return roleError(err, role)
 	}
@@ -261,10 +321,14 @@ func newLogger(w io.Writer, level slog.Level) *slog.Logger {
 
 // newAuthService builds the domain service from the configuration. The
 // signer may be nil for commands that sign nothing.
-func newAuthService(c config.Config, st *store.Store, sg *signer.Signer, log *slog.Logger, events auth.Events) (*auth.Service, error) {
-	var m auth.Mailer = mail.LogMailer{Logger: log, LinkURL: c.EmailVerificationURL}
+func newAuthService(c config.Config, st *store.Store, sg *signer.Signer, log *slog.Logger, mx *metrics.Metrics) (*auth.Service, error) {
+	var events auth.Events // nil: none
+	if mx != nil {
+		events = mx
+	}
+	var m auth.Mailer = mail.LogMailer{Logger: log, LinkURL: c.EmailVerificationURL, ResetURL: c.PasswordResetURL}
 	if c.SMTPURL != nil {
-		m = mail.SMTPMailer{URL: c.SMTPURL, From: c.MailFrom, LinkURL: c.EmailVerificationURL}
+		m = mail.SMTPMailer{URL: c.SMTPURL, From: c.MailFrom, LinkURL: c.EmailVerificationURL, ResetURL: c.PasswordResetURL}
 	}
 	return auth.New(auth.Options{
 		Store: st, Signer: sg, Mailer: m, Logger: log,
@@ -272,6 +336,10 @@ func newAuthService(c config.Config, st *store.Store, sg *signer.Signer, log *sl
 		AccessLifetime: c.AccessLifetime, RefreshLifetime: c.RefreshLifetime,
 		ReuseInterval: c.RefreshReuseInterval, ClockSkew: c.ClockSkew,
 		DefaultRoles: c.DefaultRoles, PasswordHashConcurrency: c.PasswordHashConcurrency,
+		Throttle: c.Throttle, DeviceTokenLifetime: c.DeviceTokenLifetime,
+		PasswordResetLifetime: c.PasswordResetLifetime, UnverifiedAccountTTL: c.UnverifiedAccountTTL,
+		ThrottleDecisionFunc: mx.ThrottleDecision,
+		PasswordHashFunc:     mx.PasswordHashed, PasswordResetDoneFunc: mx.PasswordResetDone,
 		Events: events, AuditRetention: c.AuditRetention,
 	})
 }

@@ -12,7 +12,6 @@ import (
 
 	"github.com/medinsights/auth/internal/version"
 	"github.com/medinsights/auth/issuer/internal/api"
-	"github.com/medinsights/auth/issuer/internal/auth"
 	"github.com/medinsights/auth/issuer/internal/config"
 	"github.com/medinsights/auth/issuer/internal/feed"
 	"github.com/medinsights/auth/issuer/internal/metrics"
@@ -24,9 +23,13 @@ import (
 // are deleted.
 const cleanupInterval = 10 * time.Minute
 
-// serve runs the API until SIGTERM or SIGINT, then stops accepting
+// serve runs the API until SIGTERM or SIGINT, then drains: for
+// SHUTDOWN_DRAIN_DELAY readiness fails while every request still gets an
+// answer (with Connection: close), so Kubernetes endpoints and Kong stop
+// routing here before anything is refused. It then stops accepting
 // connections, lets in-flight requests finish for at most SHUTDOWN_TIMEOUT,
-// and closes the database pool.
+// and closes the database pool. A second signal during the drain ends the
+// process at once (the default action, restored by stop).
 func serve(ctx context.Context, env Env) error {
 	c, err := loadConfig(env, config.NeedDatabase|config.NeedSigningKey)
 	if err != nil {
@@ -48,11 +51,7 @@ func serve(ctx context.Context, env Env) error {
 	if c.MetricsAddr != "" {
 		mx = metrics.New(metrics.Options{PoolStatsFunc: st.PoolStats, Logger: log})
 	}
-	var events auth.Events // nil: none
-	if mx != nil {
-		events = mx
-	}
-	svc, err := newAuthService(c, st, sg, log, events)
+	svc, err := newAuthService(c, st, sg, log, mx)
 	if err != nil {
 		return err
 	}
@@ -84,7 +83,7 @@ func serve(ctx context.Context, env Env) error {
 	handler, err := api.New(api.Options{
 		Auth: svc, Store: st, Signer: sg, Logger: log,
 		Issuer: c.Issuer, CORSAllowedOrigins: c.CORSAllowedOrigins,
-		Revocations: revocations, Metrics: mx,
+		Revocations: revocations, Metrics: mx, TrustedProxies: c.TrustedProxies,
 	})
 	if err != nil {
 		return err
@@ -93,8 +92,17 @@ func serve(ctx context.Context, env Env) error {
 	cleanupDone := make(chan struct{})
 	go func() { defer close(cleanupDone); svc.RunCleanup(cleanupCtx, cleanupInterval) }()
 	defer func() { stopCleanup(); <-cleanupDone }()
+	for _, v := range c.Ignored {
+		log.Warn("variable of the Django service has no effect here", "variable", v.Name, "instead", v.Replacement)
+	}
 	if c.SMTPURL == nil {
-		log.Warn("SMTP_URL IS UNSET: VERIFICATION TOKENS ARE WRITTEN TO THE LOG: set SMTP_URL in production (development only)")
+		log.Warn("SMTP_URL IS UNSET: VERIFICATION AND PASSWORD RESET TOKENS ARE WRITTEN TO THE LOG: set SMTP_URL in production (development only)")
+	}
+	if c.Throttle.Enabled && len(c.TrustedProxies) == 0 {
+		log.Warn("TRUSTED_PROXIES is unset: each connection's peer is taken as the client; behind Kong or a load balancer set it to their addresses, or every client shares one address's login throttle")
+	}
+	if !c.Throttle.Enabled {
+		log.Warn("THROTTLE_ENABLED=false: LOGIN, MAIL AND REGISTRATION THROTTLING IS OFF: passwords can be guessed without limit (load tests only)")
 	}
 
 	ln, err := net.Listen("tcp", c.ListenAddr)
@@ -108,7 +116,6 @@ func serve(ctx context.Context, env Env) error {
 		WriteTimeout:      75 * time.Second, // above the revocation feed's 30 s long poll
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
-		ConnState:         env.ConnStateFunc,
 	}
 	srv.RegisterOnShutdown(revocationFeed.Stop) // long polls answer now, not at the drain deadline
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
@@ -123,6 +130,15 @@ func serve(ctx context.Context, env Env) error {
 	case <-ctx.Done():
 	}
 	stop()
+	handler.Drain()
+	srv.SetKeepAlivesEnabled(false)
+	log.Info("draining: readiness fails, requests are still answered", "delay", c.ShutdownDrainDelay.String())
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-time.After(c.ShutdownDrainDelay):
+	case <-env.drainEnd:
+	}
 	log.Info("shutting down", "timeout", c.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
 	defer cancel()

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/medinsights/auth/issuer/internal/auth"
+	"github.com/medinsights/auth/issuer/internal/store"
 )
 
 // Defaults, used when a variable is unset or empty.
@@ -30,6 +32,7 @@ const (
 	reuseIntervalDefault   = 10 * time.Second
 	clockSkewDefault       = 30 * time.Second
 	shutdownTimeoutDefault = 20 * time.Second
+	drainDelayDefault      = 5 * time.Second
 	mailFromDefault        = "MedInsights <no-reply@localhost>"
 	logLevelDefault        = "info"
 	auditRetentionDays     = 400
@@ -57,18 +60,49 @@ type Config struct {
 	DefaultRoles         []string      // DEFAULT_ROLES, comma list
 	RefreshReuseInterval time.Duration // REFRESH_REUSE_INTERVAL, seconds
 	ShutdownTimeout      time.Duration // SHUTDOWN_TIMEOUT, seconds
+	ShutdownDrainDelay   time.Duration // SHUTDOWN_DRAIN_DELAY, seconds: readiness fails, serving goes on
 	MetricsAddr          string        // METRICS_ADDR: optional; GET /metrics on a listener of its own
 
 	PasswordHashConcurrency int // PASSWORD_HASH_CONCURRENCY: argon2id computations at once; 0: 2 x GOMAXPROCS
 
 	AuditRetention time.Duration // AUDIT_RETENTION_DAYS, days (default 400); 0: audit rows are kept forever
 
-	SMTPURL              *url.URL // SMTP_URL: unset means verification mail goes to the log
+	SMTPURL              *url.URL // SMTP_URL: unset means verification and reset mail go to the log
 	MailFrom             string   // MAIL_FROM
 	EmailVerificationURL string   // EMAIL_VERIFICATION_URL: the link in the mail, ?token= appended
+	PasswordResetURL     string   // PASSWORD_RESET_URL: the link in the reset mail, ?token= appended
+
+	PasswordResetLifetime time.Duration // PASSWORD_RESET_TOKEN_LIFETIME, seconds
+	UnverifiedAccountTTL  time.Duration // UNVERIFIED_ACCOUNT_TTL, seconds
+	DeviceTokenLifetime   time.Duration // DEVICE_TOKEN_LIFETIME, seconds
+
+	// Throttle is THROTTLE_ENABLED and the THROTTLE_* thresholds
+	// (docs/throttling.md).
+	Throttle       auth.Throttle
+	TrustedProxies []netip.Prefix // TRUSTED_PROXIES, comma list of CIDRs
 
 	RevocationFeedToken string     // REVOCATION_FEED_TOKEN: optional, at least 32 characters
 	LogLevel            slog.Level // LOG_LEVEL: debug, info, warn, error
+
+	// Ignored lists the Django service's variables that are set here but
+	// have no effect, for one start-up warning each.
+	Ignored []IgnoredVariable
+}
+
+// IgnoredVariable is a variable of the Django service's .env that the
+// issuer accepts and ignores, and what replaces it. Its value is never
+// kept: SECRET_KEY is a secret.
+type IgnoredVariable struct {
+	Name        string
+	Replacement string
+}
+
+// djangoVariables are the old service's settings that an operator's .env
+// still carries: accepted, so the old file starts the issuer, and reported.
+var djangoVariables = []IgnoredVariable{
+	{"SECRET_KEY", "tokens are signed with the RSA key at JWT_PRIVATE_KEY_PATH; delete SECRET_KEY"},
+	{"DEBUG", "set LOG_LEVEL=debug for more detail; nothing else depends on a debug mode"},
+	{"ALLOWED_HOSTS", "the issuer answers any Host header; restrict hosts on Kong's routes and browser origins with CORS_ALLOWED_ORIGINS"},
 }
 
 // Need says which optional groups of variables a command requires.
@@ -101,6 +135,7 @@ func Load(getenv func(string) string, need Need) (Config, error) {
 		DefaultRoles:         l.list("DEFAULT_ROLES", defaultRolesDefault),
 		RefreshReuseInterval: l.seconds("REFRESH_REUSE_INTERVAL", reuseIntervalDefault, 0, 5*time.Minute),
 		ShutdownTimeout:      l.seconds("SHUTDOWN_TIMEOUT", shutdownTimeoutDefault, time.Second, 10*time.Minute),
+		ShutdownDrainDelay:   l.seconds("SHUTDOWN_DRAIN_DELAY", drainDelayDefault, 0, 2*time.Minute),
 		MetricsAddr:          l.str("METRICS_ADDR", ""),
 		MailFrom:             l.str("MAIL_FROM", mailFromDefault),
 		EmailVerificationURL: l.str("EMAIL_VERIFICATION_URL", ""),
@@ -108,6 +143,13 @@ func Load(getenv func(string) string, need Need) (Config, error) {
 
 		PasswordHashConcurrency: l.integer("PASSWORD_HASH_CONCURRENCY", 0, 0, 1024),
 		AuditRetention:          time.Duration(l.integer("AUDIT_RETENTION_DAYS", auditRetentionDays, 0, 36600)) * 24 * time.Hour,
+
+		PasswordResetURL:      l.str("PASSWORD_RESET_URL", ""),
+		PasswordResetLifetime: l.seconds("PASSWORD_RESET_TOKEN_LIFETIME", auth.PasswordResetLifetimeDefault, time.Minute, 24*time.Hour),
+		UnverifiedAccountTTL:  l.seconds("UNVERIFIED_ACCOUNT_TTL", auth.UnverifiedAccountTTLDefault, time.Hour, 366*24*time.Hour),
+		DeviceTokenLifetime:   l.seconds("DEVICE_TOKEN_LIFETIME", auth.DeviceTokenLifetimeDefault, 24*time.Hour, 5*366*24*time.Hour),
+		Throttle:              l.throttle(),
+		TrustedProxies:        l.prefixes("TRUSTED_PROXIES"),
 	}
 
 	if need&NeedDatabase != 0 && c.DatabaseURL == "" {
@@ -166,9 +208,12 @@ func Load(getenv func(string) string, need Need) (Config, error) {
 			c.SMTPURL = u
 		}
 	}
-	if c.EmailVerificationURL != "" {
-		if u, err := url.Parse(c.EmailVerificationURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			l.fail("EMAIL_VERIFICATION_URL", "is not an http(s) URL")
+	for name, link := range map[string]string{"EMAIL_VERIFICATION_URL": c.EmailVerificationURL, "PASSWORD_RESET_URL": c.PasswordResetURL} {
+		if link == "" {
+			continue
+		}
+		if u, err := url.Parse(link); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			l.fail(name, "is not an http(s) URL")
 		}
 	}
 	if c.RevocationFeedToken != "" && len(c.RevocationFeedToken) < MinFeedTokenLength {
@@ -177,6 +222,11 @@ func Load(getenv func(string) string, need Need) (Config, error) {
 	level := l.str("LOG_LEVEL", logLevelDefault)
 	if err := c.LogLevel.UnmarshalText([]byte(level)); err != nil {
 		l.fail("LOG_LEVEL", fmt.Sprintf("%q is not debug, info, warn or error", level))
+	}
+	for _, v := range djangoVariables {
+		if getenv(v.Name) != "" {
+			c.Ignored = append(c.Ignored, v)
+		}
 	}
 	if len(l.errs) > 0 {
 		return Config{}, errors.Join(l.errs...)
@@ -225,6 +275,66 @@ func (l *loader) integer(name string, def, lo, hi int) int {
 		return def
 	}
 	return n
+}
+
+// boolean reads true or false.
+func (l *loader) boolean(name string, def bool) bool {
+	raw := strings.TrimSpace(l.getenv(name))
+	if raw == "" {
+		return def
+	}
+	v, err := strconv.ParseBool(raw)
+	if err != nil {
+		l.fail(name, fmt.Sprintf("%q is not true or false", raw))
+		return def
+	}
+	return v
+}
+
+// prefixes reads a comma list of CIDRs (a bare address is its own /32 or
+// /128).
+func (l *loader) prefixes(name string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, item := range l.list(name, "") {
+		p, err := netip.ParsePrefix(item)
+		if err != nil {
+			a, aerr := netip.ParseAddr(item)
+			if aerr != nil {
+				l.fail(name, fmt.Sprintf("%q is not a CIDR such as 10.0.0.0/8 or an address", item))
+				continue
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out
+}
+
+// throttle reads THROTTLE_ENABLED and the thresholds, each defaulting to
+// auth.DefaultThrottle's.
+func (l *loader) throttle() auth.Throttle {
+	d := auth.DefaultThrottle
+	const day = 24 * time.Hour
+	t := auth.Throttle{
+		Enabled: l.boolean("THROTTLE_ENABLED", d.Enabled),
+		LoginPair: store.ThrottleRule{
+			MaxHits:  l.integer("THROTTLE_PAIR_FAILURES", d.LoginPair.MaxHits, 1, 1000),
+			Period:   l.seconds("THROTTLE_PAIR_WINDOW", d.LoginPair.Period, time.Minute, day),
+			Delay:    l.seconds("THROTTLE_PAIR_DELAY", d.LoginPair.Delay, time.Second, day),
+			MaxDelay: l.seconds("THROTTLE_PAIR_MAX_DELAY", d.LoginPair.MaxDelay, time.Second, day),
+		},
+		LoginAddress: auth.BlockForPeriod(l.integer("THROTTLE_ADDRESS_FAILURES", d.LoginAddress.MaxHits, 1, 1000000),
+			l.seconds("THROTTLE_ADDRESS_WINDOW", d.LoginAddress.Period, time.Minute, day)),
+		LoginAccount: auth.BlockForPeriod(l.integer("THROTTLE_ACCOUNT_FAILURES", d.LoginAccount.MaxHits, 1, 1000000),
+			l.seconds("THROTTLE_ACCOUNT_WINDOW", d.LoginAccount.Period, time.Minute, day)),
+		MailPerMinute: auth.BlockForPeriod(l.integer("THROTTLE_MAIL_PER_MINUTE", d.MailPerMinute.MaxHits, 1, 1000), time.Minute),
+		MailPerDay:    auth.BlockForPeriod(l.integer("THROTTLE_MAIL_PER_DAY", d.MailPerDay.MaxHits, 1, 100000), day),
+		Registration:  auth.BlockForPeriod(l.integer("THROTTLE_REGISTRATIONS_PER_HOUR", d.Registration.MaxHits, 1, 100000), time.Hour),
+	}
+	if t.LoginPair.MaxDelay < t.LoginPair.Delay {
+		l.fail("THROTTLE_PAIR_MAX_DELAY", "must be at least THROTTLE_PAIR_DELAY")
+	}
+	return t
 }
 
 // seconds reads a whole number of seconds within [lo, hi].

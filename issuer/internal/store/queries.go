@@ -80,6 +80,9 @@ type NewUser struct {
 	LastName     string
 	Roles        []string
 	Now          time.Time
+	// UnverifiedExpiresAt, when set, is when the account is deleted if its
+	// e-mail address is still unverified.
+	UnverifiedExpiresAt *time.Time
 }
 
 // NewSession is a session and its first refresh token. PasswordHash is the
@@ -97,6 +100,12 @@ type NewSession struct {
 	Client          Client
 	// AuditEvent names the audit row written with the session.
 	AuditEvent string
+	// DeviceHash, when set, is the hash of the device token to store (or
+	// extend) for the user, until DeviceExpiresAt.
+	DeviceHash      []byte
+	DeviceExpiresAt time.Time
+	// ThrottleKey, when set, is the throttle counter the login forgets.
+	ThrottleKey []byte
 }
 
 // Revocation selects the live sessions of one user to revoke. With no filter
@@ -193,6 +202,7 @@ func (q *Q) UserInsert(ctx context.Context, u NewUser) (User, error) {
 	row, err := q.q.UserInsert(ctx, q.db, dbsqlc.UserInsertParams{
 		ID: u.ID, Username: u.Username, Email: u.Email, PasswordHash: u.PasswordHash,
 		FirstName: u.FirstName, LastName: u.LastName, Roles: u.Roles, Now: u.Now,
+		UnverifiedExpiresAt: timestamptz(u.UnverifiedExpiresAt),
 	})
 	switch {
 	case err != nil:
@@ -234,12 +244,6 @@ func (q *Q) UserGetByUsername(ctx context.Context, username string) (User, error
 	return userResult(q.q.UserGetByUsername(ctx, q.db, username))
 }
 
-// UserGetByLogin returns the user whose username, or else e-mail address,
-// is login (any case), or ErrNotFound.
-func (q *Q) UserGetByLogin(ctx context.Context, login string) (User, error) {
-	return userResult(q.q.UserGetByLogin(ctx, q.db, login))
-}
-
 // UserSetPasswordHash replaces a user's password hash.
 func (q *Q) UserSetPasswordHash(ctx context.Context, id uuid.UUID, hash string, now time.Time) (User, error) {
 	return userResult(q.q.UserSetPasswordHash(ctx, q.db, dbsqlc.UserSetPasswordHashParams{ID: id, PasswordHash: hash, Now: now}))
@@ -276,6 +280,7 @@ func (q *Q) SessionCreate(ctx context.Context, s NewSession) (User, error) {
 	row, err := q.q.SessionCreate(ctx, q.db, dbsqlc.SessionCreateParams{
 		ID: s.ID, UserID: s.UserID, PasswordHash: s.PasswordHash, Now: s.Now, ExpiresAt: s.ExpiresAt, RefreshHash: s.RefreshHash,
 		AccessExpiresAt: s.AccessExpiresAt, ClientAddr: s.Client.Addr, UserAgent: s.Client.UserAgent, AuditEvent: s.AuditEvent,
+		DeviceHash: s.DeviceHash, DeviceExpiresAt: s.DeviceExpiresAt, ThrottleKey: s.ThrottleKey,
 	})
 	return userResult(dbsqlc.User(row), err)
 }

@@ -32,6 +32,13 @@ type AuditLog struct {
 	Hash       []byte
 }
 
+type DeviceToken struct {
+	Hash      []byte
+	UserID    uuid.UUID
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
 type EmailVerification struct {
 	Hash      []byte
 	UserID    uuid.UUID
@@ -43,6 +50,14 @@ type EmailVerification struct {
 type LoginName struct {
 	Name   string
 	UserID uuid.UUID
+}
+
+type PasswordReset struct {
+	Hash      []byte
+	UserID    uuid.UUID
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	UsedAt    pgtype.Timestamptz
 }
 
 type RefreshToken struct {
@@ -81,16 +96,30 @@ type Session struct {
 	UserAgent     string
 }
 
+type ThrottleCounter struct {
+	Key          []byte
+	Subject      []byte
+	Hits         int32
+	StartedAt    time.Time
+	BlockedUntil pgtype.Timestamptz
+	ExpiresAt    time.Time
+	MaxHits      int32
+	Period       pgtype.Interval
+	Delay        pgtype.Interval
+	MaxDelay     pgtype.Interval
+}
+
 type User struct {
-	ID            uuid.UUID
-	Username      string
-	Email         string
-	PasswordHash  string
-	FirstName     string
-	LastName      string
-	EmailVerified bool
-	Roles         []string
-	DateJoined    time.Time
-	UpdatedAt     time.Time
-	DisabledAt    pgtype.Timestamptz
+	ID                  uuid.UUID
+	Username            string
+	Email               string
+	PasswordHash        string
+	FirstName           string
+	LastName            string
+	EmailVerified       bool
+	Roles               []string
+	DateJoined          time.Time
+	UpdatedAt           time.Time
+	DisabledAt          pgtype.Timestamptz
+	UnverifiedExpiresAt pgtype.Timestamptz
 }
