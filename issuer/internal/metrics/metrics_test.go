@@ -246,7 +246,7 @@ func TestServeExposesMetricsOnItsOwnListener(t *testing.T) {
 	for _, want := range []string{
 		`medinsights_http_requests_total{method="GET",route="/api/auth/ready",status="200"}`,
 		"# TYPE medinsights_http_request_duration_seconds histogram",
-		`medinsights_auth_events_total{event="login_failed",reason=""} 5`,
+		`medinsights_auth_events_total{event="login_failed",reason="unknown_user"} 5`,
 		`medinsights_throttle_decisions_total{decision="allowed",rule="login_pair"} 5`,
 		`medinsights_throttle_decisions_total{decision="refused",rule="login_pair"} 1`,
 		`medinsights_throttle_decisions_total{decision="allowed",rule="login_account"} 6`,
