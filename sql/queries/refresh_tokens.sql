@@ -13,14 +13,16 @@ FOR UPDATE OF refresh_tokens, sessions;
 -- RefreshTokenRotate retires the presented token (a no-op when it is already
 -- retired, in the reuse interval), adds its successor, extends the session
 -- to the successor's expiry and records the exp of the access token about
--- to be signed, in one statement.
+-- to be signed, and when and from where the session was used, in one
+-- statement.
 -- name: RefreshTokenRotate :exec
 WITH retired AS (
     UPDATE refresh_tokens SET retired_at = @now
     WHERE refresh_tokens.hash = @old_hash AND refresh_tokens.retired_at IS NULL
 ), extended AS (
     UPDATE sessions
-    SET expires_at = @expires_at, last_access_exp = greatest(sessions.last_access_exp, @access_expires_at::timestamptz)
+    SET expires_at = @expires_at, last_access_exp = greatest(sessions.last_access_exp, @access_expires_at::timestamptz),
+        last_used_at = @now, client_addr = @client_addr::text, user_agent = @user_agent::text
     WHERE sessions.id = @session_id
 )
 INSERT INTO refresh_tokens (hash, session_id, issued_at, expires_at)
@@ -33,7 +35,8 @@ WHERE refresh_tokens.hash = @hash;
 
 -- RefreshTokenRotateLive is the common case of a refresh in one statement:
 -- when the token is live and its session too, it retires the token, extends
--- the session, stores the successor and returns the session's id and user.
+-- the session (recording when and from where it was used), stores the
+-- successor and returns the session's id and user.
 -- Otherwise it returns no row and the caller takes the slow path
 -- (RefreshTokenGetForUpdate) to tell a retry within the reuse interval from
 -- reuse or a dead token. A concurrent rotation of the same token waits on
@@ -52,7 +55,8 @@ WITH retired AS (
     RETURNING refresh_tokens.session_id
 ), extended AS (
     UPDATE sessions
-    SET expires_at = @expires_at, last_access_exp = greatest(sessions.last_access_exp, @access_expires_at::timestamptz)
+    SET expires_at = @expires_at, last_access_exp = greatest(sessions.last_access_exp, @access_expires_at::timestamptz),
+        last_used_at = @now, client_addr = @client_addr::text, user_agent = @user_agent::text
     FROM retired
     WHERE sessions.id = retired.session_id
       AND sessions.revoked_at IS NULL

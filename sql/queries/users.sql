@@ -79,6 +79,39 @@ UPDATE users SET disabled_at = @disabled_at, updated_at = @now
 WHERE id = @id
 RETURNING *;
 
+-- name: UserGetByIDForUpdate :one
+SELECT * FROM users WHERE id = @id FOR UPDATE;
+
+-- UserSetRoles replaces a user's roles by @roles, sorted and distinct.
+-- name: UserSetRoles :one
+UPDATE users
+SET roles = (SELECT coalesce(array_agg(DISTINCT r ORDER BY r), '{}') FROM unnest(@roles::text[]) AS r),
+    updated_at = @now
+WHERE id = @id
+RETURNING *;
+
+-- UserSearch lists up to @max_rows users, by lower-cased username, after
+-- @after, whose username or e-mail address (lower-cased) is LIKE @pattern
+-- (a prefix pattern, escaped by the caller; an empty pattern matches
+-- every user).
+-- name: UserSearch :many
+SELECT * FROM users
+WHERE (@pattern::text = '' OR lower(username) LIKE @pattern::text OR lower(email) LIKE @pattern::text)
+  AND lower(username) > @after::text
+ORDER BY lower(username)
+LIMIT @max_rows;
+
+-- UserOverview is a user with the number of its live sessions and the time
+-- of its last successful login (its latest @login_event audit row).
+-- name: UserOverview :one
+SELECT sqlc.embed(users),
+       (SELECT count(*) FROM sessions
+        WHERE sessions.user_id = users.id AND sessions.revoked_at IS NULL AND sessions.expires_at > @now)::bigint AS live_sessions,
+       (SELECT max(audit_log.at) FROM audit_log
+        WHERE audit_log.subject_id = users.id AND audit_log.event = @login_event::text) AS last_login_at
+FROM users
+WHERE users.id = @id;
+
 -- UserListUnverifiedExpired lists up to @max_rows accounts whose address is
 -- still unverified past their unverified_expires_at.
 -- name: UserListUnverifiedExpired :many

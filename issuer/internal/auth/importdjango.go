@@ -14,11 +14,9 @@ import (
 	"github.com/medinsights/auth/issuer/internal/store"
 )
 
-// Roles an imported Django user gets beside the default roles.
-const (
-	RoleStaff = "staff" // is_staff
-	RoleAdmin = "admin" // is_superuser
-)
+// RoleStaff is the role an imported Django user with is_staff gets beside
+// the default roles; is_superuser gives RoleAdmin.
+const RoleStaff = "staff"
 
 // ImportReport is what an import did (or, in a dry run, would have done).
 type ImportReport struct {

@@ -253,8 +253,8 @@ func sessionOf(t *testing.T, s *auth.Service, accessToken string) string {
 func TestRefreshReuseIsReportedOnceAndARefreshWithinTheIntervalIsNot(t *testing.T) {
 	t.Parallel()
 	is, _ := setup(t)
-	var reported atomic.Int32
-	auth.SetReuseDetectedFunc(is.Auth, func() { reported.Add(1) })
+	reported := &reuseCounter{}
+	auth.SetEvents(is.Auth, reported)
 	ctx := context.Background()
 
 	first := is.Login(t, "alice", password)
@@ -331,5 +331,14 @@ func TestLoginOfADisabledUserFailsLikeAWrongPassword(t *testing.T) {
 	}
 	if _, err := is.Auth.Login(ctx, auth.LoginInput{Login: "alice", Password: password}); err != nil {
 		t.Fatalf("enabled again: %v", err)
+	}
+}
+
+// reuseCounter counts the refresh-token reuses observed.
+type reuseCounter struct{ atomic.Int32 }
+
+func (c *reuseCounter) Observe(_ context.Context, e auth.Event) {
+	if e.Name == auth.EventRefreshReuseDetected {
+		c.Add(1)
 	}
 }

@@ -38,7 +38,7 @@ func usersImportDjango(ctx context.Context, env Env, args []string) error {
 		return usageError{fmt.Sprintf("--table %q is not a plain table name", *table)}
 	}
 	var rep auth.ImportReport
-	err := withUserService(ctx, env, func(svc *auth.Service) error {
+	err := withService(ctx, env, func(svc *auth.Service) error {
 		rows, err := store.ReadDjangoUsers(ctx, *source, *table)
 		if err != nil {
 			return err

@@ -38,6 +38,7 @@ const (
 	mailFromDefault          = "MedInsights <no-reply@localhost>"
 	logLevelDefault          = "info"
 	refreshCookiePathDefault = "/"
+	auditRetentionDays       = 400
 
 	// MinFeedTokenLength is the shortest REVOCATION_FEED_TOKEN accepted.
 	MinFeedTokenLength = 32
@@ -67,6 +68,8 @@ type Config struct {
 	MetricsAddr          string        // METRICS_ADDR: optional; GET /metrics on a listener of its own
 
 	PasswordHashConcurrency int // PASSWORD_HASH_CONCURRENCY: argon2id computations at once; 0: 2 x GOMAXPROCS
+
+	AuditRetention time.Duration // AUDIT_RETENTION_DAYS, days (default 400); 0: audit rows are kept forever
 
 	SMTPURL              *url.URL // SMTP_URL: unset means verification and reset mail go to the log
 	MailFrom             string   // MAIL_FROM
@@ -169,6 +172,7 @@ func Load(getenv func(string) string, need Need) (Config, error) {
 		RevocationFeedToken:  l.str("REVOCATION_FEED_TOKEN", ""),
 
 		PasswordHashConcurrency: l.integer("PASSWORD_HASH_CONCURRENCY", 0, 0, 1024),
+		AuditRetention:          time.Duration(l.integer("AUDIT_RETENTION_DAYS", auditRetentionDays, 0, 36600)) * 24 * time.Hour,
 
 		PasswordResetURL:      l.str("PASSWORD_RESET_URL", ""),
 		PasswordResetLifetime: l.seconds("PASSWORD_RESET_TOKEN_LIFETIME", auth.PasswordResetLifetimeDefault, time.Minute, 24*time.Hour),

@@ -158,6 +158,10 @@ type Options struct {
 	// PasswordHashConcurrency and PasswordHashWait: see auth.Options.
 	PasswordHashConcurrency int
 	PasswordHashWait        time.Duration
+	// Events observes the auth service's security events (nil: none).
+	Events auth.Events
+	// AuditRetention: see auth.Options (zero: audit rows are kept).
+	AuditRetention time.Duration
 	// Throttle replaces auth.DefaultThrottle (which New uses, as
 	// production does); NoThrottle switches throttling off.
 	Throttle   *auth.Throttle
@@ -253,7 +257,8 @@ func New(t testing.TB, o Options) *Issuer {
 		AccessLifetime: AccessLifetime, RefreshLifetime: RefreshLifetime,
 		ReuseInterval: ReuseInterval, ClockSkew: ClockSkew,
 		DefaultRoles: []string{"patient"}, Password: o.Password, Now: clock.Now,
-		PasswordHashConcurrency: o.PasswordHashConcurrency, PasswordHashWait: o.PasswordHashWait,
+		PasswordHashConcurrency: o.PasswordHashConcurrency, PasswordHashWait: o.PasswordHashWait, Events: o.Events,
+		AuditRetention: o.AuditRetention,
 	})
 	if err != nil {
 		t.Fatal(err)

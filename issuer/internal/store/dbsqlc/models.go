@@ -11,6 +11,27 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
+type AuditChain struct {
+	ID            bool
+	LastSeq       int64
+	LastHash      []byte
+	PrunedThrough int64
+	PrunedHash    []byte
+}
+
+type AuditLog struct {
+	Seq        int64
+	At         time.Time
+	Event      string
+	ActorID    uuid.NullUUID
+	SubjectID  uuid.NullUUID
+	SessionID  uuid.NullUUID
+	ClientAddr string
+	UserAgent  string
+	Detail     []byte
+	Hash       []byte
+}
+
 type DeviceToken struct {
 	Hash      []byte
 	UserID    uuid.UUID
@@ -79,6 +100,9 @@ type Session struct {
 	RevokedAt     pgtype.Timestamptz
 	RevokeReason  pgtype.Text
 	LastAccessExp pgtype.Timestamptz
+	LastUsedAt    pgtype.Timestamptz
+	ClientAddr    string
+	UserAgent     string
 }
 
 type ThrottleCounter struct {

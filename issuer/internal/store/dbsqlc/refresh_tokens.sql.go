@@ -13,7 +13,7 @@ import (
 )
 
 const refreshTokenGetForUpdate = `-- name: RefreshTokenGetForUpdate :one
-SELECT refresh_tokens.hash, refresh_tokens.session_id, refresh_tokens.issued_at, refresh_tokens.expires_at, refresh_tokens.retired_at, sessions.id, sessions.user_id, sessions.created_at, sessions.expires_at, sessions.revoked_at, sessions.revoke_reason, sessions.last_access_exp, users.id, users.username, users.email, users.password_hash, users.first_name, users.last_name, users.email_verified, users.roles, users.date_joined, users.updated_at, users.disabled_at, users.unverified_expires_at
+SELECT refresh_tokens.hash, refresh_tokens.session_id, refresh_tokens.issued_at, refresh_tokens.expires_at, refresh_tokens.retired_at, sessions.id, sessions.user_id, sessions.created_at, sessions.expires_at, sessions.revoked_at, sessions.revoke_reason, sessions.last_access_exp, sessions.last_used_at, sessions.client_addr, sessions.user_agent, users.id, users.username, users.email, users.password_hash, users.first_name, users.last_name, users.email_verified, users.roles, users.date_joined, users.updated_at, users.disabled_at, users.unverified_expires_at
 FROM refresh_tokens
 JOIN sessions ON sessions.id = refresh_tokens.session_id
 JOIN users ON users.id = sessions.user_id
@@ -47,6 +47,9 @@ func (q *Queries) RefreshTokenGetForUpdate(ctx context.Context, db DBTX, hash []
 		&i.Session.RevokedAt,
 		&i.Session.RevokeReason,
 		&i.Session.LastAccessExp,
+		&i.Session.LastUsedAt,
+		&i.Session.ClientAddr,
+		&i.Session.UserAgent,
 		&i.User.ID,
 		&i.User.Username,
 		&i.User.Email,
@@ -82,7 +85,8 @@ WITH retired AS (
     WHERE refresh_tokens.hash = $5 AND refresh_tokens.retired_at IS NULL
 ), extended AS (
     UPDATE sessions
-    SET expires_at = $4, last_access_exp = greatest(sessions.last_access_exp, $6::timestamptz)
+    SET expires_at = $4, last_access_exp = greatest(sessions.last_access_exp, $6::timestamptz),
+        last_used_at = $3, client_addr = $7::text, user_agent = $8::text
     WHERE sessions.id = $2
 )
 INSERT INTO refresh_tokens (hash, session_id, issued_at, expires_at)
@@ -96,12 +100,15 @@ type RefreshTokenRotateParams struct {
 	ExpiresAt       time.Time
 	OldHash         []byte
 	AccessExpiresAt time.Time
+	ClientAddr      string
+	UserAgent       string
 }
 
 // RefreshTokenRotate retires the presented token (a no-op when it is already
 // retired, in the reuse interval), adds its successor, extends the session
 // to the successor's expiry and records the exp of the access token about
-// to be signed, in one statement.
+// to be signed, and when and from where the session was used, in one
+// statement.
 func (q *Queries) RefreshTokenRotate(ctx context.Context, db DBTX, arg RefreshTokenRotateParams) error {
 	_, err := db.Exec(ctx, refreshTokenRotate,
 		arg.NewHash,
@@ -110,6 +117,8 @@ func (q *Queries) RefreshTokenRotate(ctx context.Context, db DBTX, arg RefreshTo
 		arg.ExpiresAt,
 		arg.OldHash,
 		arg.AccessExpiresAt,
+		arg.ClientAddr,
+		arg.UserAgent,
 	)
 	return err
 }
@@ -126,7 +135,8 @@ WITH retired AS (
     RETURNING refresh_tokens.session_id
 ), extended AS (
     UPDATE sessions
-    SET expires_at = $4, last_access_exp = greatest(sessions.last_access_exp, $5::timestamptz)
+    SET expires_at = $4, last_access_exp = greatest(sessions.last_access_exp, $5::timestamptz),
+        last_used_at = $1, client_addr = $6::text, user_agent = $7::text
     FROM retired
     WHERE sessions.id = retired.session_id
       AND sessions.revoked_at IS NULL
@@ -134,7 +144,7 @@ WITH retired AS (
     RETURNING sessions.id, sessions.user_id
 ), issued AS (
     INSERT INTO refresh_tokens (hash, session_id, issued_at, expires_at)
-    SELECT $6, extended.id, $1, $4 FROM extended
+    SELECT $8, extended.id, $1, $4 FROM extended
 )
 SELECT extended.id AS session_id, users.id, users.username, users.email, users.password_hash, users.first_name, users.last_name, users.email_verified, users.roles, users.date_joined, users.updated_at, users.disabled_at, users.unverified_expires_at
 FROM extended JOIN users ON users.id = extended.user_id
@@ -146,6 +156,8 @@ type RefreshTokenRotateLiveParams struct {
 	UserID          uuid.NullUUID
 	ExpiresAt       time.Time
 	AccessExpiresAt time.Time
+	ClientAddr      string
+	UserAgent       string
 	NewHash         []byte
 }
 
@@ -156,7 +168,8 @@ type RefreshTokenRotateLiveRow struct {
 
 // RefreshTokenRotateLive is the common case of a refresh in one statement:
 // when the token is live and its session too, it retires the token, extends
-// the session, stores the successor and returns the session's id and user.
+// the session (recording when and from where it was used), stores the
+// successor and returns the session's id and user.
 // Otherwise it returns no row and the caller takes the slow path
 // (RefreshTokenGetForUpdate) to tell a retry within the reuse interval from
 // reuse or a dead token. A concurrent rotation of the same token waits on
@@ -170,6 +183,8 @@ func (q *Queries) RefreshTokenRotateLive(ctx context.Context, db DBTX, arg Refre
 		arg.UserID,
 		arg.ExpiresAt,
 		arg.AccessExpiresAt,
+		arg.ClientAddr,
+		arg.UserAgent,
 		arg.NewHash,
 	)
 	var i RefreshTokenRotateLiveRow
