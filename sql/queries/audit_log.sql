@@ -56,3 +56,15 @@ RETURNING audit_chain.pruned_through;
 -- AuditPruneAllow and AuditChainCheckpoint, in their transaction.
 -- name: AuditLogPrune :execrows
 DELETE FROM audit_log WHERE seq <= @through;
+
+-- AuditLogUsersImported writes one @event row (user_imported) for each of
+-- @user_ids, users an import has just written, with the Django row each
+-- comes from, in the import's own transaction. An import is an operator's
+-- command: no actor.
+-- name: AuditLogUsersImported :execrows
+INSERT INTO audit_log (at, event, subject_id, detail)
+SELECT @at, @event, d.user_id,
+       jsonb_build_object('via', 'cli', 'django_table', d.django_table, 'django_id', d.django_id)
+FROM django_users AS d
+WHERE d.user_id = ANY (@user_ids::uuid[])
+ORDER BY d.django_id;

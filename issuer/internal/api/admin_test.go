@@ -9,7 +9,9 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/medinsights/auth/issuer/internal/auth"
 	"github.com/medinsights/auth/issuer/internal/issuertest"
+	"github.com/medinsights/auth/issuer/internal/store"
 )
 
 // setupAdmin returns an issuer (built with o, when given) with alice (a
@@ -187,10 +189,38 @@ func TestAdminUnknownIDsAre404(t *testing.T) {
 	}
 }
 
-func TestAdminPasswordResetIsNotImplementedYet(t *testing.T) {
+func TestAdminSendsAPasswordReset(t *testing.T) {
 	t.Parallel()
 	is, root := setupAdmin(t)
-	wantProblem(t, is.Post(t, "/api/auth/admin/users/"+userIDOf(t, is, "alice")+"/password-reset/", nil, root.Access), 501, "not_implemented")
+	alice := userIDOf(t, is, "alice")
+	r := is.Post(t, "/api/auth/admin/users/"+alice+"/password-reset/", nil, root.Access)
+	if r.Status != http.StatusAccepted {
+		t.Fatalf("admin password reset: %d %s, want 202", r.Status, r.Body)
+	}
+	if got := is.WaitReset(t); got != auth.ResetSent {
+		t.Fatalf("reset outcome %q, want %q", got, auth.ResetSent)
+	}
+	if n := len(is.Mailer.Resets("alice@example.org")); n != 1 {
+		t.Fatalf("%d reset mails to alice, want 1", n)
+	}
+	var audited []store.AuditRecord
+	for _, row := range auditRows(t, is) {
+		if row.Event == auth.EventPasswordResetRequested {
+			audited = append(audited, row)
+		}
+	}
+	if len(audited) != 1 || audited[0].SubjectID.String() != alice || audited[0].ActorID.String() != userIDOf(t, is, "root") {
+		t.Fatalf("password_reset_requested rows %+v, want one with alice as subject and root as actor", audited)
+	}
+
+	// A disabled account gets no reset: a reset never enables it.
+	if r := is.Post(t, "/api/auth/admin/users/"+alice+"/disable/", nil, root.Access); r.Status != http.StatusOK {
+		t.Fatalf("disable: %d %s", r.Status, r.Body)
+	}
+	wantProblem(t, is.Post(t, "/api/auth/admin/users/"+alice+"/password-reset/", nil, root.Access), 409, "user_disabled")
+	if n := len(is.Mailer.Resets("alice@example.org")); n != 1 {
+		t.Fatalf("%d reset mails to alice after the refusal, want still 1", n)
+	}
 }
 
 func TestAdminListsUsersWithKeysetPages(t *testing.T) {

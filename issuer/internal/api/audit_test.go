@@ -87,6 +87,14 @@ func TestEveryEventIsAuditedOnce(t *testing.T) {
 	if _, err := is.Auth.ForceLogout(ctx, uuid.Nil, bob); err != nil {
 		t.Fatal(err)
 	}
+	wantStatus(t, is.Post(t, "/api/auth/password-reset/", map[string]string{"email": "bob@example.org"}, ""), 202)
+	if got := is.WaitReset(t); got != auth.ResetSent {
+		t.Fatalf("reset outcome %q, want %q", got, auth.ResetSent)
+	}
+	reset := is.Mailer.Resets("bob@example.org")[0].Token
+	const third = "a third long passphrase"
+	wantStatus(t, is.Post(t, "/api/auth/password-reset/confirm/", map[string]string{"token": reset, "password": third}, ""), 200)
+	secrets = append(secrets, reset, third)
 	_ = rotated
 
 	want := []string{
@@ -95,6 +103,7 @@ func TestEveryEventIsAuditedOnce(t *testing.T) {
 		"refresh_reuse_detected/refresh_reuse", "login_succeeded", "logout/logout", "login_succeeded",
 		"session_revoked/session_ended", "login_succeeded", "password_changed", "email_verified", "role_granted", "role_revoked",
 		"login_succeeded", "login_succeeded", "logout_all/logout_all", "login_succeeded", "logout_forced",
+		"password_reset_requested", "password_reset_completed",
 	}
 	rows := auditRows(t, is)
 	var got []string

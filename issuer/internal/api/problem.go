@@ -137,8 +137,8 @@ func problemFor(err error) *Problem {
 		p := newProblem(http.StatusBadRequest, "validation_failed", "The request body has invalid fields.")
 		p.Errors = map[string][]string{"roles": {"must be lower-case letters, digits, '-' and '_'"}}
 		return p
-	case errors.Is(err, auth.ErrNotImplemented):
-		return newProblem(http.StatusNotImplemented, "not_implemented", "This operation is not available in this version.")
+	case errors.Is(err, auth.ErrAccountDisabled):
+		return newProblem(http.StatusConflict, "user_disabled", "The account is disabled: enable it before sending a password reset.")
 	case errors.Is(err, store.ErrUnavailable), errors.Is(err, store.ErrRetryable):
 		return errUnavailable()
 	case errors.Is(err, auth.ErrOverloaded):

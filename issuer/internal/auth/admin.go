@@ -189,12 +189,25 @@ func (s *Service) ForceLogout(ctx context.Context, admin, id uuid.UUID) (int, er
 }
 
 // RequestPasswordResetFor sends user id the password reset mail on an
-// administrator's behalf, and audits it as EventPasswordResetRequested by
-// admin. Password reset is not in this version yet: it returns
-// ErrUserNotFound for an unknown id, and ErrNotImplemented otherwise.
+// administrator's behalf, audited as EventPasswordResetRequested by admin
+// in the transaction that stores the token. The address's mail limit
+// applies (a *ThrottledError). ErrUserNotFound for an unknown id;
+// ErrAccountDisabled for a disabled user, since a reset never enables an
+// account.
 func (s *Service) RequestPasswordResetFor(ctx context.Context, admin, id uuid.UUID) error {
-	if _, err := s.UserOverview(ctx, id); err != nil {
+	sum, err := s.UserOverview(ctx, id)
+	if err != nil {
 		return err
 	}
-	return ErrNotImplemented
+	if sum.User.DisabledAt != nil {
+		return ErrAccountDisabled
+	}
+	switch outcome, err := s.sendPasswordReset(ctx, sum.User.Email, admin); outcome {
+	case ResetSent:
+		return nil
+	case ResetNoAccount: // disabled, or its address changed, since the read
+		return ErrAccountDisabled
+	default:
+		return fmt.Errorf("request password reset: %w", err)
+	}
 }

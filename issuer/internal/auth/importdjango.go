@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -106,6 +107,10 @@ func (s *Service) ImportDjango(ctx context.Context, table string, rows []store.D
 		rep.Imported = len(users)
 		if err := q.UserImport(ctx, table, users, now); err != nil {
 			return err
+		}
+		// One user_imported audit row per user, in the import's transaction.
+		if n, err := q.AuditLogUsersImported(ctx, users, now, EventUserImported); err != nil || n != int64(len(users)) {
+			return cmp.Or(err, fmt.Errorf("audit import: %d rows for %d users", n, len(users)))
 		}
 		if dryRun {
 			return errDryRun

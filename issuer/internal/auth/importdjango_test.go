@@ -106,6 +106,18 @@ func TestImportDjangoUsersLogIn(t *testing.T) {
 			t.Errorf("%s: reason %q may echo a hash", r.Username, r.Reason)
 		}
 	}
+	// One user_imported audit row per imported user, in the import's
+	// transaction, and the chain still verifies.
+	var audited int
+	if err := issuertest.QueryRow(t, is.DatabaseURL, "SELECT count(*) FROM audit_log WHERE event = 'user_imported'", &audited); err != nil {
+		t.Fatal(err)
+	}
+	if audited != rep.Imported {
+		t.Errorf("%d user_imported audit rows, want %d", audited, rep.Imported)
+	}
+	if _, err := is.Auth.VerifyAudit(context.Background()); err != nil {
+		t.Errorf("audit chain after the import: %v", err)
+	}
 
 	unknown := is.Post(t, "/api/auth/login/", map[string]string{"username": "nobody-at-all", "password": "whatever it is"}, "")
 	var legacy []string // Django hashes imported, to look for afterwards

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/google/uuid"
+
 	"github.com/medinsights/auth/issuer/internal/store"
 )
 
@@ -26,42 +28,56 @@ const (
 // would not enable it), an address past its mail limit neither.
 func (s *Service) RequestPasswordReset(ctx context.Context, email string) {
 	ctx = context.WithoutCancel(ctx)
-	outcome := s.requestPasswordReset(ctx, email)
-	if s.opt.PasswordResetDoneFunc != nil {
-		s.opt.PasswordResetDoneFunc(outcome)
+	if outcome, err := s.sendPasswordReset(ctx, email, uuid.Nil); err != nil && outcome == ResetFailed {
+		s.log.ErrorContext(ctx, "password reset", "error", err.Error())
 	}
 }
 
-func (s *Service) requestPasswordReset(ctx context.Context, email string) string {
+// sendPasswordReset stores a reset token for the enabled user with address
+// email, superseding the user's earlier ones, audits the request by actor
+// (uuid.Nil: the anonymous requester) in the same transaction, and mails
+// the token. It returns the outcome, with the error behind ResetFailed and
+// the *ThrottledError behind ResetThrottled.
+func (s *Service) sendPasswordReset(ctx context.Context, email string, actor uuid.UUID) (outcome string, err error) {
+	defer func() {
+		if s.opt.PasswordResetDoneFunc != nil {
+			s.opt.PasswordResetDoneFunc(outcome)
+		}
+	}()
 	now := s.now()
 	var throttle *ThrottledError
 	switch err := s.allowMail(ctx, email, now); {
 	case errors.As(err, &throttle):
 		s.log.InfoContext(ctx, "password reset not sent: mail limit of the address reached")
-		return ResetThrottled
+		return ResetThrottled, err
 	case err != nil:
-		s.log.ErrorContext(ctx, "password reset", "error", err.Error())
-		return ResetFailed
+		return ResetFailed, err
 	}
 	token, hash, err := newOpaqueToken()
 	if err != nil {
-		s.log.ErrorContext(ctx, "password reset", "error", err.Error())
-		return ResetFailed
+		return ResetFailed, err
 	}
 	expires := now.Add(s.opt.PasswordResetLifetime)
-	userID, to, err := s.opt.Store.PasswordResetCreate(ctx, email, hash, now, expires)
+	var userID uuid.UUID
+	var to string
+	err = s.opt.Store.Tx(ctx, func(q *store.Q) error {
+		var err error
+		if userID, to, err = q.PasswordResetCreate(ctx, email, hash, now, expires); err != nil {
+			return err
+		}
+		return s.audit(ctx, q, Event{Name: EventPasswordResetRequested, ActorID: actor, SubjectID: userID})
+	})
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return ResetNoAccount
+		return ResetNoAccount, nil
 	case err != nil:
-		s.log.ErrorContext(ctx, "store password reset token", "error", err.Error())
-		return ResetFailed
+		return ResetFailed, fmt.Errorf("store password reset token: %w", err)
 	}
+	s.observe(ctx, Event{Name: EventPasswordResetRequested, ActorID: actor, SubjectID: userID})
 	if err := s.opt.Mailer.SendPasswordReset(ctx, PasswordResetMail{To: to, Token: token, ExpiresAt: expires}); err != nil {
-		s.log.ErrorContext(ctx, "send password reset mail", "user_id", userID, "error", err.Error())
-		return ResetFailed
+		return ResetFailed, fmt.Errorf("send password reset mail to user %s: %w", userID, err)
 	}
-	return ResetSent
+	return ResetSent, nil
 }
 
 // ConfirmPasswordReset spends a reset token and sets the user's new
@@ -103,8 +119,12 @@ func (s *Service) ConfirmPasswordReset(ctx context.Context, token, password stri
 		if err := q.ThrottleCounterDeleteBySubjects(ctx, [][]byte{nameSubject(u.Username), nameSubject(u.Email)}); err != nil {
 			return err
 		}
-		_, err = q.SessionRevoke(ctx, s.revocation(u.ID, ReasonPasswordReset, now, nil))
-		return err
+		res, err := q.SessionRevoke(ctx, s.revocation(u.ID, ReasonPasswordReset, now, nil))
+		if err != nil {
+			return err
+		}
+		return s.audit(ctx, q, Event{Name: EventPasswordResetCompleted, ActorID: u.ID, SubjectID: u.ID,
+			Detail: map[string]any{"sessions_ended": res.Revoked}})
 	})
 	if errors.Is(err, ErrInvalidResetToken) {
 		return store.User{}, err
@@ -112,5 +132,6 @@ func (s *Service) ConfirmPasswordReset(ctx context.Context, token, password stri
 	if err != nil {
 		return store.User{}, fmt.Errorf("reset password: %w", err)
 	}
+	s.observe(ctx, Event{Name: EventPasswordResetCompleted, ActorID: u.ID, SubjectID: u.ID})
 	return u, nil
 }

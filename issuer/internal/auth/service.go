@@ -64,8 +64,9 @@ var (
 	// ErrSelfLockout: an administrator disabling themselves or taking away
 	// their own admin role.
 	ErrSelfLockout = errors.New("an administrator cannot disable themselves or remove their own admin role")
-	// ErrNotImplemented: an operation this version does not provide yet.
-	ErrNotImplemented = errors.New("not implemented")
+	// ErrAccountDisabled: an administrator asked for a password reset of a
+	// disabled user (a reset never enables an account).
+	ErrAccountDisabled = errors.New("the account is disabled")
 	// ErrInvalidResetToken: a reset token that is unknown, used,
 	// superseded or expired, or of a disabled user; never says which.
 	ErrInvalidResetToken = errors.New("invalid or expired password reset token")

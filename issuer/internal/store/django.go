@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/medinsights/auth/issuer/internal/store/dbsqlc"
@@ -255,4 +256,16 @@ func (q *Q) UserImport(ctx context.Context, table string, users []ImportedUser, 
 		return fmt.Errorf("record django ids: %w", interpretError(err))
 	}
 	return nil
+}
+
+// AuditLogUsersImported writes one event audit row at at for each of users,
+// just written by UserImport, and returns how many. Call it inside the
+// import's Tx.
+func (q *Q) AuditLogUsersImported(ctx context.Context, users []ImportedUser, at time.Time, event string) (int64, error) {
+	ids := make([]uuid.UUID, len(users))
+	for i, u := range users {
+		ids[i] = u.ID
+	}
+	n, err := q.q.AuditLogUsersImported(ctx, q.db, dbsqlc.AuditLogUsersImportedParams{At: at, Event: event, UserIds: ids})
+	return n, interpretError(err)
 }

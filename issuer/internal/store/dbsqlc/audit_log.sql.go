@@ -238,6 +238,33 @@ func (q *Queries) AuditLogPrune(ctx context.Context, db DBTX, through int64) (in
 	return result.RowsAffected(), nil
 }
 
+const auditLogUsersImported = `-- name: AuditLogUsersImported :execrows
+INSERT INTO audit_log (at, event, subject_id, detail)
+SELECT $1, $2, d.user_id,
+       jsonb_build_object('via', 'cli', 'django_table', d.django_table, 'django_id', d.django_id)
+FROM django_users AS d
+WHERE d.user_id = ANY ($3::uuid[])
+ORDER BY d.django_id
+`
+
+type AuditLogUsersImportedParams struct {
+	At      time.Time
+	Event   string
+	UserIds []uuid.UUID
+}
+
+// AuditLogUsersImported writes one @event row (user_imported) for each of
+// @user_ids, users an import has just written, with the Django row each
+// comes from, in the import's own transaction. An import is an operator's
+// command: no actor.
+func (q *Queries) AuditLogUsersImported(ctx context.Context, db DBTX, arg AuditLogUsersImportedParams) (int64, error) {
+	result, err := db.Exec(ctx, auditLogUsersImported, arg.At, arg.Event, arg.UserIds)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const auditPruneAllow = `-- name: AuditPruneAllow :exec
 SELECT set_config('medinsights.audit_prune', 'on', true)
 `
