@@ -6,6 +6,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode"
 )
@@ -34,7 +35,8 @@ var (
 
 // checkDocs checks every relative link of the documentation: its file or
 // directory exists in the repository, and its #fragment, if any, is a
-// heading of the page it points to (GitHub's anchors).
+// heading of the page it points to (GitHub's anchors). And the README, the
+// newcomer's entry point, links every page under docs/.
 func checkDocs(cfg *config, f *findings) error {
 	pages, err := docPages(cfg)
 	if err != nil {
@@ -46,9 +48,18 @@ func checkDocs(cfg *config, f *findings) error {
 			f.add(page, "%v", err)
 			continue
 		}
-		for _, m := range markdownLinkRE.FindAllStringSubmatch(fenceRE.ReplaceAllString(string(src), ""), -1) {
+		links := markdownLinkRE.FindAllStringSubmatch(fenceRE.ReplaceAllString(string(src), ""), -1)
+		for _, m := range links {
 			if msg := checkLink(cfg, page, m[1]); msg != "" {
 				f.add(page, "link %s: %s", m[1], msg)
+			}
+		}
+		if page != "README.md" {
+			continue
+		}
+		for _, doc := range pages {
+			if strings.HasPrefix(doc, "docs/") && !slices.ContainsFunc(links, func(m []string) bool { return m[1] == doc }) {
+				f.add(page, "its Documentation list does not link %s", doc)
 			}
 		}
 	}

@@ -316,6 +316,8 @@ func TestDeliberateErrorsFail(t *testing.T) {
 			edits: []edit{{"README.md", "](docs/api.md)", "](docs/apis.md)"}}, want: "docs/apis.md does not exist"},
 		{name: "link to a missing heading", check: "docs",
 			edits: []edit{{"README.md", "](docs/operations.md#benchmarks)", "](docs/operations.md#benchmark)"}}, want: "has no heading #benchmark"},
+		{name: "docs page missing from the README", check: "docs",
+			edits: []edit{{"README.md", "- [docs/audit.md](docs/audit.md)", "- docs/audit.md"}}, want: "does not link docs/audit.md"},
 		{name: "heading a link names renamed", check: "docs",
 			edits: []edit{{"docs/operations.md", "## Scaling\n", "## Scaling out\n"}}, want: "docs/operations.md has no heading #scaling"},
 
