@@ -684,6 +684,36 @@ func TestUnknownPathsAndMethods(t *testing.T) {
 		t.Fatalf("Allow %q", r.Header.Get("Allow"))
 	}
 	wantProblem(t, is.Get(t, "/api/auth/login/", ""), 405, "method_not_allowed")
+	wantProblem(t, is.Do(t, req{Method: "OPTIONS", Path: "/api/auth/nothing-here/"}), 404, "not_found")
+}
+
+// Every path lists OPTIONS in Allow, so OPTIONS answers on every path: 204
+// with the same Allow, no body (RFC 9110 section 9.3.7).
+func TestOptionsAnswersWithAllow(t *testing.T) {
+	t.Parallel()
+	is := issuertest.New(t, issuertest.Options{})
+	for path, allow := range map[string]string{
+		"/api/auth/login/":              "POST, OPTIONS",
+		"/api/auth/login":               "POST, OPTIONS",
+		"/api/auth/me/":                 "GET, HEAD, OPTIONS",
+		"/api/auth/logout-all/":         "POST, OPTIONS",
+		"/.well-known/jwks.json":        "GET, HEAD, OPTIONS",
+		"/api/auth/verify-email/resend": "POST, OPTIONS",
+	} {
+		r := is.Do(t, req{Method: "OPTIONS", Path: path})
+		wantStatus(t, r, http.StatusNoContent)
+		if got := r.Header.Get("Allow"); got != allow {
+			t.Errorf("OPTIONS %s: Allow %q, want %q", path, got, allow)
+		}
+		if len(r.Body) != 0 {
+			t.Errorf("OPTIONS %s: body %q", path, r.Body)
+		}
+		denied := is.Do(t, req{Method: "PUT", Path: path})
+		wantProblem(t, denied, http.StatusMethodNotAllowed, "method_not_allowed")
+		if got := denied.Header.Get("Allow"); got != allow {
+			t.Errorf("PUT %s: Allow %q, want %q", path, got, allow)
+		}
+	}
 }
 
 func TestCORS(t *testing.T) {
