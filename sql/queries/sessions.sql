@@ -7,6 +7,8 @@
 -- commits first: then this statement sees the new row, creates nothing on a
 -- new password hash, and returns the new roles otherwise. A disabled user
 -- (disabled_at set) gets no session: the login fails like a wrong password.
+-- @refresh_key keys the derivation of every successor refresh token
+-- (RefreshTokenRotateLive).
 -- name: SessionCreate :one
 WITH owner AS (
     SELECT users.* FROM users
@@ -14,8 +16,8 @@ WITH owner AS (
       AND users.disabled_at IS NULL
     FOR SHARE
 ), session AS (
-    INSERT INTO sessions (id, user_id, created_at, expires_at, last_access_exp)
-    SELECT @id, owner.id, @now, @expires_at, @access_expires_at::timestamptz FROM owner
+    INSERT INTO sessions (id, user_id, created_at, expires_at, last_access_exp, refresh_key)
+    SELECT @id, owner.id, @now, @expires_at, @access_expires_at::timestamptz, @refresh_key::bytea FROM owner
     RETURNING id
 ), token AS (
     INSERT INTO refresh_tokens (hash, session_id, issued_at, expires_at)

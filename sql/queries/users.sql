@@ -1,24 +1,43 @@
 -- UserInsert creates a user and claims its login names (its username and
--- e-mail address, lower-cased) in one statement, and says which names it
--- could claim: a name another user holds, or is claiming in a transaction
--- not yet committed (this statement waits for it), is not claimed, and the
--- caller must then roll back.
+-- e-mail address, lower-cased, each with its confusable skeleton) in one
+-- statement, and says which names it could claim: a name, or a skeleton,
+-- another user holds, or is claiming in a transaction not yet committed
+-- (this statement waits for it), is not claimed, and the caller must then
+-- roll back. A username and an address of the same user that look alike
+-- share one row.
 -- name: UserInsert :one
 WITH inserted AS (
     INSERT INTO users (id, username, email, password_hash, first_name, last_name, roles, date_joined, updated_at)
     VALUES (@id, @username, @email, @password_hash, @first_name, @last_name, @roles::text[], @now, @now)
     RETURNING *
 ), claimed AS (
-    INSERT INTO login_names (name, user_id)
-    SELECT DISTINCT lower(n.name), inserted.id
-    FROM inserted CROSS JOIN unnest(ARRAY[inserted.username, inserted.email]) AS n (name)
-    ON CONFLICT (name) DO NOTHING
-    RETURNING name
+    INSERT INTO login_names (name, user_id, skeleton)
+    SELECT DISTINCT ON (n.skeleton) lower(n.name), inserted.id, n.skeleton
+    FROM inserted CROSS JOIN LATERAL (VALUES (inserted.username, @username_skeleton::text),
+                                             (inserted.email, @email_skeleton::text)) AS n (name, skeleton)
+    ON CONFLICT DO NOTHING
+    RETURNING skeleton
 )
 SELECT inserted.*,
-       EXISTS (SELECT 1 FROM claimed WHERE claimed.name = lower(inserted.username))::boolean AS username_claimed,
-       EXISTS (SELECT 1 FROM claimed WHERE claimed.name = lower(inserted.email))::boolean AS email_claimed
+       EXISTS (SELECT 1 FROM claimed WHERE claimed.skeleton = @username_skeleton::text)::boolean AS username_claimed,
+       EXISTS (SELECT 1 FROM claimed WHERE claimed.skeleton = @email_skeleton::text)::boolean AS email_claimed
 FROM inserted;
+
+-- LoginNamesWithoutSkeleton lists up to @max_rows login names after @after
+-- (in name order) whose skeleton is not recorded: those from before
+-- migration 00008, and the look-alikes that could not have theirs.
+-- name: LoginNamesWithoutSkeleton :many
+SELECT name FROM login_names
+WHERE skeleton IS NULL AND name > @after
+ORDER BY name
+LIMIT @max_rows;
+
+-- LoginNameSetSkeleton records a name's skeleton unless another name
+-- already has it; it says whether it did.
+-- name: LoginNameSetSkeleton :execrows
+UPDATE login_names SET skeleton = @skeleton
+WHERE login_names.name = @name AND login_names.skeleton IS NULL
+  AND NOT EXISTS (SELECT 1 FROM login_names other WHERE other.skeleton = @skeleton);
 
 -- name: UserGetByID :one
 SELECT * FROM users WHERE id = @id;
@@ -35,6 +54,22 @@ WHERE login_names.name = lower(@login);
 -- name: UserSetPasswordHash :one
 UPDATE users SET password_hash = @password_hash, updated_at = @now
 WHERE id = @id
+RETURNING *;
+
+-- UserChangePassword replaces the password hash @old_hash, the one the
+-- caller verified, by @new_hash, only while the caller's session is live
+-- (not revoked, as SessionAuthenticate checks it), in one statement. The session row is locked FOR SHARE, so a revocation
+-- in flight (logout-all) is waited for and then seen; the user row lock
+-- makes a concurrent change wait, and then find its @old_hash gone. No row
+-- when either is so (the caller tells which).
+-- name: UserChangePassword :one
+WITH caller AS (
+    SELECT sessions.id FROM sessions
+    WHERE sessions.id = @session_id AND sessions.user_id = @id AND sessions.revoked_at IS NULL
+    FOR SHARE
+)
+UPDATE users SET password_hash = @new_hash, updated_at = @now
+WHERE users.id = @id AND users.password_hash = @old_hash AND EXISTS (SELECT 1 FROM caller)
 RETURNING *;
 
 -- UserRehashPassword replaces a password hash with a stronger one only while

@@ -9,12 +9,11 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/go-playground/validator/v10"
 
 	"github.com/medinsights/auth/issuer/internal/auth"
+	"github.com/medinsights/auth/issuer/internal/identifier"
 )
 
 // maxBodyBytes bounds a request body; larger ones get 413.
@@ -32,10 +31,10 @@ func newValidator() *validator.Validate {
 		return name
 	})
 	_ = v.RegisterValidation("username", func(fl validator.FieldLevel) bool { return auth.ValidUsername(fl.Field().String()) })
-	_ = v.RegisterValidation("plaintext", func(fl validator.FieldLevel) bool {
-		s := fl.Field().String()
-		return utf8.ValidString(s) && !strings.ContainsFunc(s, unicode.IsControl)
-	})
+	// plaintext: valid UTF-8 without control, zero-width, bidirectional or
+	// other invisible characters (identifier.Invisible), for every
+	// identifier and name a user sends.
+	_ = v.RegisterValidation("plaintext", func(fl validator.FieldLevel) bool { return !identifier.HasInvisible(fl.Field().String()) })
 	return v
 }
 
@@ -146,7 +145,7 @@ func message(fe validator.FieldError) string {
 	case "username":
 		return "must be 3 to 150 characters: letters, digits and @ . + - _"
 	case "plaintext":
-		return "must not contain control characters"
+		return identifier.ErrInvisible.Error()
 	}
 	return "is invalid"
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/medinsights/auth/issuer/internal/identifier"
 	"github.com/medinsights/auth/issuer/internal/store"
 )
 
@@ -20,7 +21,14 @@ type RegisterInput struct {
 // token are written in one transaction; the mail goes out after the commit
 // (a failure to send is logged: the user can ask for another).
 func (s *Service) Register(ctx context.Context, in RegisterInput) (store.User, error) {
-	if err := CheckPassword("password", in.Password, in.Username, in.Email); err != nil {
+	email, err := identifier.NormalizeEmail(in.Email)
+	if err != nil {
+		return store.User{}, &ValidationError{Fields: map[string][]string{"email": {err.Error()}}}
+	}
+	in.Email = email
+	if err := s.CheckPassword("password", in.Password, Account{
+		Username: in.Username, Email: in.Email, FirstName: in.FirstName, LastName: in.LastName,
+	}); err != nil {
 		return store.User{}, err
 	}
 	hash, err := s.hashPassword(ctx, in.Password)

@@ -49,13 +49,19 @@ var (
 	ErrUserNotFound = errors.New("user not found")
 	// ErrInvalidRole: a role name that is not header-safe.
 	ErrInvalidRole = errors.New("role must be lower-case letters, digits, '-' and '_'")
+	// ErrPasswordChanged: a password change lost the race to another one:
+	// the password it verified is no longer the user's.
+	ErrPasswordChanged = errors.New("the password was changed meanwhile")
 	// ErrOverloaded: every password hashing slot stayed busy for
 	// PasswordHashWait (or the request ended first); retry later.
 	ErrOverloaded = errors.New("too many password checks in progress")
 )
 
-// ValidationError lists, per input field, what is wrong with it.
+// ValidationError lists, per input field, what is wrong with it. Code,
+// when set, is the problem code it is answered with instead of
+// validation_failed (CodePasswordBreached).
 type ValidationError struct {
+	Code   string
 	Fields map[string][]string
 }
 
@@ -97,6 +103,9 @@ type Options struct {
 	ClockSkew       time.Duration // leeway on exp/nbf/iat, and added to revocation event expiry
 	DefaultRoles    []string
 	Password        PasswordParams // zero: DefaultPasswordParams
+	// Blocklist, when set, is the breached-password list CheckPassword
+	// refuses from (PASSWORD_BLOCKLIST_FILE).
+	Blocklist Blocklist
 	// PasswordHashConcurrency bounds the argon2id computations running at
 	// once (each holds Password.Memory, 19 MiB by default); zero: twice
 	// GOMAXPROCS. PasswordHashWait is how long a request waits for a slot
@@ -120,9 +129,11 @@ type Service struct {
 	now           func() time.Time
 	dummyHash     string // verified for unknown users, so they cost what a wrong password costs
 	hashSlots     chan struct{}
-	// afterVerifyFunc, set by tests only, runs in Login between the
-	// password check and the write, to force races deterministically.
-	afterVerifyFunc func(context.Context)
+	// afterVerifyFunc and beforeChangeWriteFunc, set by tests only, run in
+	// Login and in ChangePassword between the password check and the
+	// write, to force races deterministically.
+	afterVerifyFunc       func(context.Context)
+	beforeChangeWriteFunc func(context.Context)
 }
 
 // New returns a Service.
@@ -215,8 +226,22 @@ func newOpaqueToken() (string, []byte, error) {
 	if _, err := rand.Read(b); err != nil {
 		return "", nil, fmt.Errorf("read random token: %w", err)
 	}
-	t := base64.RawURLEncoding.EncodeToString(b)
+	t := tokenText(b)
 	return t, hashToken(t), nil
+}
+
+// tokenText is the text of an opaque token's 32 bytes: unpadded base64url.
+// (The store's refresh_token_hash computes hashToken(tokenText(b)) for the
+// successors it derives: the two must agree.)
+func tokenText(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+
+// successorSeed is what the successor of a refresh token is derived from:
+// a hash of the token that, unlike hashToken's, is never stored, so the
+// session's refresh key and a copy of the database are not enough to
+// compute a live token.
+func successorSeed(t string) []byte {
+	sum := sha256.Sum256([]byte("medinsights refresh successor\x00" + t))
+	return sum[:]
 }
 
 func hashToken(t string) []byte {

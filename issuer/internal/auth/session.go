@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/medinsights/auth/issuer/internal/identifier"
 	"github.com/medinsights/auth/issuer/internal/store"
 )
 
@@ -15,7 +16,7 @@ import (
 // session. Unknown users and wrong passwords take the same time and get the
 // same error.
 func (s *Service) Login(ctx context.Context, login, password string) (TokenPair, error) {
-	u, err := s.opt.Store.UserGetByLogin(ctx, login)
+	u, err := s.opt.Store.UserGetByLogin(ctx, identifier.LoginName(login))
 	if errors.Is(err, store.ErrNotFound) {
 		if _, _, err := s.verifyPassword(ctx, s.dummyHash, password); errors.Is(err, ErrOverloaded) {
 			return TokenPair{}, err
@@ -88,8 +89,12 @@ func (s *Service) Login(ctx context.Context, login, password string) (TokenPair,
 //
 //   - a live token is retired and replaced by a new one in the same session;
 //   - a token retired at most ReuseInterval ago is presented again (two tabs
-//     refreshing at once, or a retry after a lost response): it gets a new
-//     token in the same session too, and stays retired;
+//     refreshing at once, or a retry after a lost response): it gets the
+//     same successor as the first time, and stays retired, so the session
+//     never forks into two chains: a thief racing the owner shares the
+//     owner's chain, and the next stale use of either is caught as reuse.
+//     The successor is derived from the presented token (successorSeed)
+//     under the session's random refresh key, inside the statement;
 //   - a token retired longer ago is reuse, a sign that it was stolen: the
 //     whole session is revoked (its newest token stops working too), a
 //     revocation event is recorded, a warning is logged, and the answer is
@@ -105,23 +110,20 @@ func (s *Service) Login(ctx context.Context, login, password string) (TokenPair,
 // concurrent refreshes and revocations of one session run one at a time.
 // The access token is signed after the commit, keeping the locks short.
 func (s *Service) Refresh(ctx context.Context, refreshToken string, caller uuid.UUID) (TokenPair, error) {
-	oldHash := hashToken(refreshToken)
-	newToken, newHash, err := newOpaqueToken()
-	if err != nil {
-		return TokenPair{}, err
-	}
+	oldHash, seed := hashToken(refreshToken), successorSeed(refreshToken)
 	now := s.now()
 	expires := now.Add(s.opt.RefreshLifetime)
 	accessExpires := now.Add(s.opt.AccessLifetime)
-	sessionID, u, err := s.opt.Store.RefreshTokenRotateLive(ctx, oldHash, newHash, caller, now, expires, accessExpires)
+	rot, err := s.opt.Store.RefreshTokenRotateLive(ctx, oldHash, seed, caller, now, expires, accessExpires)
 	if err == nil {
-		return s.tokenPair(u, sessionID, newToken, now)
+		return s.tokenPair(rot.User, rot.SessionID, tokenText(rot.Successor), now)
 	}
 	if !errors.Is(err, store.ErrNotFound) {
 		return TokenPair{}, fmt.Errorf("rotate refresh token: %w", err)
 	}
 	var grant store.RefreshGrant
 	var reused bool
+	var successor []byte
 	err = s.opt.Store.Tx(ctx, func(q *store.Q) error {
 		reused = false // Tx may run this twice
 		var err error
@@ -141,7 +143,8 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string, caller uuid.
 			_, err := q.SessionRevoke(ctx, s.revocation(grant.User.ID, ReasonRefreshReuse, now, func(r *store.Revocation) { r.SessionID = grant.Session.ID }))
 			return err
 		}
-		return q.RefreshTokenRotate(ctx, grant.Session.ID, oldHash, newHash, now, expires, accessExpires)
+		successor, err = q.RefreshTokenRotate(ctx, grant.Session.ID, oldHash, seed, now, expires, accessExpires)
+		return err
 	})
 	if err != nil {
 		if errors.Is(err, ErrInvalidGrant) {
@@ -158,5 +161,5 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string, caller uuid.
 		}
 		return TokenPair{}, ErrInvalidGrant
 	}
-	return s.tokenPair(grant.User, grant.Session.ID, newToken, now)
+	return s.tokenPair(grant.User, grant.Session.ID, tokenText(successor), now)
 }

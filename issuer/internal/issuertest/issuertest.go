@@ -134,6 +134,8 @@ type Options struct {
 	// PasswordHashConcurrency and PasswordHashWait: see auth.Options.
 	PasswordHashConcurrency int
 	PasswordHashWait        time.Duration
+	// Blocklist: see auth.Options.
+	Blocklist auth.Blocklist
 }
 
 // Issuer is a running issuer for one test.
@@ -189,6 +191,7 @@ func New(t testing.TB, o Options) *Issuer {
 		ReuseInterval: ReuseInterval, ClockSkew: ClockSkew,
 		DefaultRoles: []string{"patient"}, Password: o.Password, Now: clock.Now,
 		PasswordHashConcurrency: o.PasswordHashConcurrency, PasswordHashWait: o.PasswordHashWait,
+		Blocklist: o.Blocklist,
 	})
 	if err != nil {
 		t.Fatal(err)

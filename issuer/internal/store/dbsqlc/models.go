@@ -20,8 +20,9 @@ type EmailVerification struct {
 }
 
 type LoginName struct {
-	Name   string
-	UserID uuid.UUID
+	Name     string
+	UserID   uuid.UUID
+	Skeleton pgtype.Text
 }
 
 type RefreshToken struct {
@@ -55,6 +56,7 @@ type Session struct {
 	RevokedAt     pgtype.Timestamptz
 	RevokeReason  pgtype.Text
 	LastAccessExp pgtype.Timestamptz
+	RefreshKey    []byte
 }
 
 type User struct {

@@ -52,12 +52,12 @@ WITH owner AS (
       AND users.disabled_at IS NULL
     FOR SHARE
 ), session AS (
-    INSERT INTO sessions (id, user_id, created_at, expires_at, last_access_exp)
-    SELECT $3, owner.id, $4, $5, $6::timestamptz FROM owner
+    INSERT INTO sessions (id, user_id, created_at, expires_at, last_access_exp, refresh_key)
+    SELECT $3, owner.id, $4, $5, $6::timestamptz, $7::bytea FROM owner
     RETURNING id
 ), token AS (
     INSERT INTO refresh_tokens (hash, session_id, issued_at, expires_at)
-    SELECT $7, session.id, $4, $5 FROM session
+    SELECT $8, session.id, $4, $5 FROM session
 )
 SELECT owner.id, owner.username, owner.email, owner.password_hash, owner.first_name, owner.last_name, owner.email_verified, owner.roles, owner.date_joined, owner.updated_at, owner.disabled_at FROM owner CROSS JOIN session
 `
@@ -69,6 +69,7 @@ type SessionCreateParams struct {
 	Now             time.Time
 	ExpiresAt       time.Time
 	AccessExpiresAt time.Time
+	RefreshKey      []byte
 	RefreshHash     []byte
 }
 
@@ -95,6 +96,8 @@ type SessionCreateRow struct {
 // commits first: then this statement sees the new row, creates nothing on a
 // new password hash, and returns the new roles otherwise. A disabled user
 // (disabled_at set) gets no session: the login fails like a wrong password.
+// @refresh_key keys the derivation of every successor refresh token
+// (RefreshTokenRotateLive).
 func (q *Queries) SessionCreate(ctx context.Context, db DBTX, arg SessionCreateParams) (SessionCreateRow, error) {
 	row := db.QueryRow(ctx, sessionCreate,
 		arg.UserID,
@@ -103,6 +106,7 @@ func (q *Queries) SessionCreate(ctx context.Context, db DBTX, arg SessionCreateP
 		arg.Now,
 		arg.ExpiresAt,
 		arg.AccessExpiresAt,
+		arg.RefreshKey,
 		arg.RefreshHash,
 	)
 	var i SessionCreateRow
@@ -144,7 +148,7 @@ func (q *Queries) SessionDeleteExpired(ctx context.Context, db DBTX, arg Session
 }
 
 const sessionGetByID = `-- name: SessionGetByID :one
-SELECT id, user_id, created_at, expires_at, revoked_at, revoke_reason, last_access_exp FROM sessions WHERE id = $1
+SELECT id, user_id, created_at, expires_at, revoked_at, revoke_reason, last_access_exp, refresh_key FROM sessions WHERE id = $1
 `
 
 func (q *Queries) SessionGetByID(ctx context.Context, db DBTX, id uuid.UUID) (Session, error) {
@@ -158,6 +162,7 @@ func (q *Queries) SessionGetByID(ctx context.Context, db DBTX, id uuid.UUID) (Se
 		&i.RevokedAt,
 		&i.RevokeReason,
 		&i.LastAccessExp,
+		&i.RefreshKey,
 	)
 	return i, err
 }
