@@ -107,8 +107,10 @@ type Options struct {
 	// refuses from (PASSWORD_BLOCKLIST_FILE).
 	Blocklist Blocklist
 	// PasswordHashConcurrency bounds the argon2id computations running at
-	// once (each holds Password.Memory, 19 MiB by default); zero: twice
-	// GOMAXPROCS. PasswordHashWait is how long a request waits for a slot
+	// once (each holds Password.Memory, 19 MiB by default); zero:
+	// GOMAXPROCS. argon2id with p=1 keeps one core busy, so more hashes in
+	// flight than cores add memory and no throughput: the extra requests
+	// wait for a slot instead. PasswordHashWait is how long a request waits for a slot
 	// before ErrOverloaded; zero: 2 s.
 	PasswordHashConcurrency int
 	PasswordHashWait        time.Duration
@@ -151,7 +153,7 @@ func New(o Options) (*Service, error) {
 		o.Logger = slog.Default()
 	}
 	if o.PasswordHashConcurrency <= 0 {
-		o.PasswordHashConcurrency = 2 * runtime.GOMAXPROCS(0)
+		o.PasswordHashConcurrency = runtime.GOMAXPROCS(0)
 	}
 	if o.PasswordHashWait <= 0 {
 		o.PasswordHashWait = passwordHashWaitDefault
@@ -181,6 +183,12 @@ func New(o Options) (*Service, error) {
 		opt: o, log: o.Logger, parser: parser, expiredParser: expiredParser, now: o.Now, dummyHash: dummy,
 		hashSlots: make(chan struct{}, o.PasswordHashConcurrency),
 	}, nil
+}
+
+// HashingMemory is the most memory the password hashes in flight hold at
+// once: PasswordHashConcurrency x argon2id's memory parameter, in bytes.
+func (s *Service) HashingMemory() int64 {
+	return int64(cap(s.hashSlots)) * int64(s.opt.Password.Memory) << 10
 }
 
 // TokenPair is what login and refresh return.

@@ -12,12 +12,14 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/medinsights/auth/internal/version"
 	"github.com/medinsights/auth/issuer/internal/auth"
+	"github.com/medinsights/auth/issuer/internal/blocklist"
 	"github.com/medinsights/auth/issuer/internal/config"
 	"github.com/medinsights/auth/issuer/internal/mail"
 	"github.com/medinsights/auth/issuer/internal/signer"
@@ -33,6 +35,9 @@ commands:
   keys generate --out DIR [--force]  write a new RSA-2048 pair: DIR/private.pem (0600), DIR/public.pem
   users grant-role USERNAME ROLE     add a role (takes effect at the user's next refresh)
   users revoke-role USERNAME ROLE    remove a role and end every session of the user
+  passwords compile-blocklist IN OUT compile a breached-password list (Pwned Passwords
+                                     HEX:COUNT lines, SHA-1 hashes or plain passwords, one a
+                                     line) into the file PASSWORD_BLOCKLIST_FILE names
   healthcheck                        exit 0 when the local server answers ready
   version                            print the version
 
@@ -74,6 +79,8 @@ func Main(ctx context.Context, args []string, env Env) int {
 		err = keysGenerate(rest[1:], env)
 	case cmd == "users" && len(rest) == 3 && (rest[0] == "grant-role" || rest[0] == "revoke-role"):
 		err = usersRole(ctx, env, rest[0], rest[1], rest[2])
+	case cmd == "passwords" && len(rest) == 3 && rest[0] == "compile-blocklist":
+		err = compileBlocklist(env, rest[1], rest[2])
 	case cmd == "healthcheck" && len(rest) == 0:
 		err = healthcheck(ctx, env)
 	case cmd == "version" && len(rest) == 0:
@@ -174,7 +181,7 @@ func usersRole(ctx context.Context, env Env, action, username, role string) erro
 		return err
 	}
 	defer st.Close()
-	svc, err := newAuthService(c, st, nil, newLogger(env.Stderr, c.LogLevel), nil)
+	svc, err := newAuthService(c, st, nil, newLogger(env.Stderr, c.LogLevel), nil, nil)
 	if err != nil {
 		return err
 	}
@@ -201,6 +208,39 @@ func roleError(err error, role string) error {
 		return usageError{fmt.Sprintf("%q is not a role: use lower-case letters, digits, '-' and '_'", role)}
 	}
 	return err
+}
+
+// compileBlocklist writes the blocklist compiled from in to out, through a
+// temporary file renamed at the end, so a failure never leaves a partial
+// list where serve would find it.
+func compileBlocklist(env Env, in, out string) error {
+	src, err := os.Open(in)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // a no-op after the rename
+	st, err := blocklist.Compile(src, tmp)
+	if err == nil {
+		err = tmp.Close()
+	} else {
+		_ = tmp.Close()
+	}
+	if err != nil {
+		return fmt.Errorf("compile blocklist: %w", err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), out); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "wrote %s: %d entries from %d lines\n", out, st.Entries, st.Lines)
+	return nil
 }
 
 // healthcheck asks the local server whether it is ready, for images that
@@ -234,17 +274,21 @@ func newLogger(w io.Writer, level slog.Level) *slog.Logger {
 
 // newAuthService builds the domain service from the configuration. The
 // signer may be nil for commands that sign nothing.
-func newAuthService(c config.Config, st *store.Store, sg *signer.Signer, log *slog.Logger, reuseDetected func()) (*auth.Service, error) {
+func newAuthService(c config.Config, st *store.Store, sg *signer.Signer, log *slog.Logger, reuseDetected func(), list *blocklist.List) (*auth.Service, error) {
 	var m auth.Mailer = mail.LogMailer{Logger: log, LinkURL: c.EmailVerificationURL}
 	if c.SMTPURL != nil {
 		m = mail.SMTPMailer{URL: c.SMTPURL, From: c.MailFrom, LinkURL: c.EmailVerificationURL}
 	}
-	return auth.New(auth.Options{
+	o := auth.Options{
 		Store: st, Signer: sg, Mailer: m, Logger: log,
 		Issuer: c.Issuer, Audience: c.Audience,
 		AccessLifetime: c.AccessLifetime, RefreshLifetime: c.RefreshLifetime,
 		ReuseInterval: c.RefreshReuseInterval, ClockSkew: c.ClockSkew,
 		DefaultRoles: c.DefaultRoles, PasswordHashConcurrency: c.PasswordHashConcurrency,
 		ReuseDetectedFunc: reuseDetected,
-	})
+	}
+	if list != nil { // a nil *List in the interface would not be nil
+		o.Blocklist = list
+	}
+	return auth.New(o)
 }

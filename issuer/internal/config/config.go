@@ -58,7 +58,8 @@ type Config struct {
 	ShutdownTimeout      time.Duration // SHUTDOWN_TIMEOUT, seconds
 	MetricsAddr          string        // METRICS_ADDR: optional; GET /metrics on a listener of its own
 
-	PasswordHashConcurrency int // PASSWORD_HASH_CONCURRENCY: argon2id computations at once; 0: 2 x GOMAXPROCS
+	PasswordHashConcurrency int    // PASSWORD_HASH_CONCURRENCY: argon2id computations at once; 0: GOMAXPROCS
+	PasswordBlocklistFile   string // PASSWORD_BLOCKLIST_FILE: optional; a compiled breached-password list (fail closed)
 
 	SMTPURL              *url.URL // SMTP_URL: unset means verification mail goes to the log
 	MailFrom             string   // MAIL_FROM
@@ -104,6 +105,7 @@ func Load(getenv func(string) string, need Need) (Config, error) {
 		RevocationFeedToken:  l.str("REVOCATION_FEED_TOKEN", ""),
 
 		PasswordHashConcurrency: l.integer("PASSWORD_HASH_CONCURRENCY", 0, 0, 1024),
+		PasswordBlocklistFile:   l.str("PASSWORD_BLOCKLIST_FILE", ""),
 	}
 
 	if need&NeedDatabase != 0 && c.DatabaseURL == "" {
