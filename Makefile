@@ -16,6 +16,10 @@ BIN       := bin
 TOOLS_DIR ?= $(HOME)/.cache/medinsights-auth/tools
 SQLC_VERSION := v1.31.1
 SQLC      := $(TOOLS_DIR)/sqlc-$(SQLC_VERSION)/sqlc
+# staticcheck 2026.2.2 (module version v0.8.2), the first release line built
+# for Go 1.26.
+STATICCHECK_VERSION := v0.8.2
+STATICCHECK         := $(TOOLS_DIR)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
 # Deployment validators (tools/infracheck, make infra-check).
 HELM_VERSION             := v3.22.0
 HELM                     := $(TOOLS_DIR)/helm-$(HELM_VERSION)/helm
@@ -27,11 +31,15 @@ help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 .PHONY: tools
-tools: $(SQLC) $(HELM) $(KUBECTL_VALIDATE) ## Build the pinned tools into the machine-wide cache
+tools: $(SQLC) $(STATICCHECK) $(HELM) $(KUBECTL_VALIDATE) ## Build the pinned tools into the machine-wide cache
 
 $(SQLC):
 	@mkdir -p $(@D)
 	GOBIN=$(abspath $(@D)) CGO_ENABLED=1 $(GO) install github.com/sqlc-dev/sqlc/cmd/sqlc@$(SQLC_VERSION)
+
+$(STATICCHECK):
+	@mkdir -p $(@D)
+	GOBIN=$(abspath $(@D)) CGO_ENABLED=0 nice $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
 .PHONY: generate
 generate: $(SQLC) ## Regenerate the sqlc code from sql/
@@ -45,8 +53,11 @@ verify: $(SQLC) ## Fail when generated code, go.mod or formatting is stale
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: the files above need formatting"; exit 1; }
 
 .PHONY: lint
-lint: ## go vet and static checks
+lint: $(STATICCHECK) ## go vet and static checks (staticcheck)
 	$(GO) vet ./...
+	$(STATICCHECK) ./...
+	$(GO) -C tools/infracheck vet ./...
+	cd tools/infracheck && $(STATICCHECK) ./...
 
 .PHONY: build
 build: ## Build bin/issuer and bin/medinsights-auth (static, as in the images)
@@ -107,7 +118,6 @@ $(KUBECTL_VALIDATE):
 .PHONY: infra-check
 infra-check: build $(HELM) $(KUBECTL_VALIDATE) ## Validate Dockerfiles, compose, kong.yml, Kustomize, Helm, ArgoCD offline
 	$(GO) -C tools/infracheck mod tidy -diff
-	$(GO) -C tools/infracheck vet ./...
 	$(GO) -C tools/infracheck build -o $(abspath $(BIN))/infracheck .
 	$(BIN)/infracheck -root . -plugin $(BIN)/medinsights-auth -helm $(HELM) -kubectl-validate $(KUBECTL_VALIDATE)
 	INFRACHECK_PLUGIN=$(abspath $(BIN))/medinsights-auth INFRACHECK_HELM=$(HELM) INFRACHECK_KUBECTL_VALIDATE=$(KUBECTL_VALIDATE) \

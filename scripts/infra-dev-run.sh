@@ -6,7 +6,7 @@
 set -eu
 
 dir=${DEV_SECRETS_DIR:-/dev-secrets}
-DATABASE_URL="postgres://${PGUSER:-auth}:$(cat "$dir/pg-password")@${PGHOST:-postgres}:5432/${PGDATABASE:-auth_db}?sslmode=disable"
+DATABASE_URL="postgres://${PGUSER:-auth_user}:$(cat "$dir/pg-password")@${PGHOST:-postgres}:5432/${PGDATABASE:-auth_db}?sslmode=disable"
 REVOCATION_FEED_TOKEN=$(cat "$dir/revocation-token")
 export DATABASE_URL REVOCATION_FEED_TOKEN
 exec /usr/local/bin/issuer "$@"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make run`: the issuer on LISTEN_ADDR (default :8001), with whatever a fresh
-# clone lacks. Reads .env when present. When DATABASE_URL is unset, starts
+# clone lacks. Reads .env when present; a variable set in the environment
+# wins over .env (`LISTEN_ADDR=:9000 make run`). When DATABASE_URL is unset, starts
 # the private PostgreSQL of scripts/pg.sh; when JWT_PRIVATE_KEY_PATH is unset,
 # uses keys/private.pem, generating a development key pair there if missing.
 # Then applies the migrations and serves.
@@ -8,10 +9,21 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 if [ -f .env ]; then
+	# Remember what the environment sets, read .env, then put back every
+	# value .env changed.
+	declare -A given=()
+	while IFS= read -r name; do
+		given[$name]=${!name}
+	done < <(compgen -e)
 	set -a
 	# shellcheck disable=SC1091
 	. ./.env
 	set +a
+	for name in "${!given[@]}"; do
+		if [ "${!name-}" != "${given[$name]}" ]; then
+			export "$name=${given[$name]}"
+		fi
+	done
 fi
 
 if [ -z "${DATABASE_URL:-}" ]; then

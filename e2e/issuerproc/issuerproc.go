@@ -73,6 +73,7 @@ func (d *Database) env(addr string, extra []string) []string {
 		"REVOCATION_FEED_TOKEN="+d.FeedToken,
 		"LOG_LEVEL=warn",
 		"SHUTDOWN_TIMEOUT=5",
+		"SHUTDOWN_DRAIN_DELAY=0",
 	)
 	return append(env, extra...)
 }

@@ -19,7 +19,6 @@ type config struct {
 	pluginBin       string
 	pluginDump      string
 	helm            string
-	kubectl         string
 	kubectlValidate string
 	yamllint        string
 	shellcheck      string

@@ -116,7 +116,26 @@ func checkCompose(cfg *config, f *findings) error {
 		f.add(file, "services must share exactly one network, found %d", len(networks))
 	}
 
+	// The Django service's names, which its operators' commands use:
+	// docker logs -f auth-service, docker exec -it auth-service-db psql -U
+	// auth_user -d auth_db.
+	for service, container := range map[string]string{"issuer": "auth-service", "postgres": "auth-service-db"} {
+		if s, ok := project.Services[service]; ok && s.ContainerName != container {
+			f.add(file, "service %q: container_name %q, want %s (the Django service's name)", service, s.ContainerName, container)
+		}
+	}
+	if n, ok := project.Networks["auth-network"]; !ok || n.Name != "auth-network" {
+		f.add(file, "the network must be auth-network, named so outside the project too")
+	}
 	if pg, ok := project.Services["postgres"]; ok {
+		if u := pg.Environment["POSTGRES_USER"]; u == nil || *u != "auth_user" {
+			f.add(file, "service \"postgres\": POSTGRES_USER must be auth_user")
+		}
+		// The image's init-time server listens on the Unix socket only: a
+		// socket check passes before the real server starts.
+		if pg.HealthCheck != nil && !slices.Contains(pg.HealthCheck.Test, "-h") {
+			f.add(file, "service \"postgres\": the healthcheck must reach PostgreSQL over TCP (pg_isready -h 127.0.0.1), or the first start races the init-time server")
+		}
 		if !strings.Contains(pg.Image, "postgres:16") {
 			f.add(file, "service \"postgres\": image %q, want PostgreSQL 16", pg.Image)
 		}

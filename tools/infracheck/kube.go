@@ -22,6 +22,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
 )
 
@@ -31,6 +33,26 @@ const kubeVersion = "1.30"
 
 // namespace every namespaced object deploys into.
 const namespace = "medinsights"
+
+// The Django service's names, which its operators' commands use
+// (kubectl logs -f deployment/dev-auth-service, kubectl create secret
+// generic auth-jwt-keys, argocd app sync auth-service).
+const (
+	issuerName    = "auth-service"  // Deployment and Service, before the overlay prefix
+	jwtKeysSecret = "auth-jwt-keys" // never prefixed
+	argoCDApp     = "auth-service"  // the Application that syncs prod
+)
+
+// kustomizeBuild renders a kustomization with kustomize's Go API, the one
+// `kubectl kustomize` embeds, so no kubectl is needed.
+func kustomizeBuild(cfg *config, dir string) ([]byte, error) {
+	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
+	res, err := k.Run(filesys.MakeFsOnDisk(), cfg.path(dir))
+	if err != nil {
+		return nil, err
+	}
+	return res.AsYaml()
+}
 
 // crdDir holds the CRD schemas kept in the repository for the custom
 // resources this project renders (ArgoCD Application, ServiceMonitor).
@@ -215,17 +237,14 @@ func checkKustomize(cfg *config, f *findings) error {
 	}
 	rendered := map[string][]byte{}
 	for _, dir := range []string{"k8s/namespace", "k8s/overlays/dev", "k8s/overlays/prod"} {
-		out, ok, err := runTool(cfg.root, cfg.kubectl, "kustomize", dir)
+		out, err := kustomizeBuild(cfg, dir)
 		if err != nil {
-			return err
-		}
-		if !ok {
-			f.add(dir, "kubectl kustomize: %s", firstLines(out, 10))
+			f.add(dir, "kustomize build: %s", firstLines(err.Error(), 10))
 			continue
 		}
-		rendered[dir] = []byte(out)
+		rendered[dir] = out
 	}
-	checkSecretTemplate(cfg, f)
+	secrets := checkSecretTemplate(cfg, f)
 	manifests, err := validateRendered(cfg, f, rendered)
 	if err != nil {
 		return err
@@ -245,8 +264,12 @@ func checkKustomize(cfg *config, f *findings) error {
 		}
 		checkWorkloads(f, label, ms, envNames)
 		var issuer *appsv1.Deployment
-		postgres := false
+		postgres, hasNamespace, hasService := false, false, false
 		for _, m := range ms {
+			if ns, ok := m.obj.(*corev1.Namespace); ok {
+				hasNamespace = hasNamespace || ns.Name == namespace
+				continue
+			}
 			if !strings.HasPrefix(m.name, want.prefix) {
 				f.add(label, "%s %q lacks the name prefix %s", m.gvk, m.name, want.prefix)
 			}
@@ -255,21 +278,36 @@ func checkKustomize(cfg *config, f *findings) error {
 			}
 			switch o := m.obj.(type) {
 			case *appsv1.Deployment:
-				if o.Name == want.prefix+"medinsights-auth" {
+				if o.Name == want.prefix+issuerName {
 					issuer = o
 				}
+			case *corev1.Service:
+				hasService = hasService || o.Name == want.prefix+issuerName
 			case *appsv1.StatefulSet:
 				postgres = true
 			}
 			for _, ref := range secretRefs(m) {
-				if !strings.HasPrefix(ref, want.prefix) {
-					f.add(label, "%s %q reads Secret %q, which lacks the overlay prefix", m.gvk, m.name, ref)
+				if _, ok := secrets[ref.name]; !ok {
+					f.add(label, "%s %q reads Secret %q, which k8s/base/secret.template.yaml does not document (Secret names are never prefixed)", m.gvk, m.name, ref.name)
+				} else if ref.key != "" && !secrets[ref.name][ref.key] {
+					f.add(label, "%s %q reads key %s of Secret %q, which k8s/base/secret.template.yaml does not document", m.gvk, m.name, ref.key, ref.name)
 				}
 			}
 		}
+		if !hasNamespace {
+			f.add(label, "does not create Namespace %s (kubectl apply -k must work on an empty cluster)", namespace)
+		}
+		if !hasService {
+			f.add(label, "no Service %s%s", want.prefix, issuerName)
+		}
 		if issuer == nil {
-			f.add(label, "no Deployment %smedinsights-auth", want.prefix)
+			f.add(label, "no Deployment %s%s", want.prefix, issuerName)
 		} else {
+			if !slices.ContainsFunc(issuer.Spec.Template.Spec.Volumes, func(v corev1.Volume) bool {
+				return v.Secret != nil && v.Secret.SecretName == jwtKeysSecret
+			}) {
+				f.add(label, "Deployment %q: mounts no volume from Secret %s", issuer.Name, jwtKeysSecret)
+			}
 			if issuer.Spec.Replicas == nil || *issuer.Spec.Replicas != want.replicas {
 				f.add(label, "Deployment %q: want %d replicas", issuer.Name, want.replicas)
 			}
@@ -286,19 +324,25 @@ func checkKustomize(cfg *config, f *findings) error {
 }
 
 // checkSecretTemplate: the base's Secrets are templates kustomize never
-// emits, with every value empty: nothing secret is committed.
-func checkSecretTemplate(cfg *config, f *findings) {
+// emits, with every value empty: nothing secret is committed. It returns
+// the keys of each documented Secret.
+func checkSecretTemplate(cfg *config, f *findings) map[string]map[string]bool {
 	const file = "k8s/base/secret.template.yaml"
+	keys := map[string]map[string]bool{}
 	data, err := cfg.read(file)
 	if err != nil {
 		f.add(file, "%v", err)
-		return
+		return keys
 	}
 	var sub findings
 	for _, m := range decodeManifests(&sub, file, data) {
 		s, ok := m.obj.(*corev1.Secret)
 		if !ok {
 			continue
+		}
+		keys[s.Name] = map[string]bool{}
+		for k := range s.StringData {
+			keys[s.Name][k] = true
 		}
 		if s.Annotations["config.kubernetes.io/local-config"] != "true" {
 			f.add(file, "Secret %q must carry config.kubernetes.io/local-config: \"true\" so it is never applied", s.Name)
@@ -313,6 +357,10 @@ func checkSecretTemplate(cfg *config, f *findings) {
 		}
 	}
 	f.problems = append(f.problems, sub.problems...)
+	if _, ok := keys[jwtKeysSecret]; !ok {
+		f.add(file, "Secret %s (private.pem, public.pem) is not documented", jwtKeysSecret)
+	}
+	return keys
 }
 
 func requireKinds(f *findings, label string, ms []manifest, kinds ...string) {
@@ -323,27 +371,30 @@ func requireKinds(f *findings, label string, ms []manifest, kinds ...string) {
 	}
 }
 
+// secretRef is a Secret a pod reads, and the key when it reads one key.
+type secretRef struct{ name, key string }
+
 // secretRefs lists the Secrets a workload's pods read.
-func secretRefs(m manifest) []string {
+func secretRefs(m manifest) []secretRef {
 	spec := podSpec(m.obj)
 	if spec == nil {
 		return nil
 	}
-	var refs []string
+	var refs []secretRef
 	for _, v := range spec.Volumes {
 		if v.Secret != nil {
-			refs = append(refs, v.Secret.SecretName)
+			refs = append(refs, secretRef{name: v.Secret.SecretName})
 		}
 	}
 	for _, c := range slices.Concat(spec.InitContainers, spec.Containers) {
 		for _, e := range c.Env {
 			if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
-				refs = append(refs, e.ValueFrom.SecretKeyRef.Name)
+				refs = append(refs, secretRef{e.ValueFrom.SecretKeyRef.Name, e.ValueFrom.SecretKeyRef.Key})
 			}
 		}
 		for _, e := range c.EnvFrom {
 			if e.SecretRef != nil {
-				refs = append(refs, e.SecretRef.Name)
+				refs = append(refs, secretRef{name: e.SecretRef.Name})
 			}
 		}
 	}
@@ -637,8 +688,33 @@ func checkKongValues(cfg *config, f *findings) {
 	}
 }
 
+// argoCDApps are the Applications in k8s/argocd/: file, name, overlay.
+// The prod one is the Django service's `argocd app sync auth-service`.
+var argoCDApps = []struct{ file, name, overlay string }{
+	{"k8s/argocd/application.yaml", argoCDApp, "prod"},
+	{"k8s/argocd/application-dev.yaml", argoCDApp + "-dev", "dev"},
+}
+
+// ignoreDifference is one entry of an Application's spec.ignoreDifferences.
+type ignoreDifference struct {
+	Kind         string   `json:"kind"`
+	Name         string   `json:"name"`
+	JSONPointers []string `json:"jsonPointers"`
+}
+
 func checkArgoCD(cfg *config, f *findings) error {
-	const file = "k8s/argocd/application.yaml"
+	for _, want := range argoCDApps {
+		if err := checkArgoCDApp(cfg, f, want.file, want.name, want.overlay); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkArgoCDApp: one Application, against the CRD, with its name, the
+// overlay it syncs, namespace medinsights, automated sync, and the overlay
+// Deployment's replica count left to kubectl scale.
+func checkArgoCDApp(cfg *config, f *findings, file, name, overlay string) error {
 	data, err := cfg.read(file)
 	if err != nil {
 		f.add(file, "%v", err)
@@ -648,7 +724,10 @@ func checkArgoCD(cfg *config, f *findings) error {
 		return err
 	}
 	var app struct {
-		Kind string `json:"kind"`
+		Kind     string `json:"kind"`
+		Metadata struct {
+			Name string `json:"name"`
+		} `json:"metadata"`
 		Spec struct {
 			Source struct {
 				Path string `json:"path"`
@@ -657,8 +736,10 @@ func checkArgoCD(cfg *config, f *findings) error {
 				Namespace string `json:"namespace"`
 			} `json:"destination"`
 			SyncPolicy struct {
-				Automated *struct{} `json:"automated"`
+				Automated   *struct{} `json:"automated"`
+				SyncOptions []string  `json:"syncOptions"`
 			} `json:"syncPolicy"`
+			IgnoreDifferences []ignoreDifference `json:"ignoreDifferences"`
 		} `json:"spec"`
 	}
 	if err := yaml.Unmarshal(data, &app); err != nil {
@@ -668,16 +749,27 @@ func checkArgoCD(cfg *config, f *findings) error {
 	if app.Kind != "Application" {
 		f.add(file, "kind %q, want Application", app.Kind)
 	}
-	if !strings.HasPrefix(app.Spec.Source.Path, "k8s/overlays/") {
-		f.add(file, "spec.source.path %q must be one of k8s/overlays/", app.Spec.Source.Path)
-	} else if _, err := os.Stat(cfg.path(filepath.Join(app.Spec.Source.Path, "kustomization.yaml"))); err != nil {
-		f.add(file, "spec.source.path %q is not a kustomization in the repository", app.Spec.Source.Path)
+	if app.Metadata.Name != name {
+		f.add(file, "metadata.name %q, want %s (argocd app sync %s)", app.Metadata.Name, name, name)
+	}
+	path := "k8s/overlays/" + overlay
+	if app.Spec.Source.Path != path {
+		f.add(file, "spec.source.path %q: Application %s syncs %s", app.Spec.Source.Path, name, path)
+	} else if _, err := os.Stat(cfg.path(filepath.Join(path, "kustomization.yaml"))); err != nil {
+		f.add(file, "spec.source.path %q is not a kustomization in the repository", path)
 	}
 	if app.Spec.Destination.Namespace != namespace {
 		f.add(file, "spec.destination.namespace must be %s", namespace)
 	}
 	if app.Spec.SyncPolicy.Automated == nil {
 		f.add(file, "spec.syncPolicy.automated must be set (automated sync)")
+	}
+	deployment := overlay + "-" + issuerName
+	ignored := slices.ContainsFunc(app.Spec.IgnoreDifferences, func(d ignoreDifference) bool {
+		return d.Kind == "Deployment" && d.Name == deployment && slices.Contains(d.JSONPointers, "/spec/replicas")
+	})
+	if !ignored || !slices.Contains(app.Spec.SyncPolicy.SyncOptions, "RespectIgnoreDifferences=true") {
+		f.add(file, "must ignore Deployment %s's /spec/replicas (with RespectIgnoreDifferences=true), or self-heal undoes kubectl scale", deployment)
 	}
 	return nil
 }

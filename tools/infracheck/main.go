@@ -29,7 +29,6 @@ func main() {
 	flag.StringVar(&cfg.pluginBin, "plugin", "", "built medinsights-auth binary; its -dump schema checks kong/kong.yml")
 	flag.StringVar(&cfg.pluginDump, "plugin-dump", "", "a saved -dump output to use instead of -plugin (tests)")
 	flag.StringVar(&cfg.helm, "helm", "helm", "helm v3 binary")
-	flag.StringVar(&cfg.kubectl, "kubectl", "kubectl", "kubectl binary (kubectl kustomize)")
 	flag.StringVar(&cfg.kubectlValidate, "kubectl-validate", "kubectl-validate", "sigs.k8s.io/kubectl-validate binary")
 	flag.StringVar(&cfg.yamllint, "yamllint", "yamllint", "yamllint binary")
 	flag.StringVar(&cfg.shellcheck, "shellcheck", "shellcheck", "shellcheck binary")
@@ -43,7 +42,7 @@ func main() {
 	}
 	cfg.root = root
 	// Tools run in the root: make relative paths to binaries absolute.
-	for _, p := range []*string{&cfg.pluginBin, &cfg.helm, &cfg.kubectl, &cfg.kubectlValidate, &cfg.yamllint, &cfg.shellcheck} {
+	for _, p := range []*string{&cfg.pluginBin, &cfg.helm, &cfg.kubectlValidate, &cfg.yamllint, &cfg.shellcheck} {
 		if strings.Contains(*p, string(filepath.Separator)) && !filepath.IsAbs(*p) {
 			if abs, err := filepath.Abs(*p); err == nil {
 				*p = abs

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/go-playground/validator/v10"
 
@@ -50,6 +51,7 @@ type Server struct {
 	handler   http.Handler
 	feed      http.Handler
 	metrics   *metrics.Metrics
+	draining  atomic.Bool
 }
 
 // New returns the server.
@@ -71,6 +73,11 @@ func New(o Options) (*Server, error) {
 	s.handler = s.routes()
 	return s, nil
 }
+
+// Drain makes readiness fail from now on while every other endpoint keeps
+// answering: the first step of a graceful shutdown, so load balancers stop
+// sending requests before the listener closes.
+func (s *Server) Drain() { s.draining.Store(true) }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }

@@ -106,8 +106,12 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, statusResponse{Status: "ok"})
 }
 
-// ready is readiness: the database answers and the signing key is loaded.
+// ready is readiness: the server is not shutting down, the database
+// answers and the signing key is loaded.
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) error {
+	if s.draining.Load() {
+		return notReady("The server is shutting down.")
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.signer.Ready(); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/medinsights/auth/issuer/internal/store"
 )
@@ -36,6 +37,8 @@ func (s *Service) GrantRole(ctx context.Context, username, role string) (store.U
 // RevokeRole removes a role from a user and ends every session of the user
 // in the same transaction: access tokens already signed carry the role, and
 // a privilege taken away must stop working at once, not at their expiry.
+// A role the user does not hold is ErrRoleNotHeld, and then nothing changes:
+// no token carries that role, so no session has a reason to end.
 func (s *Service) RevokeRole(ctx context.Context, username, role string) (store.User, int, error) {
 	if !ValidRole(role) {
 		return store.User{}, 0, ErrInvalidRole
@@ -47,6 +50,9 @@ func (s *Service) RevokeRole(ctx context.Context, username, role string) (store.
 		found, err := q.UserGetByUsername(ctx, username)
 		if err != nil {
 			return err
+		}
+		if !slices.Contains(found.Roles, role) {
+			return ErrRoleNotHeld
 		}
 		if u, err = q.UserRoleRemove(ctx, found.ID, role, now); err != nil {
 			return err

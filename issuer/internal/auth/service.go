@@ -52,6 +52,8 @@ var (
 	// ErrPasswordChanged: a password change lost the race to another one:
 	// the password it verified is no longer the user's.
 	ErrPasswordChanged = errors.New("the password was changed meanwhile")
+	// ErrRoleNotHeld: a role to remove that the user does not have.
+	ErrRoleNotHeld = errors.New("user does not hold the role")
 	// ErrOverloaded: every password hashing slot stayed busy for
 	// PasswordHashWait (or the request ended first); retry later.
 	ErrOverloaded = errors.New("too many password checks in progress")

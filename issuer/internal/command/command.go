@@ -3,6 +3,7 @@
 package command
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -13,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -26,28 +28,67 @@ import (
 	"github.com/medinsights/auth/issuer/internal/store"
 )
 
-const usage = `usage: issuer COMMAND
+// command is one line of the usage and what runs it. Its name is one or two
+// words ("serve", "users grant-role"); args describes what follows them.
+type command struct {
+	name string
+	args string
+	help string
+	// nargs is the number of arguments after the name; -1 when run parses
+	// its own flags and returns a usageError for bad ones.
+	nargs int
+	run   func(ctx context.Context, env Env, args []string) error
+}
 
-commands:
-  serve                              serve the HTTP API on LISTEN_ADDR
-  migrate up                         apply pending database migrations
-  migrate status                     list migrations and whether each is applied
-  keys generate --out DIR [--force]  write a new RSA-2048 pair: DIR/private.pem (0600), DIR/public.pem
-  users grant-role USERNAME ROLE     add a role (takes effect at the user's next refresh)
-  users revoke-role USERNAME ROLE    remove a role and end every session of the user
-  passwords compile-blocklist IN OUT compile a breached-password list (Pwned Passwords
-                                     HEX:COUNT lines, SHA-1 hashes or plain passwords, one a
-                                     line) into the file PASSWORD_BLOCKLIST_FILE names
-  healthcheck                        exit 0 when the local server answers ready
-  version                            print the version
+// commands is the command line, in the order the usage lists it.
+var commands = []command{
+	{"serve", "", "serve the HTTP API on LISTEN_ADDR", 0, func(ctx context.Context, env Env, _ []string) error { return serve(ctx, env) }},
+	{"migrate up", "", "apply pending database migrations", 0, func(ctx context.Context, env Env, _ []string) error { return migrateUp(ctx, env) }},
+	{"migrate status", "", "list migrations and whether each is applied", 0, func(ctx context.Context, env Env, _ []string) error { return migrateStatus(ctx, env) }},
+	{"keys generate", "--out DIR [--force]", "write a new RSA-2048 pair: DIR/private.pem (0600), DIR/public.pem", -1, func(_ context.Context, env Env, args []string) error { return keysGenerate(args, env) }},
+	{"users grant-role", "USERNAME ROLE", "add a role (takes effect at the user's next refresh)", 2, func(ctx context.Context, env Env, args []string) error {
+		return usersRole(ctx, env, "grant-role", args[0], args[1])
+	}},
+	{"users revoke-role", "USERNAME ROLE", "remove a role the user holds and end every session of the user", 2, func(ctx context.Context, env Env, args []string) error {
+		return usersRole(ctx, env, "revoke-role", args[0], args[1])
+	}},
+	{"passwords compile-blocklist", "IN OUT", "compile a breached-password list (Pwned Passwords HEX:COUNT lines, SHA-1 hashes or plain passwords, one a line) into the file PASSWORD_BLOCKLIST_FILE names", 2,
+		func(_ context.Context, env Env, args []string) error { return compileBlocklist(env, args[0], args[1]) }},
+	{"healthcheck", "", "exit 0 when the local server answers ready", 0, func(ctx context.Context, env Env, _ []string) error { return healthcheck(ctx, env) }},
+	{"version", "", "print the version", 0, func(_ context.Context, env Env, _ []string) error {
+		fmt.Fprintf(env.Stdout, "issuer %s (%s)\n", version.Version, version.Commit)
+		return nil
+	}},
+}
 
-Configuration comes from the environment; see .env.example.
-`
+// usageLines lists the commands that match keep, one per line.
+func usageLines(keep func(command) bool) string {
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+	for _, c := range commands {
+		if keep(c) {
+			fmt.Fprintf(tw, "  issuer %s\t%s\n", strings.TrimSpace(c.name+" "+c.args), c.help)
+		}
+	}
+	_ = tw.Flush()
+	return b.String()
+}
+
+// usage is the whole command line, printed for no or an unknown command.
+func usage() string {
+	return "usage:\n" + usageLines(func(command) bool { return true }) +
+		"\nConfiguration comes from the environment; see .env.example.\n"
+}
 
 // Env is what a command runs with.
 type Env struct {
 	Stdout, Stderr io.Writer
 	Getenv         func(string) string
+
+	// drainEnd, when it closes, ends serve's drain before
+	// SHUTDOWN_DRAIN_DELAY: tests hold the drain open for exactly as long
+	// as they need it (export_test.go). Nil in production.
+	drainEnd <-chan struct{}
 }
 
 // Exit codes.
@@ -58,45 +99,43 @@ const (
 )
 
 // Main runs the command line args (without the program name) and returns
-// the exit code.
+// the exit code. A known command with wrong arguments prints its own usage;
+// a known first word ("users") without a known second prints the usage of
+// the commands under it; anything else prints the whole usage.
 func Main(ctx context.Context, args []string, env Env) int {
 	if env.Getenv == nil {
 		env.Getenv = os.Getenv
 	}
 	if len(args) == 0 {
-		fmt.Fprint(env.Stderr, usage)
+		fmt.Fprint(env.Stderr, usage())
+		return exitUsage
+	}
+	if args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(env.Stdout, usage())
+		return exitOK
+	}
+	c, rest, ok := lookup(args)
+	if !ok {
+		group := usageLines(func(c command) bool { return strings.HasPrefix(c.name, args[0]+" ") })
+		if group == "" {
+			fmt.Fprintf(env.Stderr, "issuer: unknown command %q\n\n%s", strings.Join(args, " "), usage())
+		} else {
+			fmt.Fprintf(env.Stderr, "issuer: %q needs one of the commands below\n\nusage:\n%s", strings.Join(args, " "), group)
+		}
 		return exitUsage
 	}
 	var err error
-	switch cmd, rest := args[0], args[1:]; {
-	case cmd == "serve" && len(rest) == 0:
-		err = serve(ctx, env)
-	case cmd == "migrate" && len(rest) == 1 && rest[0] == "up":
-		err = migrateUp(ctx, env)
-	case cmd == "migrate" && len(rest) == 1 && rest[0] == "status":
-		err = migrateStatus(ctx, env)
-	case cmd == "keys" && len(rest) >= 1 && rest[0] == "generate":
-		err = keysGenerate(rest[1:], env)
-	case cmd == "users" && len(rest) == 3 && (rest[0] == "grant-role" || rest[0] == "revoke-role"):
-		err = usersRole(ctx, env, rest[0], rest[1], rest[2])
-	case cmd == "passwords" && len(rest) == 3 && rest[0] == "compile-blocklist":
-		err = compileBlocklist(env, rest[1], rest[2])
-	case cmd == "healthcheck" && len(rest) == 0:
-		err = healthcheck(ctx, env)
-	case cmd == "version" && len(rest) == 0:
-		fmt.Fprintf(env.Stdout, "issuer %s (%s)\n", version.Version, version.Commit)
-	case cmd == "help" || cmd == "-h" || cmd == "--help":
-		fmt.Fprint(env.Stdout, usage)
-	default:
-		fmt.Fprintf(env.Stderr, "issuer: unknown command %q\n\n%s", strings.Join(args, " "), usage)
-		return exitUsage
+	if c.nargs >= 0 && len(rest) != c.nargs {
+		err = usageError{fmt.Sprintf("%s takes %s", c.name, cmp.Or(c.args, "no arguments"))}
+	} else {
+		err = c.run(ctx, env, rest)
 	}
 	var ue usageError
 	switch {
 	case err == nil:
 		return exitOK
 	case errors.As(err, &ue):
-		fmt.Fprintf(env.Stderr, "issuer: %s\n\n%s", ue.msg, usage)
+		fmt.Fprintf(env.Stderr, "issuer: %s\n\nusage:\n%s", ue.msg, usageLines(func(o command) bool { return o.name == c.name }))
 		return exitUsage
 	default:
 		fmt.Fprintf(env.Stderr, "issuer: %s\n", strings.ReplaceAll(err.Error(), "\n", "\nissuer: "))
@@ -104,6 +143,19 @@ func Main(ctx context.Context, args []string, env Env) int {
 	}
 }
 
+// lookup finds the command args name and returns the arguments after it.
+func lookup(args []string) (command, []string, bool) {
+	for _, c := range commands {
+		words := strings.Fields(c.name)
+		if len(args) >= len(words) && slices.Equal(args[:len(words)], words) {
+			return c, args[len(words):], true
+		}
+	}
+	return command{}, nil, false
+}
+
+// usageError is a command line the command cannot run: exit 2 with the
+// command's usage.
 type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
@@ -194,6 +246,9 @@ func usersRole(ctx context.Context, env Env, action, username, role string) erro
 		return nil
 	}
 	u, ended, err := svc.RevokeRole(ctx, username, role)
+	if errors.Is(err, auth.ErrRoleNotHeld) {
+		return fmt.Errorf("%s does not hold the role %q: nothing changed, no session ended", username, role)
+	}
 	if err != nil {
 		return roleError(err, role)
 	}

@@ -23,10 +23,39 @@ func run(t *testing.T, env map[string]string, args ...string) (int, string, stri
 
 func TestUnknownCommandPrintsUsageAndExits2(t *testing.T) {
 	t.Parallel()
-	for _, args := range [][]string{{}, {"frobnicate"}, {"migrate"}, {"migrate", "sideways"}, {"users", "grant-role", "alice"}, {"keys", "generate"}} {
+	for _, args := range [][]string{{}, {"frobnicate"}, {"frobnicate", "now"}} {
 		code, _, stderr := run(t, nil, args...)
-		if code != 2 || !strings.Contains(stderr, "usage: issuer") {
+		if code != 2 || !strings.Contains(stderr, "usage:\n  issuer serve ") {
 			t.Errorf("%v: exit %d, stderr %q", args, code, stderr)
+		}
+	}
+}
+
+// A known command with missing or extra arguments prints its own usage,
+// not "unknown command"; a known first word prints the commands under it.
+func TestCommandWithBadArgumentsPrintsItsUsage(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		args []string
+		want []string // lines of the usage printed
+	}{
+		{[]string{"users", "revoke-role", "alice"}, []string{"issuer users revoke-role USERNAME ROLE"}},
+		{[]string{"users", "grant-role", "alice", "admin", "extra"}, []string{"issuer users grant-role USERNAME ROLE"}},
+		{[]string{"keys", "generate"}, []string{"issuer keys generate --out DIR [--force]"}},
+		{[]string{"version", "now"}, []string{"issuer version"}},
+		{[]string{"users"}, []string{"issuer users grant-role USERNAME ROLE", "issuer users revoke-role USERNAME ROLE"}},
+		{[]string{"migrate"}, []string{"issuer migrate up", "issuer migrate status"}},
+		{[]string{"migrate", "sideways"}, []string{"issuer migrate up", "issuer migrate status"}},
+	}
+	for _, tt := range tests {
+		code, _, stderr := run(t, nil, tt.args...)
+		if code != 2 || strings.Contains(stderr, "unknown command") || strings.Contains(stderr, "issuer serve") {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and only this command's usage", tt.args, code, stderr)
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(stderr, "  "+w+" ") {
+				t.Errorf("%v: usage lacks %q:\n%s", tt.args, w, stderr)
+			}
 		}
 	}
 }

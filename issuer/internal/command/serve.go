@@ -25,9 +25,13 @@ import (
 // are deleted.
 const cleanupInterval = 10 * time.Minute
 
-// serve runs the API until SIGTERM or SIGINT, then stops accepting
+// serve runs the API until SIGTERM or SIGINT, then drains: for
+// SHUTDOWN_DRAIN_DELAY readiness fails while every request still gets an
+// answer (with Connection: close), so Kubernetes endpoints and Kong stop
+// routing here before anything is refused. It then stops accepting
 // connections, lets in-flight requests finish for at most SHUTDOWN_TIMEOUT,
-// and closes the database pool.
+// and closes the database pool. A second signal during the drain ends the
+// process at once (the default action, restored by stop).
 func serve(ctx context.Context, env Env) error {
 	c, err := loadConfig(env, config.NeedDatabase|config.NeedSigningKey)
 	if err != nil {
@@ -105,6 +109,9 @@ func serve(ctx context.Context, env Env) error {
 	cleanupDone := make(chan struct{})
 	go func() { defer close(cleanupDone); svc.RunCleanup(cleanupCtx, cleanupInterval) }()
 	defer func() { stopCleanup(); <-cleanupDone }()
+	for _, v := range c.Ignored {
+		log.Warn("variable of the Django service has no effect here", "variable", v.Name, "instead", v.Replacement)
+	}
 	if c.SMTPURL == nil {
 		log.Warn("SMTP_URL IS UNSET: VERIFICATION TOKENS ARE WRITTEN TO THE LOG: set SMTP_URL in production (development only)")
 	}
@@ -134,6 +141,15 @@ func serve(ctx context.Context, env Env) error {
 	case <-ctx.Done():
 	}
 	stop()
+	handler.Drain()
+	srv.SetKeepAlivesEnabled(false)
+	log.Info("draining: readiness fails, requests are still answered", "delay", c.ShutdownDrainDelay.String())
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-time.After(c.ShutdownDrainDelay):
+	case <-env.drainEnd:
+	}
 	log.Info("shutting down", "timeout", c.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
 	defer cancel()

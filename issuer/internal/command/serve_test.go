@@ -34,7 +34,7 @@ func serverEnv(t *testing.T) map[string]string {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	env := map[string]string{"DATABASE_URL": testdb.New(t), "JWT_PRIVATE_KEY_PATH": priv, "LISTEN_ADDR": addr, "SHUTDOWN_TIMEOUT": "10"}
+	env := map[string]string{"DATABASE_URL": testdb.New(t), "JWT_PRIVATE_KEY_PATH": priv, "LISTEN_ADDR": addr, "SHUTDOWN_TIMEOUT": "10", "SHUTDOWN_DRAIN_DELAY": "0"}
 	if code, out, stderr := run(t, env, "migrate", "up"); code != 0 || !strings.Contains(out, "applied") {
 		t.Fatalf("migrate up: exit %d %s %s", code, out, stderr)
 	}
@@ -83,6 +83,13 @@ func TestServeDrainsInFlightRequestsOnShutdown(t *testing.T) {
 	if status := <-answered; status != http.StatusCreated {
 		t.Fatalf("in-flight request got %d, want 201", status)
 	}
+	waitStopped(t, exited, base)
+}
+
+// waitStopped waits for serve to exit 0 and checks nothing answers on base
+// any more.
+func waitStopped(t *testing.T, exited <-chan int, base string) {
+	t.Helper()
 	select {
 	case code := <-exited:
 		if code != 0 {
@@ -144,16 +151,33 @@ func TestUsersGrantAndRevokeRole(t *testing.T) {
 	if s, _ := st.SessionGetByID(ctx, sid); s.RevokedAt == nil || s.RevokeReason != "role_change" {
 		t.Fatalf("revoke-role left the session %+v", s)
 	}
+	// A role the user does not hold: exit 1, said so, no session ended.
+	sid2, refresh2 := uuid.New(), make([]byte, 32)
+	refresh2[0] = 1
+	if _, err := st.SessionCreate(ctx, store.NewSession{ID: sid2, UserID: u.ID, PasswordHash: u.PasswordHash, RefreshHash: refresh2, Now: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr = run(t, env, "users", "revoke-role", "alice", "admin")
+	if code != 1 || !strings.Contains(stderr, `alice does not hold the role "admin"`) || !strings.Contains(stderr, "no session ended") || out != "" {
+		t.Fatalf("revoke-role of a role not held: exit %d %q %q", code, out, stderr)
+	}
+	if s, _ := st.SessionGetByID(ctx, sid2); s.RevokedAt != nil {
+		t.Fatalf("revoke-role of a role not held ended the session %+v", s)
+	}
 	if code, _, stderr := run(t, env, "users", "grant-role", "nobody", "clinician"); code != 1 || !strings.Contains(stderr, "user not found") {
 		t.Fatalf("unknown user: exit %d %q", code, stderr)
 	}
 }
 
-// Without SMTP_URL, verification tokens go to the log: serve says so at
-// start-up, loudly.
-func TestServeWarnsWhenVerificationTokensGoToTheLog(t *testing.T) {
+// Start-up warnings: without SMTP_URL, verification tokens go to the log,
+// and serve says so loudly; each variable of the Django service's .env gets
+// one warning naming what replaces it, and never its value.
+func TestServeStartUpWarnings(t *testing.T) {
 	t.Parallel()
 	env := serverEnv(t)
+	env["SECRET_KEY"] = "django-insecure-s3cr3t"
+	env["DEBUG"] = "True"
+	env["ALLOWED_HOSTS"] = "*"
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var logs testlog.Buffer
@@ -163,12 +187,115 @@ func TestServeWarnsWhenVerificationTokensGoToTheLog(t *testing.T) {
 	}()
 	waitReady(t, "http://"+env["LISTEN_ADDR"])
 	cancel()
+	waitStopped(t, exited, "http://"+env["LISTEN_ADDR"])
+	out := logs.String()
+	if !strings.Contains(out, "set SMTP_URL in production") {
+		t.Fatalf("no start-up warning about verification tokens in the log:\n%s", out)
+	}
+	for _, name := range []string{"SECRET_KEY", "DEBUG", "ALLOWED_HOSTS"} {
+		if n := strings.Count(out, `"variable":"`+name+`"`); n != 1 {
+			t.Errorf("%s: %d warnings, want 1:\n%s", name, n, out)
+		}
+	}
+	if strings.Contains(out, "s3cr3t") {
+		t.Fatalf("the SECRET_KEY value is in the log:\n%s", out)
+	}
+}
+
+// A rolling update loses no request: after SIGTERM the server fails
+// readiness for SHUTDOWN_DRAIN_DELAY while it still answers every request,
+// new connections included, so endpoints drop it before it stops accepting.
+func TestServeAnswersEveryRequestSentDuringShutdown(t *testing.T) {
+	t.Parallel()
+	env := serverEnv(t)
+	// A drain far longer than the test, ended by the test once every
+	// request is answered: no request depends on the machine's speed.
+	env["SHUTDOWN_DRAIN_DELAY"] = "120"
+	base := "http://" + env["LISTEN_ADDR"]
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	endDrain := make(chan struct{})
+	cenv := command.Env{Stdout: io.Discard, Stderr: io.Discard, Getenv: func(k string) string { return env[k] }}
+	command.SetDrainEnd(&cenv, endDrain)
+	exited := make(chan int, 1)
+	go func() { exited <- command.Main(ctx, []string{"serve"}, cenv) }()
+	waitReady(t, base)
+	// A client with a kept-alive connection, as Kong holds to its upstreams.
+	kept := &http.Client{}
+	if resp, err := kept.Get(base + "/api/auth/health/"); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+	}
+
+	cancel() // what SIGTERM does
+	// Readiness failing is the signal the drain has begun.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get(base + "/api/auth/ready/")
+		if err != nil {
+			t.Fatalf("readiness during the drain: %v", err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusServiceUnavailable {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("readiness still passes 10 s after SIGTERM")
+		}
+	}
+
+	// Requests sent now, each on a new connection, as a load balancer that
+	// has not yet seen the readiness change would send them.
+	type answer struct {
+		path   string
+		status int
+		err    error
+	}
+	requests := []struct{ method, path, body string }{
+		{"GET", "/api/auth/health/", ""},
+		{"GET", "/.well-known/jwks.json", ""},
+		{"POST", "/api/auth/register/", `{"username":"bob","email":"bob@example.org","password":"correct horse battery staple"}`},
+		{"POST", "/api/auth/login/", `{"username":"nobody","password":"correct horse battery staple"}`},
+	}
+	want := map[string]int{"/api/auth/health/": 200, "/.well-known/jwks.json": 200, "/api/auth/register/": 201, "/api/auth/login/": 401}
+	fresh := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	answers := make(chan answer, len(requests))
+	for _, r := range requests {
+		go func() {
+			req, _ := http.NewRequest(r.method, base+r.path, strings.NewReader(r.body))
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := fresh.Do(req)
+			if err != nil {
+				answers <- answer{path: r.path, err: err}
+				return
+			}
+			resp.Body.Close()
+			answers <- answer{path: r.path, status: resp.StatusCode}
+		}()
+	}
+	for range requests {
+		a := <-answers
+		if a.err != nil || a.status != want[a.path] {
+			t.Errorf("%s during the drain: status %d, error %v; want %d", a.path, a.status, a.err, want[a.path])
+		}
+	}
+	// The kept-alive connection gets its answer and is told to close, so
+	// the client's next request opens a connection elsewhere.
+	resp, err := kept.Get(base + "/api/auth/health/")
+	if err != nil {
+		t.Fatalf("kept-alive connection during the drain: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !resp.Close {
+		t.Errorf("kept-alive connection during the drain: status %d, Connection: close %v; want 200 and true", resp.StatusCode, resp.Close)
+	}
 	select {
-	case <-exited:
-	case <-time.After(15 * time.Second):
-		t.Fatal("serve did not stop")
+	case code := <-exited:
+		t.Fatalf("serve exited (%d) before the drain was over", code)
+	default:
 	}
-	if !strings.Contains(logs.String(), "set SMTP_URL in production") {
-		t.Fatalf("no start-up warning about verification tokens in the log:\n%s", logs.String())
-	}
+
+	close(endDrain)
+	waitStopped(t, exited, base)
 }

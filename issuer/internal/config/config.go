@@ -30,6 +30,7 @@ const (
 	reuseIntervalDefault   = 10 * time.Second
 	clockSkewDefault       = 30 * time.Second
 	shutdownTimeoutDefault = 20 * time.Second
+	drainDelayDefault      = 5 * time.Second
 	mailFromDefault        = "MedInsights <no-reply@localhost>"
 	logLevelDefault        = "info"
 
@@ -56,6 +57,7 @@ type Config struct {
 	DefaultRoles         []string      // DEFAULT_ROLES, comma list
 	RefreshReuseInterval time.Duration // REFRESH_REUSE_INTERVAL, seconds
 	ShutdownTimeout      time.Duration // SHUTDOWN_TIMEOUT, seconds
+	ShutdownDrainDelay   time.Duration // SHUTDOWN_DRAIN_DELAY, seconds: readiness fails, serving goes on
 	MetricsAddr          string        // METRICS_ADDR: optional; GET /metrics on a listener of its own
 
 	PasswordHashConcurrency int    // PASSWORD_HASH_CONCURRENCY: argon2id computations at once; 0: GOMAXPROCS
@@ -67,6 +69,26 @@ type Config struct {
 
 	RevocationFeedToken string     // REVOCATION_FEED_TOKEN: optional, at least 32 characters
 	LogLevel            slog.Level // LOG_LEVEL: debug, info, warn, error
+
+	// Ignored lists the Django service's variables that are set here but
+	// have no effect, for one start-up warning each.
+	Ignored []IgnoredVariable
+}
+
+// IgnoredVariable is a variable of the Django service's .env that the
+// issuer accepts and ignores, and what replaces it. Its value is never
+// kept: SECRET_KEY is a secret.
+type IgnoredVariable struct {
+	Name        string
+	Replacement string
+}
+
+// djangoVariables are the old service's settings that an operator's .env
+// still carries: accepted, so the old file starts the issuer, and reported.
+var djangoVariables = []IgnoredVariable{
+	{"SECRET_KEY", "tokens are signed with the RSA key at JWT_PRIVATE_KEY_PATH; delete SECRET_KEY"},
+	{"DEBUG", "set LOG_LEVEL=debug for more detail; nothing else depends on a debug mode"},
+	{"ALLOWED_HOSTS", "the issuer answers any Host header; restrict hosts on Kong's routes and browser origins with CORS_ALLOWED_ORIGINS"},
 }
 
 // Need says which optional groups of variables a command requires.
@@ -99,6 +121,7 @@ func Load(getenv func(string) string, need Need) (Config, error) {
 		DefaultRoles:         l.list("DEFAULT_ROLES", defaultRolesDefault),
 		RefreshReuseInterval: l.seconds("REFRESH_REUSE_INTERVAL", reuseIntervalDefault, 0, 5*time.Minute),
 		ShutdownTimeout:      l.seconds("SHUTDOWN_TIMEOUT", shutdownTimeoutDefault, time.Second, 10*time.Minute),
+		ShutdownDrainDelay:   l.seconds("SHUTDOWN_DRAIN_DELAY", drainDelayDefault, 0, 2*time.Minute),
 		MetricsAddr:          l.str("METRICS_ADDR", ""),
 		MailFrom:             l.str("MAIL_FROM", mailFromDefault),
 		EmailVerificationURL: l.str("EMAIL_VERIFICATION_URL", ""),
@@ -175,6 +198,11 @@ func Load(getenv func(string) string, need Need) (Config, error) {
 	level := l.str("LOG_LEVEL", logLevelDefault)
 	if err := c.LogLevel.UnmarshalText([]byte(level)); err != nil {
 		l.fail("LOG_LEVEL", fmt.Sprintf("%q is not debug, info, warn or error", level))
+	}
+	for _, v := range djangoVariables {
+		if getenv(v.Name) != "" {
+			c.Ignored = append(c.Ignored, v)
+		}
 	}
 	if len(l.errs) > 0 {
 		return Config{}, errors.Join(l.errs...)

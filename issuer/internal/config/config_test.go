@@ -19,7 +19,7 @@ func TestDefaults(t *testing.T) {
 	if c.AccessLifetime != 900*time.Second || c.RefreshLifetime != 2592000*time.Second || c.Issuer != "http://localhost:8001" ||
 		c.Audience != "medinsights" || c.ListenAddr != ":8001" || len(c.DefaultRoles) != 1 || c.DefaultRoles[0] != "patient" ||
 		c.RefreshReuseInterval != 10*time.Second || c.ClockSkew != 30*time.Second || c.Algorithm != "RS256" || c.SMTPURL != nil ||
-		c.ShutdownTimeout != 20*time.Second || c.Port() != "8001" {
+		c.ShutdownTimeout != 20*time.Second || c.ShutdownDrainDelay != 5*time.Second || c.Port() != "8001" || c.Ignored != nil {
 		t.Fatalf("defaults %+v", c)
 	}
 }
@@ -38,6 +38,7 @@ func TestEveryBadVariableIsReportedByName(t *testing.T) {
 		"DEFAULT_ROLES":              "Patient",
 		"REFRESH_REUSE_INTERVAL":     "x",
 		"SHUTDOWN_TIMEOUT":           "0",
+		"SHUTDOWN_DRAIN_DELAY":       "-5",
 		"SMTP_URL":                   "http://mail",
 		"REVOCATION_FEED_TOKEN":      "short",
 		"LOG_LEVEL":                  "loud",
@@ -94,5 +95,28 @@ func TestSecondsOverflowIsRefused(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.name+" ") {
 			t.Errorf("%s=%s: %v, want refused", c.name, c.value, err)
 		}
+	}
+}
+
+// The Django service's .env still starts the issuer: its SECRET_KEY, DEBUG
+// and ALLOWED_HOSTS are accepted and listed for a warning, without their
+// values.
+func TestDjangoVariablesAreAcceptedAndListed(t *testing.T) {
+	t.Parallel()
+	c, err := config.Load(env(map[string]string{
+		"DATABASE_URL": "postgres://x/db", "SECRET_KEY": "django-insecure-s3cr3t", "DEBUG": "False", "ALLOWED_HOSTS": "localhost,127.0.0.1",
+	}), config.NeedDatabase)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, v := range c.Ignored {
+		names = append(names, v.Name)
+		if v.Replacement == "" || strings.Contains(v.Replacement, "s3cr3t") {
+			t.Errorf("%s: replacement %q", v.Name, v.Replacement)
+		}
+	}
+	if strings.Join(names, ",") != "SECRET_KEY,DEBUG,ALLOWED_HOSTS" {
+		t.Fatalf("ignored %v, want SECRET_KEY,DEBUG,ALLOWED_HOSTS", names)
 	}
 }

@@ -170,7 +170,7 @@ func serveEnv(t *testing.T) map[string]string {
 		t.Fatal(err)
 	}
 	env := map[string]string{
-		"DATABASE_URL": testdb.New(t), "JWT_PRIVATE_KEY_PATH": priv, "SHUTDOWN_TIMEOUT": "5",
+		"DATABASE_URL": testdb.New(t), "JWT_PRIVATE_KEY_PATH": priv, "SHUTDOWN_TIMEOUT": "5", "SHUTDOWN_DRAIN_DELAY": "0",
 		"LISTEN_ADDR": freeAddr(t), "METRICS_ADDR": freeAddr(t),
 	}
 	if code := command.Main(context.Background(), []string{"migrate", "up"}, command.Env{Stdout: io.Discard, Stderr: io.Discard, Getenv: func(k string) string { return env[k] }}); code != 0 {
