@@ -7,6 +7,9 @@
 -- commits first: then this statement sees the new row, creates nothing on a
 -- new password hash, and returns the new roles otherwise. A disabled user
 -- (disabled_at set) gets no session: the login fails like a wrong password.
+-- With the session, the same statement stores (or extends) the device token
+-- @device_hash of the user, when set, and forgets the throttle counter
+-- @throttle_key, when set: a successful login resets its pair's counter.
 -- @refresh_key keys the derivation of every successor refresh token
 -- (RefreshTokenRotateLive).
 -- name: SessionCreate :one
@@ -22,6 +25,16 @@ WITH owner AS (
 ), token AS (
     INSERT INTO refresh_tokens (hash, session_id, issued_at, expires_at)
     SELECT @refresh_hash, session.id, @now, @expires_at FROM session
+), device AS (
+    INSERT INTO device_tokens (hash, user_id, created_at, expires_at)
+    SELECT sqlc.narg('device_hash')::bytea, owner.id, @now, @device_expires_at::timestamptz
+    FROM owner CROSS JOIN session
+    WHERE sqlc.narg('device_hash')::bytea IS NOT NULL
+    ON CONFLICT (hash) DO UPDATE SET expires_at = excluded.expires_at
+    WHERE device_tokens.user_id = excluded.user_id
+), cleared AS (
+    DELETE FROM throttle_counters
+    WHERE throttle_counters.key = sqlc.narg('throttle_key')::bytea AND EXISTS (SELECT 1 FROM session)
 )
 SELECT owner.* FROM owner CROSS JOIN session;
 

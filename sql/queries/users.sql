@@ -4,11 +4,13 @@
 -- another user holds, or is claiming in a transaction not yet committed
 -- (this statement waits for it), is not claimed, and the caller must then
 -- roll back. A username and an address of the same user that look alike
--- share one row.
+-- share one row. @unverified_expires_at (NULL: never) is when the account
+-- is deleted if its address is still unverified.
 -- name: UserInsert :one
 WITH inserted AS (
-    INSERT INTO users (id, username, email, password_hash, first_name, last_name, roles, date_joined, updated_at)
-    VALUES (@id, @username, @email, @password_hash, @first_name, @last_name, @roles::text[], @now, @now)
+    INSERT INTO users (id, username, email, password_hash, first_name, last_name, roles, date_joined, updated_at, unverified_expires_at)
+    VALUES (@id, @username, @email, @password_hash, @first_name, @last_name, @roles::text[], @now, @now,
+            sqlc.narg('unverified_expires_at')::timestamptz)
     RETURNING *
 ), claimed AS (
     INSERT INTO login_names (name, user_id, skeleton)
@@ -45,11 +47,24 @@ SELECT * FROM users WHERE id = @id;
 -- name: UserGetByUsername :one
 SELECT * FROM users WHERE lower(username) = lower(@username);
 
--- UserGetByLogin finds a user by username or e-mail address, any case. A
--- login name belongs to one user only (table login_names).
--- name: UserGetByLogin :one
-SELECT users.* FROM login_names JOIN users ON users.id = login_names.user_id
-WHERE login_names.name = lower(@login);
+-- UserGetForLogin is the one statement a login runs before the password
+-- check: the user of a login name, username or e-mail address, any case (a
+-- login name belongs to one user only: table login_names; no user: user_id
+-- NULL), whether
+-- @device_hash is a live device token of that user, and until when each of
+-- the login's throttle counters is blocked (@now: not blocked). An unknown
+-- login name's counters are read exactly like a known one's.
+-- name: UserGetForLogin :one
+SELECT users.id AS user_id, users.password_hash,
+       EXISTS (SELECT 1 FROM device_tokens
+               WHERE device_tokens.hash = sqlc.narg('device_hash')::bytea AND device_tokens.user_id = users.id
+                 AND device_tokens.expires_at > @now::timestamptz)::boolean AS device_known,
+       coalesce((SELECT t.blocked_until FROM throttle_counters t WHERE t.key = @pair_key::bytea AND t.blocked_until > @now), @now)::timestamptz AS pair_blocked_until,
+       coalesce((SELECT t.blocked_until FROM throttle_counters t WHERE t.key = @address_key::bytea AND t.blocked_until > @now), @now)::timestamptz AS address_blocked_until,
+       coalesce((SELECT t.blocked_until FROM throttle_counters t WHERE t.key = @account_key::bytea AND t.blocked_until > @now), @now)::timestamptz AS account_blocked_until
+FROM (VALUES (lower(@login::text))) AS req (name)
+LEFT JOIN login_names ON login_names.name = req.name
+LEFT JOIN users ON users.id = login_names.user_id;
 
 -- name: UserSetPasswordHash :one
 UPDATE users SET password_hash = @password_hash, updated_at = @now
@@ -98,3 +113,17 @@ RETURNING *;
 UPDATE users SET disabled_at = @disabled_at, updated_at = @now
 WHERE id = @id
 RETURNING *;
+
+-- UserListUnverifiedExpired lists up to @max_rows accounts whose address is
+-- still unverified past their unverified_expires_at.
+-- name: UserListUnverifiedExpired :many
+SELECT id FROM users
+WHERE unverified_expires_at < @before AND NOT email_verified
+ORDER BY unverified_expires_at
+LIMIT @max_rows;
+
+-- UserDeleteUnverified deletes an account only while its address is still
+-- unverified past its deadline; its login names, sessions and tokens go
+-- with it (ON DELETE CASCADE).
+-- name: UserDeleteUnverified :execrows
+DELETE FROM users WHERE id = @id AND unverified_expires_at < @before AND NOT email_verified;

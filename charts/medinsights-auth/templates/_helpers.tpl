@@ -84,6 +84,10 @@ ConfigMap) because a pre-install hook runs before the ConfigMap exists.
   value: {{ join "," .Values.config.corsAllowedOrigins | quote }}
 - name: DEFAULT_ROLES
   value: {{ join "," .Values.config.defaultRoles | quote }}
+{{- with .Values.config.trustedProxies }}
+- name: TRUSTED_PROXIES
+  value: {{ join "," . | quote }}
+{{- end }}
 - name: LISTEN_ADDR
   value: {{ printf ":%d" (.Values.service.port | int) | quote }}
 - name: DATABASE_URL

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -37,6 +38,9 @@ type Options struct {
 	Revocations http.Handler
 	// Metrics, when set, records every request (nil: metrics are off).
 	Metrics *metrics.Metrics
+	// TrustedProxies (TRUSTED_PROXIES) are the proxies whose
+	// X-Forwarded-For is believed; none: the peer is the client.
+	TrustedProxies []netip.Prefix
 }
 
 // Server serves the issuer's API.
@@ -52,6 +56,8 @@ type Server struct {
 	feed      http.Handler
 	metrics   *metrics.Metrics
 	draining  atomic.Bool
+	// trustedProxies: see Options.TrustedProxies.
+	trustedProxies []netip.Prefix
 }
 
 // New returns the server.
@@ -66,6 +72,7 @@ func New(o Options) (*Server, error) {
 		auth: o.Auth, store: o.Store, signer: o.Signer, log: o.Logger,
 		issuer: o.Issuer, origins: map[string]bool{},
 		validator: newValidator(), feed: o.Revocations, metrics: o.Metrics,
+		trustedProxies: o.TrustedProxies,
 	}
 	for _, origin := range o.CORSAllowedOrigins {
 		s.origins[origin] = true
@@ -109,6 +116,8 @@ func (s *Server) routes() http.Handler {
 	handle("POST", "/api/auth/refresh/", s.refresh)
 	handle("POST", "/api/auth/verify-email/", s.verifyEmail)
 	handle("POST", "/api/auth/verify-email/resend/", s.bearer(s.resendVerification))
+	handle("POST", "/api/auth/password-reset/", s.passwordReset)
+	handle("POST", "/api/auth/password-reset/confirm/", s.passwordResetConfirm)
 	handle("GET", "/api/auth/me/", s.bearer(s.me))
 	handle("POST", "/api/auth/change-password/", s.bearer(s.changePassword))
 	handle("POST", "/api/auth/logout/", s.bearerUnchecked(s.logout))
@@ -171,6 +180,7 @@ func (s *Server) bearer(h bearerFunc) handlerFunc {
 		if err != nil {
 			return err
 		}
+		p.Client = s.clientAddr(r)
 		return h(w, r, p)
 	}
 }

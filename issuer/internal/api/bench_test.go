@@ -2,6 +2,8 @@ package api_test
 
 import (
 	"bytes"
+	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,6 +11,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,6 +25,7 @@ import (
 	"github.com/medinsights/auth/internal/accesstoken"
 	"github.com/medinsights/auth/issuer/internal/auth"
 	"github.com/medinsights/auth/issuer/internal/issuertest"
+	"github.com/medinsights/auth/issuer/internal/store"
 )
 
 // The benchmarks run the real handler on a loopback HTTP server against the
@@ -33,7 +37,14 @@ const concurrency = 16
 
 func benchIssuer(b *testing.B) *issuertest.Issuer {
 	b.Helper()
-	is := issuertest.New(b, issuertest.Options{Password: auth.DefaultPasswordParams, MaxConns: 4})
+	return benchIssuerWith(b, issuertest.Options{})
+}
+
+// benchIssuerWith is benchIssuer with o's throttle settings.
+func benchIssuerWith(b *testing.B, o issuertest.Options) *issuertest.Issuer {
+	b.Helper()
+	o.Password, o.MaxConns = auth.DefaultPasswordParams, 4
+	is := issuertest.New(b, o)
 	tr := is.Server.Client().Transport.(*http.Transport)
 	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 256, 256
 	is.Register(b, "alice", password)
@@ -226,18 +237,60 @@ func BenchmarkSignAccessToken(b *testing.B) {
 	}
 }
 
-// BenchmarkLogin is one login end to end, one at a time.
+// BenchmarkLogin is one login end to end, one at a time, with the
+// throttle on (as in production) and off (THROTTLE_ENABLED=false).
 func BenchmarkLogin(b *testing.B) {
-	is := benchIssuer(b)
-	body, _ := json.Marshal(map[string]string{"username": "alice", "password": password})
-	client, url := is.Server.Client(), is.Server.URL+"/api/auth/login/"
-	before := is.Statements.Count()
-	for b.Loop() {
-		if status, _, err := call(client, url, "", body); err != nil || status != 200 {
-			b.Fatalf("login: %d %v", status, err)
-		}
+	for _, c := range []struct {
+		name string
+		off  bool
+	}{{"throttle=on", false}, {"throttle=off", true}} {
+		b.Run(c.name, func(b *testing.B) {
+			is := benchIssuerWith(b, issuertest.Options{NoThrottle: c.off})
+			body, _ := json.Marshal(map[string]string{"username": "alice", "password": password})
+			client, url := is.Server.Client(), is.Server.URL+"/api/auth/login/"
+			before := is.Statements.Count()
+			for b.Loop() {
+				if status, _, err := call(client, url, "", body); err != nil || status != 200 {
+					b.Fatalf("login: %d %v", status, err)
+				}
+			}
+			b.ReportMetric(float64(is.Statements.Count()-before)/float64(b.N), "stmts/op")
+		})
 	}
-	b.ReportMetric(float64(is.Statements.Count()-before)/float64(b.N), "stmts/op")
+}
+
+// throttleCounters fills the counters table with n counters, as a
+// long attack would, and returns the keys of three of them.
+func throttleCounters(b *testing.B, is *issuertest.Issuer, n int) store.LoginKeys {
+	b.Helper()
+	issuertest.Exec(b, is.DatabaseURL, `INSERT INTO throttle_counters (key, hits, started_at, expires_at, max_hits, period, delay, max_delay)
+		SELECT sha256(i::text::bytea), 3, now(), now() + interval '1 hour', 5, interval '15 min', interval '1 min', interval '15 min'
+		FROM generate_series(1, $1::int) AS i`, n)
+	issuertest.Exec(b, is.DatabaseURL, "ANALYZE throttle_counters")
+	key := func(i int) []byte { sum := sha256.Sum256([]byte(strconv.Itoa(i))); return sum[:] }
+	return store.LoginKeys{Pair: key(1), Address: key(n / 2), Account: key(n)}
+}
+
+// BenchmarkLoginThrottleCheck is the statement a login runs before the
+// password check, alone, with and without its three throttle counters
+// (100 000 counters in the table): the difference is what the throttle
+// check costs a login.
+func BenchmarkLoginThrottleCheck(b *testing.B) {
+	is := benchIssuer(b)
+	keys := throttleCounters(b, is, 100_000)
+	ctx := context.Background()
+	for _, c := range []struct {
+		name string
+		keys store.LoginKeys
+	}{{"throttle=off", store.LoginKeys{}}, {"throttle=on", keys}} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := is.Store.UserGetForLogin(ctx, "alice", nil, c.keys, time.Now()); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
 
 // BenchmarkRefresh is refresh rotation end to end at concurrency 16.
@@ -262,7 +315,11 @@ func BenchmarkLogout(b *testing.B) {
 //     signing bound (cores / time of one RSA-2048 signature), p99 under 30 ms;
 //   - one login costs at most 1.15 x one argon2id hash;
 //   - logouts per second at least 2x the refresh rate;
-//   - SQL statements per request.
+//   - SQL statements per request;
+//
+// and of issue 9: login with and without the throttle (statements
+// included: a login gains at most one, refresh none), and the cost of the
+// throttle check, under 1 ms.
 func BenchmarkLoadReport(b *testing.B) {
 	if b.N > 1 {
 		b.Skip("runs once")
@@ -276,15 +333,43 @@ func BenchmarkLoadReport(b *testing.B) {
 	})
 	hashTime := timeEach(20, func() { _, _ = auth.HashPassword(auth.DefaultPasswordParams, password) })
 
-	// Login, one at a time.
+	// Login, one at a time, with the throttle on (is) and off.
 	body, _ := json.Marshal(map[string]string{"username": "alice", "password": password})
-	st0 := is.Statements.Count()
-	loginTime := timeEach(20, func() {
-		if status, _, err := call(is.Server.Client(), is.Server.URL+"/api/auth/login/", "", body); err != nil || status != 200 {
-			b.Fatalf("login: %d %v", status, err)
+	wrongBody, _ := json.Marshal(map[string]string{"username": "alice", "password": "not the password"})
+	login := func(is *issuertest.Issuer, body []byte, want int) func() {
+		return func() {
+			if status, _, err := call(is.Server.Client(), is.Server.URL+"/api/auth/login/", "", body); err != nil || status != want {
+				b.Fatalf("login: %d %v, want %d", status, err, want)
+			}
 		}
-	})
-	loginStmts := float64(is.Statements.Count()-st0) / 20
+	}
+	st0 := is.Statements.Count()
+	loginTime := timeEach(20, login(is, body, 200))
+	loginStmts := float64(is.Statements.Count()-st0) / 21 // timeEach warms up once
+	unthrottled := benchIssuerWith(b, issuertest.Options{NoThrottle: true})
+	st0 = unthrottled.Statements.Count()
+	loginOffTime := timeEach(20, login(unthrottled, body, 200))
+	loginOffStmts := float64(unthrottled.Statements.Count()-st0) / 21
+	failedStmts := func(is *issuertest.Issuer) int64 {
+		st0 := is.Statements.Count()
+		login(is, wrongBody, 401)()
+		n := is.Statements.Count() - st0
+		is.Login(b, "alice", password) // the success forgets the pair's failure
+		return n
+	}
+	failedOn, failedOff := failedStmts(is), failedStmts(unthrottled)
+
+	// The statement a login runs before the password check, with and
+	// without the throttle counters, on a table of 100 000 counters.
+	keys := throttleCounters(b, is, 100_000)
+	check := func(keys store.LoginKeys) func() {
+		return func() {
+			if _, err := is.Store.UserGetForLogin(context.Background(), "alice", nil, keys, time.Now()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	checkOn, checkOff := alternate(1000, check(keys), check(store.LoginKeys{}))
 
 	refresh := refreshLoad(b, is, rounds)
 	refreshWall, refreshLat, refreshStmts := refresh.wall, refresh.latencies, refresh.stmts
@@ -309,6 +394,10 @@ func BenchmarkLoadReport(b *testing.B) {
 		refreshRate, concurrency, 100*refreshRate/bound, verdict(refreshRate >= 0.35*bound), ms(percentile(refreshLat, 0.5)), ms(p99), verdict(p99 < 30*time.Millisecond), refreshStmts, ms(refresh.cpu))
 	b.Logf("login: %.1f ms each = %.2f x one argon2id hash (goal <= 1.15: %s); %.1f statements/request",
 		ms(loginTime), loginTime.Seconds()/hashTime.Seconds(), verdict(loginTime.Seconds() <= 1.15*hashTime.Seconds()), loginStmts)
+	b.Logf("login throttle: %.1f ms with it, %.1f ms without (THROTTLE_ENABLED=false); statements per successful login %.1f with, %.1f without; per failed login %d with, %d without (goal: at most one more: %s)",
+		ms(loginTime), ms(loginOffTime), loginStmts, loginOffStmts, failedOn, failedOff, verdict(loginStmts <= loginOffStmts+1 && failedOn <= failedOff+1))
+	b.Logf("throttle check: the login's first statement takes %.3f ms (median) with its three counters (100 000 in the table), %.3f ms without: the check costs %.3f ms (goal < 1 ms: %s)",
+		ms(checkOn), ms(checkOff), ms(checkOn-checkOff), verdict(checkOn-checkOff < time.Millisecond))
 	b.Logf("logout: %.0f/s at concurrency %d = %.2f x the refresh rate (goal >= 2: %s); p99 %.1f ms; %.1f statements/request; %.2f ms CPU/request in this process",
 		logoutRate, concurrency, logoutRate/refreshRate, verdict(logoutRate >= 2*refreshRate), ms(percentile(logoutLat, 0.99)), logoutStmts, ms(logout.cpu))
 	if load1, err := os.ReadFile("/proc/loadavg"); err == nil {
@@ -324,6 +413,20 @@ func timeEach(n int, f func()) time.Duration {
 		f()
 	}
 	return time.Since(start) / time.Duration(n)
+}
+
+// alternate calls f and g in turn n times each, so both see the same load,
+// and returns the median time of each.
+func alternate(n int, f, g func()) (time.Duration, time.Duration) {
+	var tf, tg []time.Duration
+	for range n {
+		t0 := time.Now()
+		f()
+		t1 := time.Now()
+		g()
+		tf, tg = append(tf, t1.Sub(t0)), append(tg, time.Since(t1))
+	}
+	return percentile(tf, 0.5), percentile(tg, 0.5)
 }
 
 // BenchmarkMe is a Bearer request end to end at concurrency 16: access token

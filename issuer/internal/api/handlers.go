@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,6 +28,16 @@ type (
 	loginRequest struct {
 		Username string `json:"username" validate:"required,max=254,plaintext"` // or the e-mail address
 		Password string `json:"password" validate:"required,max=1024"`
+		// DeviceToken is the device_token of an earlier login on this
+		// device: it spares the login the account-wide throttle.
+		DeviceToken string `json:"device_token" validate:"max=512"`
+	}
+	passwordResetRequest struct {
+		Email string `json:"email" validate:"required,max=254,email"`
+	}
+	passwordResetConfirmRequest struct {
+		Token    string `json:"token" validate:"required,max=512"`
+		Password string `json:"password" validate:"required,min=12,max=128"`
 	}
 	refreshRequest struct {
 		RefreshToken string `json:"refresh_token" validate:"required,max=512"`
@@ -59,6 +70,9 @@ type (
 		RefreshToken     string       `json:"refresh_token"`
 		RefreshExpiresIn int64        `json:"refresh_expires_in"`
 		User             userResponse `json:"user"`
+		// DeviceToken: login only. The client keeps it for this user and
+		// sends it with its next login (docs/throttling.md).
+		DeviceToken string `json:"device_token,omitempty"`
 	}
 	statusResponse struct {
 		Status string `json:"status"`
@@ -88,7 +102,7 @@ func newTokenResponse(t auth.TokenPair) tokenResponse {
 	return tokenResponse{
 		AccessToken: t.AccessToken, TokenType: "Bearer", ExpiresIn: int64(t.ExpiresIn / time.Second),
 		RefreshToken: t.RefreshToken, RefreshExpiresIn: int64(t.RefreshExpiresIn / time.Second),
-		User: newUserResponse(t.User),
+		User: newUserResponse(t.User), DeviceToken: t.DeviceToken,
 	}
 }
 
@@ -138,6 +152,7 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) error {
 	}
 	u, err := s.auth.Register(r.Context(), auth.RegisterInput{
 		Username: req.Username, Email: req.Email, Password: req.Password, FirstName: req.FirstName, LastName: req.LastName,
+		Client: s.clientAddr(r),
 	})
 	if err != nil {
 		return err
@@ -150,7 +165,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err := s.decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	t, err := s.auth.Login(r.Context(), req.Username, req.Password)
+	t, err := s.auth.Login(r.Context(), auth.LoginInput{
+		Login: req.Username, Password: req.Password, DeviceToken: req.DeviceToken, Client: s.clientAddr(r),
+	})
 	if err != nil {
 		return err
 	}
@@ -193,6 +210,44 @@ func (s *Server) resendVerification(w http.ResponseWriter, r *http.Request, p au
 		return err
 	}
 	return writeJSON(w, http.StatusAccepted, statusResponse{Status: "sent"})
+}
+
+// passwordReset answers 202 before it does anything, the same for every
+// address (known, unknown, disabled, over its mail limit), and only then
+// looks the address up and sends the mail: the answer's content and timing
+// tell nothing. The answer carries its length and closes the connection, so
+// the client has all of it at once and no later request on the connection
+// waits for the work.
+func (s *Server) passwordReset(w http.ResponseWriter, r *http.Request) error {
+	var req passwordResetRequest
+	if err := s.decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	body, err := json.Marshal(statusResponse{Status: "sent"})
+	if err != nil {
+		return err
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("Connection", "close")
+	w.WriteHeader(http.StatusAccepted)
+	_, _ = w.Write(body)
+	_ = http.NewResponseController(w).Flush()
+	s.auth.RequestPasswordReset(r.Context(), req.Email)
+	return nil
+}
+
+func (s *Server) passwordResetConfirm(w http.ResponseWriter, r *http.Request) error {
+	var req passwordResetConfirmRequest
+	if err := s.decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	u, err := s.auth.ConfirmPasswordReset(r.Context(), req.Token, req.Password)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, userEnvelope{User: newUserResponse(u)})
 }
 
 func (s *Server) me(w http.ResponseWriter, r *http.Request, p auth.Principal) error {

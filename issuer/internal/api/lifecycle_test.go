@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/medinsights/auth/internal/testdb"
+	"github.com/medinsights/auth/issuer/internal/auth"
 	"github.com/medinsights/auth/issuer/internal/issuertest"
 )
 
@@ -203,7 +204,12 @@ func TestRevocationsNotifyListeners(t *testing.T) {
 }
 
 // Statements per request, BEGIN and COMMIT included: few, one transaction,
-// no per-request connection set-up.
+// no per-request connection set-up. The throttle is on, as in production:
+// a login reads its counters in the statement that finds the user (a
+// success forgets its pair's counter in the statement that creates the
+// session), a failure counts in one more statement, and refresh sends
+// none; a registration counts its address in one statement before the
+// work.
 func TestStatementsPerRequest(t *testing.T) {
 	t.Parallel()
 	is := setup(t)
@@ -229,7 +235,13 @@ func TestStatementsPerRequest(t *testing.T) {
 	tok = is.Login(t, "alice", password)
 	measure("logout-all", 2, func() { wantStatus(t, is.Post(t, "/api/auth/logout-all/", nil, tok.Access), 204) })
 	measure("health", 0, func() { wantStatus(t, is.Get(t, "/api/auth/health/", ""), 200) })
-	measure("register", 4, func() { is.Register(t, "bob", password) })
+	measure("register", 5, func() { is.Register(t, "bob", password) })
+	wrong := map[string]string{"username": "alice", "password": "not the password"}
+	measure("login with a wrong password", 2, func() { wantStatus(t, is.Post(t, "/api/auth/login/", wrong, ""), 401) })
+	for range auth.DefaultThrottle.LoginPair.MaxHits - 1 {
+		wantStatus(t, is.Post(t, "/api/auth/login/", wrong, ""), 401)
+	}
+	measure("throttled login", 1, func() { wantStatus(t, is.Post(t, "/api/auth/login/", wrong, ""), 429) })
 }
 
 // The database goes away mid-test (connections refused, existing ones

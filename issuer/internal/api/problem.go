@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
 	"strconv"
 
@@ -85,6 +86,12 @@ func problemFor(err error) *Problem {
 	if errors.As(err, &p) {
 		return p
 	}
+	var t *auth.ThrottledError
+	if errors.As(err, &t) {
+		p := newProblem(http.StatusTooManyRequests, "too_many_attempts", "Too many attempts; retry later.")
+		p.retryAfter = int(math.Ceil(t.RetryAfter.Seconds()))
+		return p
+	}
 	var v *auth.ValidationError
 	if errors.As(err, &v) {
 		p := newProblem(http.StatusBadRequest, "validation_failed", "The request body has invalid fields.")
@@ -118,6 +125,8 @@ func problemFor(err error) *Problem {
 		return p
 	case errors.Is(err, auth.ErrInvalidVerificationToken):
 		return newProblem(http.StatusBadRequest, "invalid_verification_token", "The verification token is invalid, used or expired.")
+	case errors.Is(err, auth.ErrInvalidResetToken):
+		return newProblem(http.StatusBadRequest, "invalid_reset_token", "The password reset token is invalid, used or expired.")
 	case errors.Is(err, auth.ErrAlreadyVerified):
 		return newProblem(http.StatusConflict, "email_already_verified", "The e-mail address is already verified.")
 	case errors.Is(err, store.ErrUnavailable), errors.Is(err, store.ErrRetryable):

@@ -12,27 +12,44 @@ import (
 // VerificationLifetime is how long an e-mail verification token lasts.
 const VerificationLifetime = 24 * time.Hour
 
-// VerificationMail is the message that carries a verification token.
+// VerificationMail is the message that carries a verification token. It
+// names no username: whoever registers an address chooses the username,
+// and the mail must not greet the address's owner with an attacker's words.
 type VerificationMail struct {
 	To        string
-	Username  string
 	Token     string
 	ExpiresAt time.Time
 }
 
-// Mailer sends verification mail.
+// PasswordResetMail is the message that carries a password reset token.
+type PasswordResetMail struct {
+	To        string
+	Token     string
+	ExpiresAt time.Time
+}
+
+// Mailer sends the issuer's mail.
 type Mailer interface {
 	SendVerification(ctx context.Context, m VerificationMail) error
+	SendPasswordReset(ctx context.Context, m PasswordResetMail) error
 }
 
 // ChangePassword replaces the caller's password and revokes every other
 // session of the caller, in one transaction; the caller's session goes on.
-// The new hash is written only while the stored one is still the one
-// verified and the caller's session is still live, in one statement: of two
-// changes racing, the second gets ErrPasswordChanged instead of silently
+// The current password is checked under the login throttle of the
+// caller's username and address, and a wrong one counts as a failed login:
+// a stolen access token is no unlimited password-guessing oracle. The new
+// hash is written only while the stored one is still the one verified and
+// the caller's session is still live, in one statement: of two changes
+// racing, the second gets ErrPasswordChanged instead of silently
 // overwriting the first, and a change from a session revoked meanwhile
 // (logout-all) gets ErrInvalidToken and changes nothing.
 func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next string) (store.User, error) {
+	now := s.now()
+	counters := s.loginCounters(p.User.Username, p.Client)
+	if err := s.checkPassword(ctx, counters, now); err != nil {
+		return store.User{}, err
+	}
 	ok, _, err := s.verifyPassword(ctx, p.User.PasswordHash, current)
 	if errors.Is(err, ErrOverloaded) {
 		return store.User{}, err
@@ -41,6 +58,9 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next
 		return store.User{}, fmt.Errorf("verify password of user %s: %w", p.User.ID, err)
 	}
 	if !ok {
+		if err := s.loginFailed(ctx, counters, now); err != nil {
+			return store.User{}, err
+		}
 		return store.User{}, &ValidationError{Fields: map[string][]string{"current_password": {"is incorrect"}}}
 	}
 	if err := s.CheckPassword("new_password", next, AccountOf(p.User)); err != nil {
@@ -56,7 +76,6 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next
 	if s.beforeChangeWriteFunc != nil {
 		s.beforeChangeWriteFunc(ctx)
 	}
-	now := s.now()
 	var u store.User
 	err = s.opt.Store.Tx(ctx, func(q *store.Q) error {
 		var err error
@@ -93,16 +112,20 @@ func (s *Service) VerifyEmail(ctx context.Context, token string) (store.User, er
 }
 
 // ResendVerification voids the caller's unused verification tokens and
-// sends a new one.
+// sends a new one, within the mail limits of the address (else a
+// ThrottledError).
 func (s *Service) ResendVerification(ctx context.Context, p Principal) error {
 	if p.User.EmailVerified {
 		return ErrAlreadyVerified
+	}
+	now := s.now()
+	if err := s.allowMail(ctx, p.User.Email, now); err != nil {
+		return err
 	}
 	token, tokenHash, err := newOpaqueToken()
 	if err != nil {
 		return err
 	}
-	now := s.now()
 	err = s.opt.Store.Tx(ctx, func(q *store.Q) error {
 		if err := q.EmailVerificationVoid(ctx, p.User.ID, now); err != nil {
 			return err
@@ -116,10 +139,11 @@ func (s *Service) ResendVerification(ctx context.Context, p Principal) error {
 	return nil
 }
 
+// sendVerification sends after the commit, and to the end even when the
 // client has gone: the token is already stored.
 func (s *Service) sendVerification(ctx context.Context, u store.User, token string, now time.Time) {
 	ctx = context.WithoutCancel(ctx)
-	m := VerificationMail{To: u.Email, Username: u.Username, Token: token, ExpiresAt: now.Add(VerificationLifetime)}
+	m := VerificationMail{To: u.Email, Token: token, ExpiresAt: now.Add(VerificationLifetime)}
 	if err := s.opt.Mailer.SendVerification(ctx, m); err != nil {
 		s.log.ErrorContext(ctx, "send verification mail", "user_id", u.ID, "error", err.Error())
 	}

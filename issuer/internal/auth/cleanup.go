@@ -2,28 +2,89 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
+
+	"github.com/medinsights/auth/issuer/internal/store"
 )
 
-// expiredGrace is how long after expiry a session or a verification token
-// is kept before Cleanup deletes it.
+// expiredGrace is how long after expiry a session, a verification or reset
+// token or a device token is kept before Cleanup deletes it.
 const expiredGrace = 24 * time.Hour
 
-// Cleanup deletes sessions (with their refresh tokens) and verification
-// tokens that expired more than a day ago, in batches, and returns how many
-// of each it deleted. Revocation events are pruned by the feed.
-func (s *Service) Cleanup(ctx context.Context) (sessions, verifications int64, err error) {
-	before := s.now().Add(-expiredGrace)
-	sessions, err = deleteInBatches(ctx, before, s.opt.Store.SessionDeleteExpired)
-	if err != nil {
-		return sessions, 0, fmt.Errorf("delete expired sessions: %w", err)
+// Cleaned counts what one Cleanup deleted.
+type Cleaned struct {
+	Sessions, Verifications, Resets, DeviceTokens, ThrottleCounters, UnverifiedAccounts int64
+}
+
+func (c Cleaned) total() int64 {
+	return c.Sessions + c.Verifications + c.Resets + c.DeviceTokens + c.ThrottleCounters + c.UnverifiedAccounts
+}
+
+// Cleanup deletes, in batches, sessions (with their refresh tokens),
+// verification, reset and device tokens that expired more than a day ago,
+// throttle counters past their expiry, and accounts still unverified past
+// their deadline (UnverifiedAccountTTL after registration), which frees
+// their usernames and addresses. Revocation events are pruned by the feed.
+func (s *Service) Cleanup(ctx context.Context) (Cleaned, error) {
+	var c Cleaned
+	now := s.now()
+	before := now.Add(-expiredGrace)
+	for _, d := range []struct {
+		what       string
+		n          *int64
+		before     time.Time
+		deleteFunc func(context.Context, time.Time, int32) (int64, error)
+	}{
+		{"expired sessions", &c.Sessions, before, s.opt.Store.SessionDeleteExpired},
+		{"expired verification tokens", &c.Verifications, before, s.opt.Store.EmailVerificationDeleteExpired},
+		{"expired password reset tokens", &c.Resets, before, s.opt.Store.PasswordResetDeleteExpired},
+		{"expired device tokens", &c.DeviceTokens, before, s.opt.Store.DeviceTokenDeleteExpired},
+		{"expired throttle counters", &c.ThrottleCounters, now, s.opt.Store.ThrottleCounterDeleteExpired},
+		{"unverified accounts", &c.UnverifiedAccounts, now, s.deleteUnverified},
+	} {
+		var err error
+		if *d.n, err = deleteInBatches(ctx, d.before, d.deleteFunc); err != nil {
+			return c, fmt.Errorf("delete %s: %w", d.what, err)
+		}
 	}
-	verifications, err = deleteInBatches(ctx, before, s.opt.Store.EmailVerificationDeleteExpired)
+	return c, nil
+}
+
+// errStillNeeded rolls back the deletion of an account verified meanwhile.
+var errStillNeeded = errors.New("account verified meanwhile")
+
+// deleteUnverified deletes up to max accounts still unverified past their
+// deadline (before), each in a transaction that first revokes its sessions
+// with revocation events: a deleted account's access tokens must stop at
+// the gateways at once, as any revoked session's do.
+func (s *Service) deleteUnverified(ctx context.Context, before time.Time, max int32) (int64, error) {
+	ids, err := s.opt.Store.UserListUnverifiedExpired(ctx, before, max)
 	if err != nil {
-		return sessions, verifications, fmt.Errorf("delete expired verification tokens: %w", err)
+		return 0, err
 	}
-	return sessions, verifications, nil
+	var n int64
+	for _, id := range ids {
+		err := s.opt.Store.Tx(ctx, func(q *store.Q) error {
+			if _, err := q.SessionRevoke(ctx, s.revocation(id, ReasonUnverifiedExpired, s.now(), nil)); err != nil {
+				return err
+			}
+			deleted, err := q.UserDeleteUnverified(ctx, id, before)
+			if err == nil && !deleted {
+				return errStillNeeded
+			}
+			return err
+		})
+		switch {
+		case err == nil:
+			n++
+			s.log.InfoContext(ctx, "deleted an account still unverified past its deadline", "user_id", id)
+		case !errors.Is(err, errStillNeeded):
+			return n, fmt.Errorf("delete account %s: %w", id, err)
+		}
+	}
+	return n, nil
 }
 
 // deleteInBatches calls deleteFunc with batches of cleanupBatch rows until a
@@ -54,12 +115,14 @@ func (s *Service) RunCleanup(ctx context.Context, every time.Duration) {
 			return
 		case <-t.C:
 		}
-		sessions, verifications, err := s.Cleanup(ctx)
+		c, err := s.Cleanup(ctx)
 		switch {
 		case err != nil && ctx.Err() == nil:
 			s.log.WarnContext(ctx, "cleanup of expired rows", "error", err.Error())
-		case sessions+verifications > 0:
-			s.log.InfoContext(ctx, "deleted expired rows", "sessions", sessions, "verification_tokens", verifications)
+		case c.total() > 0:
+			s.log.InfoContext(ctx, "deleted expired rows", "sessions", c.Sessions, "verification_tokens", c.Verifications,
+				"reset_tokens", c.Resets, "device_tokens", c.DeviceTokens, "throttle_counters", c.ThrottleCounters,
+				"unverified_accounts", c.UnverifiedAccounts)
 		}
 	}
 }

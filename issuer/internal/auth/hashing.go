@@ -15,19 +15,28 @@ const passwordHashWaitDefault = 2 * time.Second
 func (s *Service) acquireHashSlot(ctx context.Context) (release func(), err error) {
 	select {
 	case s.hashSlots <- struct{}{}:
-		return func() { <-s.hashSlots }, nil
+		return s.hashing(), nil
 	default:
 	}
 	t := time.NewTimer(s.opt.PasswordHashWait)
 	defer t.Stop()
 	select {
 	case s.hashSlots <- struct{}{}:
-		return func() { <-s.hashSlots }, nil
+		return s.hashing(), nil
 	case <-ctx.Done():
 		return nil, fmt.Errorf("%w: %w", ErrOverloaded, ctx.Err())
 	case <-t.C:
 		return nil, ErrOverloaded
 	}
+}
+
+// hashing reports the argon2id computation a slot was just taken for, and
+// returns the slot's release.
+func (s *Service) hashing() (release func()) {
+	if s.opt.PasswordHashFunc != nil {
+		s.opt.PasswordHashFunc()
+	}
+	return func() { <-s.hashSlots }
 }
 
 // hashPassword is HashPassword in a hashing slot.

@@ -87,7 +87,7 @@ func TestLoginRehashRacingAPasswordChangeFailsAndKeepsTheNewPassword(t *testing.
 	is2 := is.WithPasswords(t, stronger) // alice's hash is weaker: login rehashes
 	auth.SetAfterVerifyFunc(is2.Auth, func(context.Context) { changePassword(t, is) })
 
-	_, err := is2.Auth.Login(context.Background(), "alice", password)
+	_, err := is2.Auth.Login(context.Background(), auth.LoginInput{Login: "alice", Password: password})
 	if !errors.Is(err, auth.ErrInvalidCredentials) {
 		t.Fatalf("login racing a password change: %v, want ErrInvalidCredentials", err)
 	}
@@ -95,10 +95,10 @@ func TestLoginRehashRacingAPasswordChangeFailsAndKeepsTheNewPassword(t *testing.
 		t.Fatalf("%d live sessions, want 0", n)
 	}
 	auth.SetAfterVerifyFunc(is2.Auth, nil)
-	if _, err := is2.Auth.Login(context.Background(), "alice", password); !errors.Is(err, auth.ErrInvalidCredentials) {
+	if _, err := is2.Auth.Login(context.Background(), auth.LoginInput{Login: "alice", Password: password}); !errors.Is(err, auth.ErrInvalidCredentials) {
 		t.Fatalf("old password after the change: %v, want ErrInvalidCredentials", err)
 	}
-	if _, err := is2.Auth.Login(context.Background(), "alice", newPassword); err != nil {
+	if _, err := is2.Auth.Login(context.Background(), auth.LoginInput{Login: "alice", Password: newPassword}); err != nil {
 		t.Fatalf("new password after the change: %v", err)
 	}
 }
@@ -108,7 +108,7 @@ func TestLoginRacingAPasswordChangeStartsNoSession(t *testing.T) {
 	is, _ := setup(t)
 	auth.SetAfterVerifyFunc(is.Auth, func(context.Context) { changePassword(t, is) })
 
-	_, err := is.Auth.Login(context.Background(), "alice", password)
+	_, err := is.Auth.Login(context.Background(), auth.LoginInput{Login: "alice", Password: password})
 	if !errors.Is(err, auth.ErrInvalidCredentials) {
 		t.Fatalf("login racing a password change: %v, want ErrInvalidCredentials", err)
 	}
@@ -129,7 +129,7 @@ func TestLoginRacingARoleRevocationSignsTheRolesLeft(t *testing.T) {
 			t.Errorf("revoke role: %v", err)
 		}
 	})
-	pair, err := is.Auth.Login(ctx, "alice", password)
+	pair, err := is.Auth.Login(ctx, auth.LoginInput{Login: "alice", Password: password})
 	if err != nil {
 		t.Fatalf("login: %v", err)
 	}
@@ -161,7 +161,7 @@ func TestRefreshAfterARoleRevocationIsRefused(t *testing.T) {
 	if _, err := is.Auth.GrantRole(ctx, "alice", "admin"); err != nil {
 		t.Fatal(err)
 	}
-	pair, err := is.Auth.Login(ctx, "alice", password)
+	pair, err := is.Auth.Login(ctx, auth.LoginInput{Login: "alice", Password: password})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,11 +209,11 @@ func TestRevocationEventsCoverTokensSignedUnderALongerLifetime(t *testing.T) {
 	is, _ := setup(t)
 	ctx := context.Background()
 	t0 := is.Clock.Now()
-	a, err := is.Auth.Login(ctx, "alice", password)
+	a, err := is.Auth.Login(ctx, auth.LoginInput{Login: "alice", Password: password})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := is.Auth.Login(ctx, "alice", password)
+	b, err := is.Auth.Login(ctx, auth.LoginInput{Login: "alice", Password: password})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,14 +310,17 @@ func TestCleanupDeletesWhatExpiredMoreThanADayAgo(t *testing.T) {
 	is.Login(t, "alice", password)
 	ctx := context.Background()
 
-	sessions, verifications, err := is.Auth.Cleanup(ctx)
-	if err != nil || sessions != 0 || verifications != 0 {
-		t.Fatalf("cleanup of live rows: %d sessions, %d verifications, %v; want 0, 0, nil", sessions, verifications, err)
+	c, err := is.Auth.Cleanup(ctx)
+	if err != nil || c != (auth.Cleaned{}) {
+		t.Fatalf("cleanup of live rows: %+v, %v; want nothing deleted", c, err)
 	}
 	is.Clock.Advance(issuertest.RefreshLifetime + 48*time.Hour)
-	sessions, verifications, err = is.Auth.Cleanup(ctx)
-	if err != nil || sessions != 1 || verifications != 1 {
-		t.Fatalf("cleanup after expiry: %d sessions, %d verifications, %v; want 1, 1, nil", sessions, verifications, err)
+	// alice never verified her address: past UNVERIFIED_ACCOUNT_TTL her
+	// account goes too (after her expired session and token), and so does
+	// the registration counter of her address.
+	c, err = is.Auth.Cleanup(ctx)
+	if want := (auth.Cleaned{Sessions: 1, Verifications: 1, ThrottleCounters: 1, UnverifiedAccounts: 1}); err != nil || c != want {
+		t.Fatalf("cleanup after expiry: %+v, %v; want %+v", c, err, want)
 	}
 	if n := liveSessions(t, is); n != 0 {
 		t.Fatalf("%d sessions left", n)
@@ -336,7 +339,7 @@ func TestLoginOfADisabledUserFailsLikeAWrongPassword(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := is.Auth.Login(ctx, "alice", password); !errors.Is(err, auth.ErrInvalidCredentials) {
+	if _, err := is.Auth.Login(ctx, auth.LoginInput{Login: "alice", Password: password}); !errors.Is(err, auth.ErrInvalidCredentials) {
 		t.Fatalf("disabled user, right password: %v, want ErrInvalidCredentials", err)
 	}
 	if n := liveSessions(t, is); n != 0 {
@@ -349,7 +352,7 @@ func TestLoginOfADisabledUserFailsLikeAWrongPassword(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := is.Auth.Login(ctx, "alice", password); err != nil {
+	if _, err := is.Auth.Login(ctx, auth.LoginInput{Login: "alice", Password: password}); err != nil {
 		t.Fatalf("enabled again: %v", err)
 	}
 }
@@ -393,10 +396,10 @@ func TestChangePasswordRacingAnotherChangeFails(t *testing.T) {
 				t.Fatalf("the losing change: %d %s, want %d %s", r.Status, r.Body, c.status, c.code)
 			}
 			ctx := context.Background()
-			if _, err := is.Auth.Login(ctx, "alice", newPassword); err != nil {
+			if _, err := is.Auth.Login(ctx, auth.LoginInput{Login: "alice", Password: newPassword}); err != nil {
 				t.Fatalf("the winner's password: %v", err)
 			}
-			if _, err := is.Auth.Login(ctx, "alice", loserPassword); !errors.Is(err, auth.ErrInvalidCredentials) {
+			if _, err := is.Auth.Login(ctx, auth.LoginInput{Login: "alice", Password: loserPassword}); !errors.Is(err, auth.ErrInvalidCredentials) {
 				t.Fatalf("the loser's password: %v, want ErrInvalidCredentials", err)
 			}
 		})
@@ -423,7 +426,7 @@ func TestChangePasswordFromASessionRevokedMeanwhileFails(t *testing.T) {
 		t.Fatalf("change from a revoked session: %v, want ErrInvalidToken", err)
 	}
 	auth.SetBeforeChangeWriteFunc(is.Auth, nil)
-	if _, err := is.Auth.Login(ctx, "alice", password); err != nil {
+	if _, err := is.Auth.Login(ctx, auth.LoginInput{Login: "alice", Password: password}); err != nil {
 		t.Fatalf("the old password no longer works: %v", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 
 	"github.com/google/uuid"
 
@@ -11,16 +12,25 @@ import (
 	"github.com/medinsights/auth/issuer/internal/store"
 )
 
-// RegisterInput is a new account, already checked for shape at the boundary.
+// RegisterInput is a new account, already checked for shape at the
+// boundary, and the client address it comes from.
 type RegisterInput struct {
 	Username, Email, Password, FirstName, LastName string
+	Client                                         netip.Addr
 }
 
 // Register creates a user with the default roles and an unverified e-mail
 // address, and sends the verification mail. The user and the verification
 // token are written in one transaction; the mail goes out after the commit
-// (a failure to send is logged: the user can ask for another).
+// (a failure to send is logged: the user can ask for another). A client
+// address past its registration limit gets a ThrottledError before any
+// work; an account still unverified after UnverifiedAccountTTL is deleted
+// by Cleanup.
 func (s *Service) Register(ctx context.Context, in RegisterInput) (store.User, error) {
+	now := s.now()
+	if err := s.allowRegistration(ctx, in.Client, now); err != nil {
+		return store.User{}, err
+	}
 	email, err := identifier.NormalizeEmail(in.Email)
 	if err != nil {
 		return store.User{}, &ValidationError{Fields: map[string][]string{"email": {err.Error()}}}
@@ -39,13 +49,14 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (store.User, e
 	if err != nil {
 		return store.User{}, err
 	}
-	now := s.now()
+	unverifiedExpires := now.Add(s.opt.UnverifiedAccountTTL)
 	var u store.User
 	err = s.opt.Store.Tx(ctx, func(q *store.Q) error {
 		var err error
 		u, err = q.UserInsert(ctx, store.NewUser{
 			ID: uuid.New(), Username: in.Username, Email: in.Email, PasswordHash: hash,
 			FirstName: in.FirstName, LastName: in.LastName, Roles: s.opt.DefaultRoles, Now: now,
+			UnverifiedExpiresAt: &unverifiedExpires,
 		})
 		if err != nil {
 			return conflictError(err)

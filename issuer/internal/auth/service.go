@@ -5,6 +5,7 @@
 package auth
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -12,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"runtime"
 	"sort"
 	"strings"
@@ -57,6 +59,9 @@ var (
 	// ErrOverloaded: every password hashing slot stayed busy for
 	// PasswordHashWait (or the request ended first); retry later.
 	ErrOverloaded = errors.New("too many password checks in progress")
+	// ErrInvalidResetToken: a reset token that is unknown, used,
+	// superseded or expired, or of a disabled user; never says which.
+	ErrInvalidResetToken = errors.New("invalid or expired password reset token")
 )
 
 // ValidationError lists, per input field, what is wrong with it. Code,
@@ -87,6 +92,17 @@ const (
 	ReasonPasswordChange = "password_change"
 	ReasonRefreshReuse   = "refresh_reuse"
 	ReasonRoleChange     = "role_change"
+	ReasonPasswordReset  = "password_reset"
+	// ReasonUnverifiedExpired: the account was deleted, still unverified
+	// past UNVERIFIED_ACCOUNT_TTL.
+	ReasonUnverifiedExpired = "unverified_account_expired"
+)
+
+// Defaults of the lifetimes in Options.
+const (
+	DeviceTokenLifetimeDefault   = 365 * 24 * time.Hour
+	PasswordResetLifetimeDefault = 30 * time.Minute
+	UnverifiedAccountTTLDefault  = 7 * 24 * time.Hour
 )
 
 // Options configures a Service. Store, Mailer, Issuer, Audience and the
@@ -116,6 +132,26 @@ type Options struct {
 	// before ErrOverloaded; zero: 2 s.
 	PasswordHashConcurrency int
 	PasswordHashWait        time.Duration
+	// Throttle is the throttling of password checks, mail and
+	// registrations; the zero value switches it off.
+	Throttle Throttle
+	// DeviceTokenLifetime is how long a device token stays known after the
+	// last login that presented or received it; zero: 365 days.
+	DeviceTokenLifetime time.Duration
+	// PasswordResetLifetime is how long a reset token lasts; zero: 30 min.
+	PasswordResetLifetime time.Duration
+	// UnverifiedAccountTTL is how long a self-registered account may stay
+	// unverified before Cleanup deletes it; zero: 7 days.
+	UnverifiedAccountTTL time.Duration
+	// ThrottleDecisionFunc, when set, is called with every throttle
+	// decision (a Rule* and a Decision* constant), for the metrics.
+	ThrottleDecisionFunc func(rule, decision string)
+	// PasswordHashFunc, when set, is called before every argon2id
+	// computation (hash or verification), for the metrics.
+	PasswordHashFunc func()
+	// PasswordResetDoneFunc, when set, is called when a reset request has
+	// been handled, after its answer, with its outcome (a Reset* constant).
+	PasswordResetDoneFunc func(outcome string)
 	// ReuseDetectedFunc, when set, is called once for every refresh-token
 	// reuse detected, after its session was revoked: the answer is the same
 	// invalid_grant as for an unknown token, so this is how metrics see it.
@@ -160,6 +196,9 @@ func New(o Options) (*Service, error) {
 	if o.PasswordHashWait <= 0 {
 		o.PasswordHashWait = passwordHashWaitDefault
 	}
+	o.DeviceTokenLifetime = cmp.Or(o.DeviceTokenLifetime, DeviceTokenLifetimeDefault)
+	o.PasswordResetLifetime = cmp.Or(o.PasswordResetLifetime, PasswordResetLifetimeDefault)
+	o.UnverifiedAccountTTL = cmp.Or(o.UnverifiedAccountTTL, UnverifiedAccountTTLDefault)
 	o.DefaultRoles = append([]string{}, o.DefaultRoles...)
 	parser, err := accesstoken.NewParser(accesstoken.Options{
 		Issuer: o.Issuer, Audiences: []string{o.Audience}, Leeway: o.ClockSkew,
@@ -195,6 +234,8 @@ func (s *Service) HashingMemory() int64 {
 
 // TokenPair is what login and refresh return.
 type TokenPair struct {
+	// DeviceToken is set by Login only: the device token to keep.
+	DeviceToken      string
 	AccessToken      string
 	ExpiresIn        time.Duration
 	RefreshToken     string
@@ -203,10 +244,12 @@ type TokenPair struct {
 }
 
 // Principal is the caller of a Bearer endpoint: a user and the live session
-// the access token belongs to.
+// the access token belongs to, and the client address the request came
+// from (for the throttle of a password check).
 type Principal struct {
 	User      store.User
 	SessionID uuid.UUID
+	Client    netip.Addr
 }
 
 func (s *Service) tokenPair(u store.User, sessionID uuid.UUID, refresh string, now time.Time) (TokenPair, error) {
@@ -226,8 +269,6 @@ func (s *Service) tokenPair(u store.User, sessionID uuid.UUID, refresh string, n
 	}
 	return TokenPair{AccessToken: access, ExpiresIn: s.opt.AccessLifetime, RefreshToken: refresh, RefreshExpiresIn: s.opt.RefreshLifetime, User: u}, nil
 }
-
-// sendVerification sends after the commit, and to the end even when the
 
 // newOpaqueToken returns 256 random bits as base64url, and the SHA-256 of
 // that text: the only form stored.

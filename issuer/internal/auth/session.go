@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/google/uuid"
@@ -12,42 +13,82 @@ import (
 	"github.com/medinsights/auth/issuer/internal/store"
 )
 
-// Login checks a username (or e-mail address) and password and starts a
-// session. Unknown users and wrong passwords take the same time and get the
-// same error.
-func (s *Service) Login(ctx context.Context, login, password string) (TokenPair, error) {
-	u, err := s.opt.Store.UserGetByLogin(ctx, identifier.LoginName(login))
-	if errors.Is(err, store.ErrNotFound) {
-		if _, _, err := s.verifyPassword(ctx, s.dummyHash, password); errors.Is(err, ErrOverloaded) {
+// LoginInput is a login request: the login name (a username or an e-mail
+// address), the password, the device token the client kept from an earlier
+// login (may be empty) and the client's address.
+type LoginInput struct {
+	Login, Password, DeviceToken string
+	Client                       netip.Addr
+}
+
+// Login checks a login name and password and starts a session. Unknown
+// users and wrong passwords take the same time, get the same error and are
+// throttled alike. The throttle is read in the statement that finds the
+// user, before any password hash is computed: a throttled login computes
+// none and gets a ThrottledError. A failure is counted on the login's
+// counters in one more statement; a success forgets its pair's counter and
+// stores the device token in the statement that creates the session.
+func (s *Service) Login(ctx context.Context, in LoginInput) (TokenPair, error) {
+	now := s.now()
+	in.Login = identifier.LoginName(in.Login) // also the throttle's key: one per address, however spelt
+	counters := s.loginCounters(in.Login, in.Client)
+	var deviceHash []byte
+	if in.DeviceToken != "" {
+		deviceHash = hashToken(in.DeviceToken)
+	}
+	c, err := s.opt.Store.UserGetForLogin(ctx, in.Login, deviceHash, counters.keys(s.opt.Throttle.Enabled), now)
+	if err != nil {
+		return TokenPair{}, fmt.Errorf("find user: %w", err)
+	}
+	if err := s.checkLogin(c, now); err != nil {
+		return TokenPair{}, err
+	}
+	fail := func() (TokenPair, error) {
+		if err := s.loginFailed(ctx, counters, now); err != nil {
 			return TokenPair{}, err
 		}
 		return TokenPair{}, ErrInvalidCredentials
 	}
-	if err != nil {
-		return TokenPair{}, fmt.Errorf("find user: %w", err)
+	if c.UserID == uuid.Nil {
+		if _, _, err := s.verifyPassword(ctx, s.dummyHash, in.Password); errors.Is(err, ErrOverloaded) {
+			return TokenPair{}, err
+		}
+		return fail()
 	}
-	ok, rehash, err := s.verifyPassword(ctx, u.PasswordHash, password)
+	ok, rehash, err := s.verifyPassword(ctx, c.PasswordHash, in.Password)
 	if errors.Is(err, ErrOverloaded) {
 		return TokenPair{}, err
 	}
 	if err != nil {
-		return TokenPair{}, fmt.Errorf("verify password of user %s: %w", u.ID, err)
+		return TokenPair{}, fmt.Errorf("verify password of user %s: %w", c.UserID, err)
 	}
 	if !ok {
-		return TokenPair{}, ErrInvalidCredentials
+		return fail()
 	}
 	if s.afterVerifyFunc != nil {
 		s.afterVerifyFunc(ctx)
+	}
+	// A device token of this user is kept (and its life extended); any
+	// other, or none, is replaced by a new one.
+	device := in.DeviceToken
+	if !c.DeviceKnown {
+		if device, deviceHash, err = newOpaqueToken(); err != nil {
+			return TokenPair{}, err
+		}
 	}
 	refresh, refreshHash, err := newOpaqueToken()
 	if err != nil {
 		return TokenPair{}, err
 	}
-	now := s.now()
 	session := store.NewSession{
-		ID: uuid.New(), UserID: u.ID, PasswordHash: u.PasswordHash, RefreshHash: refreshHash,
+		ID: uuid.New(), UserID: c.UserID, PasswordHash: c.PasswordHash, RefreshHash: refreshHash,
 		Now: now, ExpiresAt: now.Add(s.opt.RefreshLifetime), AccessExpiresAt: now.Add(s.opt.AccessLifetime),
+		DeviceHash: deviceHash, DeviceExpiresAt: now.Add(s.opt.DeviceTokenLifetime),
 	}
+	if s.opt.Throttle.Enabled {
+		session.ThrottleKey = counters.pair.Key
+	}
+	var u store.User
 	// The session is created only while the password hash is still the one
 	// verified, with the user row locked, and the token carries the roles
 	// the statement returns: a login overlapping a password change either
@@ -55,18 +96,19 @@ func (s *Service) Login(ctx context.Context, login, password string) (TokenPair,
 	// overlapping a role change gets the roles as they are after it. A
 	// login that loses the race fails as invalid credentials: it is not
 	// retried, since its password was checked against a hash no longer
-	// stored.
+	// stored, and it counts as a failure, as a disabled user's does: the
+	// throttle treats it as it treats a wrong password.
 	if rehash {
 		// The stored hash has weaker parameters than today's: replace it now,
 		// while the password is at hand, in the login's transaction, and
 		// only while the stored hash is still the one verified: a password
 		// changed since the read is never overwritten.
 		var newHash string
-		if newHash, err = s.hashPassword(ctx, password); err != nil {
+		if newHash, err = s.hashPassword(ctx, in.Password); err != nil {
 			return TokenPair{}, err
 		}
 		err = s.opt.Store.Tx(ctx, func(q *store.Q) error {
-			if _, err := q.UserRehashPassword(ctx, u.ID, u.PasswordHash, newHash, now); err != nil {
+			if _, err := q.UserRehashPassword(ctx, c.UserID, c.PasswordHash, newHash, now); err != nil {
 				return err
 			}
 			session.PasswordHash = newHash
@@ -77,12 +119,14 @@ func (s *Service) Login(ctx context.Context, login, password string) (TokenPair,
 		u, err = s.opt.Store.SessionCreate(ctx, session) // one statement: atomic by itself
 	}
 	if errors.Is(err, store.ErrNotFound) {
-		return TokenPair{}, ErrInvalidCredentials
+		return fail()
 	}
 	if err != nil {
 		return TokenPair{}, fmt.Errorf("start session: %w", err)
 	}
-	return s.tokenPair(u, session.ID, refresh, now)
+	t, err := s.tokenPair(u, session.ID, refresh, now)
+	t.DeviceToken = device
+	return t, err
 }
 
 // Refresh rotates a refresh token. The rule (README, "Refresh tokens"):

@@ -24,6 +24,7 @@ import (
 	"github.com/medinsights/auth/issuer/internal/blocklist"
 	"github.com/medinsights/auth/issuer/internal/config"
 	"github.com/medinsights/auth/issuer/internal/mail"
+	"github.com/medinsights/auth/issuer/internal/metrics"
 	"github.com/medinsights/auth/issuer/internal/signer"
 	"github.com/medinsights/auth/issuer/internal/store"
 )
@@ -329,10 +330,10 @@ func newLogger(w io.Writer, level slog.Level) *slog.Logger {
 
 // newAuthService builds the domain service from the configuration. The
 // signer may be nil for commands that sign nothing.
-func newAuthService(c config.Config, st *store.Store, sg *signer.Signer, log *slog.Logger, reuseDetected func(), list *blocklist.List) (*auth.Service, error) {
-	var m auth.Mailer = mail.LogMailer{Logger: log, LinkURL: c.EmailVerificationURL}
+func newAuthService(c config.Config, st *store.Store, sg *signer.Signer, log *slog.Logger, mx *metrics.Metrics, list *blocklist.List) (*auth.Service, error) {
+	var m auth.Mailer = mail.LogMailer{Logger: log, LinkURL: c.EmailVerificationURL, ResetURL: c.PasswordResetURL}
 	if c.SMTPURL != nil {
-		m = mail.SMTPMailer{URL: c.SMTPURL, From: c.MailFrom, LinkURL: c.EmailVerificationURL}
+		m = mail.SMTPMailer{URL: c.SMTPURL, From: c.MailFrom, LinkURL: c.EmailVerificationURL, ResetURL: c.PasswordResetURL}
 	}
 	o := auth.Options{
 		Store: st, Signer: sg, Mailer: m, Logger: log,
@@ -340,7 +341,10 @@ func newAuthService(c config.Config, st *store.Store, sg *signer.Signer, log *sl
 		AccessLifetime: c.AccessLifetime, RefreshLifetime: c.RefreshLifetime,
 		ReuseInterval: c.RefreshReuseInterval, ClockSkew: c.ClockSkew,
 		DefaultRoles: c.DefaultRoles, PasswordHashConcurrency: c.PasswordHashConcurrency,
-		ReuseDetectedFunc: reuseDetected,
+		Throttle: c.Throttle, DeviceTokenLifetime: c.DeviceTokenLifetime,
+		PasswordResetLifetime: c.PasswordResetLifetime, UnverifiedAccountTTL: c.UnverifiedAccountTTL,
+		ReuseDetectedFunc: mx.RefreshReuseDetected, ThrottleDecisionFunc: mx.ThrottleDecision,
+		PasswordHashFunc: mx.PasswordHashed, PasswordResetDoneFunc: mx.PasswordResetDone,
 	}
 	if list != nil { // a nil *List in the interface would not be nil
 		o.Blocklist = list

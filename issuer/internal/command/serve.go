@@ -63,7 +63,7 @@ func serve(ctx context.Context, env Env) error {
 	if c.MetricsAddr != "" {
 		mx = metrics.New(metrics.Options{PoolStatsFunc: st.PoolStats, Logger: log})
 	}
-	svc, err := newAuthService(c, st, sg, log, mx.RefreshReuseDetected, list)
+	svc, err := newAuthService(c, st, sg, log, mx, list)
 	if err != nil {
 		return err
 	}
@@ -100,7 +100,7 @@ func serve(ctx context.Context, env Env) error {
 	handler, err := api.New(api.Options{
 		Auth: svc, Store: st, Signer: sg, Logger: log,
 		Issuer: c.Issuer, CORSAllowedOrigins: c.CORSAllowedOrigins,
-		Revocations: revocations, Metrics: mx,
+		Revocations: revocations, Metrics: mx, TrustedProxies: c.TrustedProxies,
 	})
 	if err != nil {
 		return err
@@ -113,7 +113,13 @@ func serve(ctx context.Context, env Env) error {
 		log.Warn("variable of the Django service has no effect here", "variable", v.Name, "instead", v.Replacement)
 	}
 	if c.SMTPURL == nil {
-		log.Warn("SMTP_URL IS UNSET: VERIFICATION TOKENS ARE WRITTEN TO THE LOG: set SMTP_URL in production (development only)")
+		log.Warn("SMTP_URL IS UNSET: VERIFICATION AND PASSWORD RESET TOKENS ARE WRITTEN TO THE LOG: set SMTP_URL in production (development only)")
+	}
+	if c.Throttle.Enabled && len(c.TrustedProxies) == 0 {
+		log.Warn("TRUSTED_PROXIES is unset: each connection's peer is taken as the client; behind Kong or a load balancer set it to their addresses, or every client shares one address's login throttle")
+	}
+	if !c.Throttle.Enabled {
+		log.Warn("THROTTLE_ENABLED=false: LOGIN, MAIL AND REGISTRATION THROTTLING IS OFF: passwords can be guessed without limit (load tests only)")
 	}
 
 	ln, err := net.Listen("tcp", c.ListenAddr)

@@ -174,21 +174,7 @@ func TestUsersGrantAndRevokeRole(t *testing.T) {
 // one warning naming what replaces it, and never its value.
 func TestServeStartUpWarnings(t *testing.T) {
 	t.Parallel()
-	env := serverEnv(t)
-	env["SECRET_KEY"] = "django-insecure-s3cr3t"
-	env["DEBUG"] = "True"
-	env["ALLOWED_HOSTS"] = "*"
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var logs testlog.Buffer
-	exited := make(chan int, 1)
-	go func() {
-		exited <- command.Main(ctx, []string{"serve"}, command.Env{Stdout: &logs, Stderr: io.Discard, Getenv: func(k string) string { return env[k] }})
-	}()
-	waitReady(t, "http://"+env["LISTEN_ADDR"])
-	cancel()
-	waitStopped(t, exited, "http://"+env["LISTEN_ADDR"])
-	out := logs.String()
+	out := startupLogs(t, map[string]string{"SECRET_KEY": "django-insecure-s3cr3t", "DEBUG": "True", "ALLOWED_HOSTS": "*"})
 	if !strings.Contains(out, "set SMTP_URL in production") {
 		t.Fatalf("no start-up warning about verification tokens in the log:\n%s", out)
 	}
@@ -199,6 +185,64 @@ func TestServeStartUpWarnings(t *testing.T) {
 	}
 	if strings.Contains(out, "s3cr3t") {
 		t.Fatalf("the SECRET_KEY value is in the log:\n%s", out)
+	}
+}
+
+// startupLogs starts serve with the environment of serverEnv and extra,
+// stops it once ready, and returns what it logged.
+func startupLogs(t *testing.T, extra map[string]string) string {
+	t.Helper()
+	env := serverEnv(t)
+	for k, v := range extra {
+		env[k] = v
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var logs testlog.Buffer
+	exited := make(chan int, 1)
+	go func() {
+		exited <- command.Main(ctx, []string{"serve"}, command.Env{Stdout: &logs, Stderr: io.Discard, Getenv: func(k string) string { return env[k] }})
+	}()
+	waitReady(t, "http://"+env["LISTEN_ADDR"])
+	cancel()
+	waitStopped(t, exited, "http://"+env["LISTEN_ADDR"])
+	return logs.String()
+}
+
+// Serve warns loudly at start-up about every weaker setting: tokens in the
+// log instead of mail (SMTP_URL unset), throttling off, and client
+// addresses that cannot be told apart behind a proxy (TRUSTED_PROXIES
+// unset).
+func TestServeWarnsAboutWeakerSettings(t *testing.T) {
+	t.Parallel()
+	const (
+		smtp    = "VERIFICATION AND PASSWORD RESET TOKENS ARE WRITTEN TO THE LOG"
+		off     = "THROTTLE_ENABLED=false: LOGIN, MAIL AND REGISTRATION THROTTLING IS OFF"
+		proxies = "TRUSTED_PROXIES is unset"
+	)
+	for _, c := range []struct {
+		name        string
+		env         map[string]string
+		warn, quiet []string
+	}{
+		{"defaults", nil, []string{smtp, proxies}, []string{off}},
+		{"throttle off", map[string]string{"THROTTLE_ENABLED": "false"}, []string{smtp, off}, []string{proxies}},
+		{"behind a trusted proxy", map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8"}, []string{smtp}, []string{off, proxies}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			logs := startupLogs(t, c.env)
+			for _, w := range c.warn {
+				if !strings.Contains(logs, w) {
+					t.Errorf("no start-up warning %q in:\n%s", w, logs)
+				}
+			}
+			for _, q := range c.quiet {
+				if strings.Contains(logs, q) {
+					t.Errorf("unexpected start-up warning %q", q)
+				}
+			}
+		})
 	}
 }
 

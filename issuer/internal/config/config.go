@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/medinsights/auth/issuer/internal/auth"
+	"github.com/medinsights/auth/issuer/internal/store"
 )
 
 // Defaults, used when a variable is unset or empty.
@@ -63,9 +65,19 @@ type Config struct {
 	PasswordHashConcurrency int    // PASSWORD_HASH_CONCURRENCY: argon2id computations at once; 0: GOMAXPROCS
 	PasswordBlocklistFile   string // PASSWORD_BLOCKLIST_FILE: optional; a compiled breached-password list (fail closed)
 
-	SMTPURL              *url.URL // SMTP_URL: unset means verification mail goes to the log
+	SMTPURL              *url.URL // SMTP_URL: unset means verification and reset mail go to the log
 	MailFrom             string   // MAIL_FROM
 	EmailVerificationURL string   // EMAIL_VERIFICATION_URL: the link in the mail, ?token= appended
+	PasswordResetURL     string   // PASSWORD_RESET_URL: the link in the reset mail, ?token= appended
+
+	PasswordResetLifetime time.Duration // PASSWORD_RESET_TOKEN_LIFETIME, seconds
+	UnverifiedAccountTTL  time.Duration // UNVERIFIED_ACCOUNT_TTL, seconds
+	DeviceTokenLifetime   time.Duration // DEVICE_TOKEN_LIFETIME, seconds
+
+	// Throttle is THROTTLE_ENABLED and the THROTTLE_* thresholds
+	// (docs/throttling.md).
+	Throttle       auth.Throttle
+	TrustedProxies []netip.Prefix // TRUSTED_PROXIES, comma list of CIDRs
 
 	RevocationFeedToken string     // REVOCATION_FEED_TOKEN: optional, at least 32 characters
 	LogLevel            slog.Level // LOG_LEVEL: debug, info, warn, error
@@ -129,6 +141,13 @@ func Load(getenv func(string) string, need Need) (Config, error) {
 
 		PasswordHashConcurrency: l.integer("PASSWORD_HASH_CONCURRENCY", 0, 0, 1024),
 		PasswordBlocklistFile:   l.str("PASSWORD_BLOCKLIST_FILE", ""),
+
+		PasswordResetURL:      l.str("PASSWORD_RESET_URL", ""),
+		PasswordResetLifetime: l.seconds("PASSWORD_RESET_TOKEN_LIFETIME", auth.PasswordResetLifetimeDefault, time.Minute, 24*time.Hour),
+		UnverifiedAccountTTL:  l.seconds("UNVERIFIED_ACCOUNT_TTL", auth.UnverifiedAccountTTLDefault, time.Hour, 366*24*time.Hour),
+		DeviceTokenLifetime:   l.seconds("DEVICE_TOKEN_LIFETIME", auth.DeviceTokenLifetimeDefault, 24*time.Hour, 5*366*24*time.Hour),
+		Throttle:              l.throttle(),
+		TrustedProxies:        l.prefixes("TRUSTED_PROXIES"),
 	}
 
 	if need&NeedDatabase != 0 && c.DatabaseURL == "" {
@@ -187,9 +206,12 @@ func Load(getenv func(string) string, need Need) (Config, error) {
 			c.SMTPURL = u
 		}
 	}
-	if c.EmailVerificationURL != "" {
-		if u, err := url.Parse(c.EmailVerificationURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			l.fail("EMAIL_VERIFICATION_URL", "is not an http(s) URL")
+	for name, link := range map[string]string{"EMAIL_VERIFICATION_URL": c.EmailVerificationURL, "PASSWORD_RESET_URL": c.PasswordResetURL} {
+		if link == "" {
+			continue
+		}
+		if u, err := url.Parse(link); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			l.fail(name, "is not an http(s) URL")
 		}
 	}
 	if c.RevocationFeedToken != "" && len(c.RevocationFeedToken) < MinFeedTokenLength {
@@ -251,6 +273,66 @@ func (l *loader) integer(name string, def, lo, hi int) int {
 		return def
 	}
 	return n
+}
+
+// boolean reads true or false.
+func (l *loader) boolean(name string, def bool) bool {
+	raw := strings.TrimSpace(l.getenv(name))
+	if raw == "" {
+		return def
+	}
+	v, err := strconv.ParseBool(raw)
+	if err != nil {
+		l.fail(name, fmt.Sprintf("%q is not true or false", raw))
+		return def
+	}
+	return v
+}
+
+// prefixes reads a comma list of CIDRs (a bare address is its own /32 or
+// /128).
+func (l *loader) prefixes(name string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, item := range l.list(name, "") {
+		p, err := netip.ParsePrefix(item)
+		if err != nil {
+			a, aerr := netip.ParseAddr(item)
+			if aerr != nil {
+				l.fail(name, fmt.Sprintf("%q is not a CIDR such as 10.0.0.0/8 or an address", item))
+				continue
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out
+}
+
+// throttle reads THROTTLE_ENABLED and the thresholds, each defaulting to
+// auth.DefaultThrottle's.
+func (l *loader) throttle() auth.Throttle {
+	d := auth.DefaultThrottle
+	const day = 24 * time.Hour
+	t := auth.Throttle{
+		Enabled: l.boolean("THROTTLE_ENABLED", d.Enabled),
+		LoginPair: store.ThrottleRule{
+			MaxHits:  l.integer("THROTTLE_PAIR_FAILURES", d.LoginPair.MaxHits, 1, 1000),
+			Period:   l.seconds("THROTTLE_PAIR_WINDOW", d.LoginPair.Period, time.Minute, day),
+			Delay:    l.seconds("THROTTLE_PAIR_DELAY", d.LoginPair.Delay, time.Second, day),
+			MaxDelay: l.seconds("THROTTLE_PAIR_MAX_DELAY", d.LoginPair.MaxDelay, time.Second, day),
+		},
+		LoginAddress: auth.BlockForPeriod(l.integer("THROTTLE_ADDRESS_FAILURES", d.LoginAddress.MaxHits, 1, 1000000),
+			l.seconds("THROTTLE_ADDRESS_WINDOW", d.LoginAddress.Period, time.Minute, day)),
+		LoginAccount: auth.BlockForPeriod(l.integer("THROTTLE_ACCOUNT_FAILURES", d.LoginAccount.MaxHits, 1, 1000000),
+			l.seconds("THROTTLE_ACCOUNT_WINDOW", d.LoginAccount.Period, time.Minute, day)),
+		MailPerMinute: auth.BlockForPeriod(l.integer("THROTTLE_MAIL_PER_MINUTE", d.MailPerMinute.MaxHits, 1, 1000), time.Minute),
+		MailPerDay:    auth.BlockForPeriod(l.integer("THROTTLE_MAIL_PER_DAY", d.MailPerDay.MaxHits, 1, 100000), day),
+		Registration:  auth.BlockForPeriod(l.integer("THROTTLE_REGISTRATIONS_PER_HOUR", d.Registration.MaxHits, 1, 100000), time.Hour),
+	}
+	if t.LoginPair.MaxDelay < t.LoginPair.Delay {
+		l.fail("THROTTLE_PAIR_MAX_DELAY", "must be at least THROTTLE_PAIR_DELAY")
+	}
+	return t
 }
 
 // seconds reads a whole number of seconds within [lo, hi].

@@ -1,11 +1,15 @@
 package config_test
 
 import (
+	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/medinsights/auth/issuer/internal/auth"
 	"github.com/medinsights/auth/issuer/internal/config"
+	"github.com/medinsights/auth/issuer/internal/store"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -22,28 +26,79 @@ func TestDefaults(t *testing.T) {
 		c.ShutdownTimeout != 20*time.Second || c.ShutdownDrainDelay != 5*time.Second || c.Port() != "8001" || c.Ignored != nil {
 		t.Fatalf("defaults %+v", c)
 	}
+	if !reflect.DeepEqual(c.Throttle, auth.DefaultThrottle) || c.TrustedProxies != nil || c.PasswordResetURL != "" ||
+		c.PasswordResetLifetime != 1800*time.Second || c.UnverifiedAccountTTL != 7*24*time.Hour || c.DeviceTokenLifetime != 365*24*time.Hour {
+		t.Fatalf("throttle and reset defaults %+v", c)
+	}
+}
+
+func TestThrottleVariables(t *testing.T) {
+	t.Parallel()
+	c, err := config.Load(env(map[string]string{
+		"TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.7,2001:db8::/32", "THROTTLE_ENABLED": "false",
+		"THROTTLE_PAIR_FAILURES": "3", "THROTTLE_PAIR_WINDOW": "600", "THROTTLE_PAIR_DELAY": "30", "THROTTLE_PAIR_MAX_DELAY": "300",
+		"THROTTLE_ADDRESS_FAILURES": "100", "THROTTLE_ADDRESS_WINDOW": "1800",
+		"THROTTLE_ACCOUNT_FAILURES": "20", "THROTTLE_ACCOUNT_WINDOW": "7200",
+		"THROTTLE_MAIL_PER_MINUTE": "2", "THROTTLE_MAIL_PER_DAY": "9", "THROTTLE_REGISTRATIONS_PER_HOUR": "50",
+		"PASSWORD_RESET_URL": "https://app.example.org/reset", "PASSWORD_RESET_TOKEN_LIFETIME": "600",
+		"UNVERIFIED_ACCOUNT_TTL": "86400", "DEVICE_TOKEN_LIFETIME": "8640000",
+	}), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := auth.Throttle{
+		LoginPair:     store.ThrottleRule{MaxHits: 3, Period: 10 * time.Minute, Delay: 30 * time.Second, MaxDelay: 5 * time.Minute},
+		LoginAddress:  auth.BlockForPeriod(100, 30*time.Minute),
+		LoginAccount:  auth.BlockForPeriod(20, 2*time.Hour),
+		MailPerMinute: auth.BlockForPeriod(2, time.Minute),
+		MailPerDay:    auth.BlockForPeriod(9, 24*time.Hour),
+		Registration:  auth.BlockForPeriod(50, time.Hour),
+	}
+	if !reflect.DeepEqual(c.Throttle, want) {
+		t.Fatalf("throttle %+v\nwant %+v", c.Throttle, want)
+	}
+	if fmt.Sprint(c.TrustedProxies) != "[10.0.0.0/8 192.0.2.7/32 2001:db8::/32]" || c.PasswordResetURL != "https://app.example.org/reset" ||
+		c.PasswordResetLifetime != 10*time.Minute || c.UnverifiedAccountTTL != 24*time.Hour || c.DeviceTokenLifetime != 100*24*time.Hour {
+		t.Fatalf("%+v", c)
+	}
 }
 
 func TestEveryBadVariableIsReportedByName(t *testing.T) {
 	t.Parallel()
 	bad := map[string]string{
-		"JWT_ALGORITHM":              "HS256",
-		"JWT_ACCESS_TOKEN_LIFETIME":  "fifteen",
-		"JWT_REFRESH_TOKEN_LIFETIME": "-1",
-		"JWT_ISSUER":                 "not a url",
-		"JWT_AUDIENCE":               "a b",
-		"JWT_CLOCK_SKEW":             "9999",
-		"LISTEN_ADDR":                "8001",
-		"CORS_ALLOWED_ORIGINS":       "https://ok.example,*",
-		"DEFAULT_ROLES":              "Patient",
-		"REFRESH_REUSE_INTERVAL":     "x",
-		"SHUTDOWN_TIMEOUT":           "0",
-		"SHUTDOWN_DRAIN_DELAY":       "-5",
-		"SMTP_URL":                   "http://mail",
-		"REVOCATION_FEED_TOKEN":      "short",
-		"LOG_LEVEL":                  "loud",
-		"EMAIL_VERIFICATION_URL":     "ftp://x",
-		"PASSWORD_HASH_CONCURRENCY":  "-1",
+		"JWT_ALGORITHM":                   "HS256",
+		"JWT_ACCESS_TOKEN_LIFETIME":       "fifteen",
+		"JWT_REFRESH_TOKEN_LIFETIME":      "-1",
+		"JWT_ISSUER":                      "not a url",
+		"JWT_AUDIENCE":                    "a b",
+		"JWT_CLOCK_SKEW":                  "9999",
+		"LISTEN_ADDR":                     "8001",
+		"CORS_ALLOWED_ORIGINS":            "https://ok.example,*",
+		"DEFAULT_ROLES":                   "Patient",
+		"REFRESH_REUSE_INTERVAL":          "x",
+		"SHUTDOWN_TIMEOUT":                "0",
+		"SHUTDOWN_DRAIN_DELAY":            "-5",
+		"SMTP_URL":                        "http://mail",
+		"REVOCATION_FEED_TOKEN":           "short",
+		"LOG_LEVEL":                       "loud",
+		"EMAIL_VERIFICATION_URL":          "ftp://x",
+		"PASSWORD_HASH_CONCURRENCY":       "-1",
+		"PASSWORD_RESET_URL":              "javascript:alert(1)",
+		"PASSWORD_RESET_TOKEN_LIFETIME":   "0",
+		"UNVERIFIED_ACCOUNT_TTL":          "60",
+		"DEVICE_TOKEN_LIFETIME":           "x",
+		"TRUSTED_PROXIES":                 "10.0.0.0/8,kong",
+		"THROTTLE_ENABLED":                "maybe",
+		"THROTTLE_PAIR_FAILURES":          "0",
+		"THROTTLE_PAIR_WINDOW":            "1",
+		"THROTTLE_PAIR_DELAY":             "-5",
+		"THROTTLE_ADDRESS_FAILURES":       "many",
+		"THROTTLE_ADDRESS_WINDOW":         "99999999",
+		"THROTTLE_ACCOUNT_FAILURES":       "0",
+		"THROTTLE_ACCOUNT_WINDOW":         "0",
+		"THROTTLE_MAIL_PER_MINUTE":        "0",
+		"THROTTLE_MAIL_PER_DAY":           "0",
+		"THROTTLE_REGISTRATIONS_PER_HOUR": "0",
 	}
 	_, err := config.Load(env(bad), config.NeedDatabase|config.NeedSigningKey)
 	if err == nil {
@@ -79,6 +134,14 @@ func TestValidValues(t *testing.T) {
 	if len(c.CORSAllowedOrigins) != 2 || c.CORSAllowedOrigins[1] != "http://localhost:3000" || c.SMTPURL.Hostname() != "mail.example" ||
 		c.Port() != "9000" || c.RefreshReuseInterval != 0 {
 		t.Fatalf("%+v", c)
+	}
+}
+
+func TestPairMaxDelayBelowDelayIsRefused(t *testing.T) {
+	t.Parallel()
+	_, err := config.Load(env(map[string]string{"THROTTLE_PAIR_DELAY": "600", "THROTTLE_PAIR_MAX_DELAY": "60"}), 0)
+	if err == nil || !strings.Contains(err.Error(), "THROTTLE_PAIR_MAX_DELAY must be at least THROTTLE_PAIR_DELAY") {
+		t.Fatalf("%v", err)
 	}
 }
 

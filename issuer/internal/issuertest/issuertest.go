@@ -16,8 +16,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -82,10 +84,32 @@ func (c *Clock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// Mailer keeps every verification mail.
+// Mailer keeps every mail.
 type Mailer struct {
-	mu   sync.Mutex
-	sent []auth.VerificationMail
+	mu     sync.Mutex
+	sent   []auth.VerificationMail
+	resets []auth.PasswordResetMail
+}
+
+// SendPasswordReset implements auth.Mailer.
+func (m *Mailer) SendPasswordReset(_ context.Context, r auth.PasswordResetMail) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.resets = append(m.resets, r)
+	return nil
+}
+
+// Resets returns the reset mails sent to address, oldest first.
+func (m *Mailer) Resets(address string) []auth.PasswordResetMail {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []auth.PasswordResetMail
+	for _, r := range m.resets {
+		if r.To == address {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // SendVerification implements auth.Mailer.
@@ -136,6 +160,14 @@ type Options struct {
 	PasswordHashWait        time.Duration
 	// Blocklist: see auth.Options.
 	Blocklist auth.Blocklist
+	// Throttle replaces auth.DefaultThrottle (which New uses, as
+	// production does); NoThrottle switches throttling off.
+	Throttle   *auth.Throttle
+	NoThrottle bool
+	// TrustedProxies: see api.Options.
+	TrustedProxies []netip.Prefix
+	// Mailer, when set, sends the mail instead of the Mailer that keeps it.
+	Mailer auth.Mailer
 }
 
 // Issuer is a running issuer for one test.
@@ -150,6 +182,24 @@ type Issuer struct {
 	Mailer      *Mailer
 	Statements  *store.StatementCounter
 	Logs        *testlog.Buffer
+	// Hashes counts argon2id computations (auth.Options.PasswordHashFunc).
+	Hashes *atomic.Int64
+	// ResetsDone receives the outcome of every password reset request once
+	// it has been handled (auth.Options.PasswordResetDoneFunc).
+	ResetsDone chan string
+}
+
+// WaitReset waits for the next password reset request to be handled and
+// returns its outcome.
+func (is *Issuer) WaitReset(t testing.TB) string {
+	t.Helper()
+	select {
+	case o := <-is.ResetsDone:
+		return o
+	case <-time.After(10 * time.Second):
+		t.Fatal("no password reset request was handled within 10 s")
+		return ""
+	}
 }
 
 // New builds an issuer on a new, migrated database and serves it on a
@@ -181,12 +231,25 @@ func New(t testing.TB, o Options) *Issuer {
 	}
 	clock := &Clock{t: time.Now().Truncate(time.Second)}
 	mailer := &Mailer{}
+	var sender auth.Mailer = mailer
+	if o.Mailer != nil {
+		sender = o.Mailer
+	}
 	if o.Password == (auth.PasswordParams{}) {
 		o.Password = FastPasswords
 	}
+	throttle := auth.DefaultThrottle
+	if o.Throttle != nil {
+		throttle = *o.Throttle
+	}
+	throttle.Enabled = throttle.Enabled && !o.NoThrottle
+	hashes := new(atomic.Int64)
+	resets := make(chan string, 64)
 	svc, err := auth.New(auth.Options{
-		Store: st, Signer: sg, Mailer: mailer, Logger: log,
-		Issuer: IssuerURL, Audience: Audience,
+		Store: st, Signer: sg, Mailer: sender, Logger: log, Throttle: throttle,
+		PasswordHashFunc:      func() { hashes.Add(1) },
+		PasswordResetDoneFunc: func(outcome string) { resets <- outcome },
+		Issuer:                IssuerURL, Audience: Audience,
 		AccessLifetime: AccessLifetime, RefreshLifetime: RefreshLifetime,
 		ReuseInterval: ReuseInterval, ClockSkew: ClockSkew,
 		DefaultRoles: []string{"patient"}, Password: o.Password, Now: clock.Now,
@@ -196,7 +259,7 @@ func New(t testing.TB, o Options) *Issuer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := api.New(api.Options{Auth: svc, Store: st, Signer: sg, Logger: log, Issuer: IssuerURL, CORSAllowedOrigins: []string{Origin}})
+	h, err := api.New(api.Options{Auth: svc, Store: st, Signer: sg, Logger: log, Issuer: IssuerURL, CORSAllowedOrigins: []string{Origin}, TrustedProxies: o.TrustedProxies})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +267,7 @@ func New(t testing.TB, o Options) *Issuer {
 	t.Cleanup(srv.Close)
 	return &Issuer{
 		DatabaseURL: url, Store: st, Auth: svc, Signer: sg, Handler: h, Server: srv,
-		Clock: clock, Mailer: mailer, Statements: counter, Logs: logs,
+		Clock: clock, Mailer: mailer, Statements: counter, Logs: logs, Hashes: hashes, ResetsDone: resets,
 	}
 }
 

@@ -12,6 +12,12 @@
 //     method counts as "other", so a client cannot grow the series;
 //   - medinsights_auth_events_total{event,reason}, read off the answers of
 //     the endpoints that cause them (see ObserveRequest);
+//   - medinsights_throttle_decisions_total{rule,decision}, every throttle
+//     decision (allowed, refused, bypassed) by rule, as the auth service
+//     reports them (ThrottleDecision);
+//   - medinsights_password_hashes_total, every argon2id computation;
+//   - medinsights_password_resets_total{outcome}, the reset requests by
+//     what came of them (the requester is never told);
 //   - medinsights_db_pool_*, the database pool's counters, read at each
 //     scrape.
 //
@@ -96,6 +102,9 @@ type Metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	events   *prometheus.CounterVec
+	throttle *prometheus.CounterVec
+	hashes   prometheus.Counter
+	resets   *prometheus.CounterVec
 	log      *slog.Logger
 }
 
@@ -119,6 +128,18 @@ func New(o Options) *Metrics {
 			Name: "medinsights_auth_events_total",
 			Help: "Authentication events: logins, refresh-token rotations and session-revoking requests (reason: logout, logout_all, password_change).",
 		}, []string{"event", "reason"}),
+		throttle: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "medinsights_throttle_decisions_total",
+			Help: "Throttle decisions by rule (login_pair, login_address, login_account, password_check, mail_per_minute, mail_per_day, registration) and decision (allowed, refused, bypassed by a device token).",
+		}, []string{"rule", "decision"}),
+		hashes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "medinsights_password_hashes_total",
+			Help: "argon2id computations (password hashes and checks).",
+		}),
+		resets: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "medinsights_password_resets_total",
+			Help: "Password reset requests by outcome (sent, no_account, throttled, failed); every one is answered alike.",
+		}, []string{"outcome"}),
 		log: o.Logger,
 	}
 	// Every event starts at zero, so rate() sees the first one.
@@ -126,10 +147,19 @@ func New(o Options) *Metrics {
 		m.events.WithLabelValues(e.name, e.reason)
 	}
 	m.events.WithLabelValues(EventRefreshReuseDetected, "")
+	for _, rule := range []string{auth.RuleLoginPair, auth.RuleLoginAddress, auth.RuleLoginAccount, auth.RulePasswordCheck,
+		auth.RuleMailPerMinute, auth.RuleMailPerDay, auth.RuleRegistration} {
+		m.throttle.WithLabelValues(rule, auth.DecisionAllowed)
+		m.throttle.WithLabelValues(rule, auth.DecisionRefused)
+	}
+	m.throttle.WithLabelValues(auth.RuleLoginAccount, auth.DecisionBypassed)
+	for _, o := range []string{auth.ResetSent, auth.ResetNoAccount, auth.ResetThrottled, auth.ResetFailed} {
+		m.resets.WithLabelValues(o)
+	}
 	m.registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.requests, m.duration, m.events,
+		m.requests, m.duration, m.events, m.throttle, m.hashes, m.resets,
 	)
 	if o.PoolStatsFunc != nil {
 		m.registry.MustRegister(newPoolCollector(o.PoolStatsFunc))
@@ -160,6 +190,33 @@ func (m *Metrics) RefreshReuseDetected() {
 		return
 	}
 	m.events.WithLabelValues(EventRefreshReuseDetected, "").Inc()
+}
+
+// ThrottleDecision counts one throttle decision. It is the auth service's
+// ThrottleDecisionFunc; a nil *Metrics records nothing.
+func (m *Metrics) ThrottleDecision(rule, decision string) {
+	if m == nil {
+		return
+	}
+	m.throttle.WithLabelValues(rule, decision).Inc()
+}
+
+// PasswordHashed counts one argon2id computation: the auth service's
+// PasswordHashFunc.
+func (m *Metrics) PasswordHashed() {
+	if m == nil {
+		return
+	}
+	m.hashes.Inc()
+}
+
+// PasswordResetDone counts one reset request by outcome: the auth
+// service's PasswordResetDoneFunc.
+func (m *Metrics) PasswordResetDone(outcome string) {
+	if m == nil {
+		return
+	}
+	m.resets.WithLabelValues(outcome).Inc()
 }
 
 // route is the label of a ServeMux pattern: its path without the method,

@@ -223,6 +223,19 @@ func TestServeExposesMetricsOnItsOwnListener(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 
+	// Six failed logins of one name from one address: five checked, the
+	// sixth refused by the pair rule without a hash.
+	for i := range 6 {
+		resp, err := http.Post(apiBase+"/api/auth/login/", "application/json", strings.NewReader(`{"username":"nobody","password":"wrong password"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if want := map[bool]int{true: 429, false: 401}[i == 5]; resp.StatusCode != want {
+			t.Fatalf("login %d: %d, want %d", i+1, resp.StatusCode, want)
+		}
+	}
+
 	status, header, body := get(t, http.MethodGet, metricsURL)
 	if status != http.StatusOK || !strings.HasPrefix(header.Get("Content-Type"), "text/plain") {
 		t.Fatalf("GET metrics listener /metrics: %d %q", status, header.Get("Content-Type"))
@@ -230,7 +243,13 @@ func TestServeExposesMetricsOnItsOwnListener(t *testing.T) {
 	for _, want := range []string{
 		`medinsights_http_requests_total{method="GET",route="/api/auth/ready",status="200"}`,
 		"# TYPE medinsights_http_request_duration_seconds histogram",
-		`medinsights_auth_events_total{event="login_failed",reason=""} 0`,
+		`medinsights_auth_events_total{event="login_failed",reason=""} 5`,
+		`medinsights_throttle_decisions_total{decision="allowed",rule="login_pair"} 5`,
+		`medinsights_throttle_decisions_total{decision="refused",rule="login_pair"} 1`,
+		`medinsights_throttle_decisions_total{decision="allowed",rule="login_account"} 6`,
+		`medinsights_throttle_decisions_total{decision="refused",rule="mail_per_day"} 0`,
+		`medinsights_password_resets_total{outcome="sent"} 0`,
+		"medinsights_password_hashes_total 5",
 		"medinsights_db_pool_max_connections ",
 		"go_goroutines ",
 		"process_cpu_seconds_total ",

@@ -68,6 +68,9 @@ type NewUser struct {
 	LastName     string
 	Roles        []string
 	Now          time.Time
+	// UnverifiedExpiresAt, when set, is when the account is deleted if its
+	// e-mail address is still unverified.
+	UnverifiedExpiresAt *time.Time
 }
 
 // NewSession is a session and its first refresh token. PasswordHash is the
@@ -82,6 +85,12 @@ type NewSession struct {
 	ExpiresAt    time.Time
 	// AccessExpiresAt is the exp of the access token about to be signed.
 	AccessExpiresAt time.Time
+	// DeviceHash, when set, is the hash of the device token to store (or
+	// extend) for the user, until DeviceExpiresAt.
+	DeviceHash      []byte
+	DeviceExpiresAt time.Time
+	// ThrottleKey, when set, is the throttle counter the login forgets.
+	ThrottleKey []byte
 }
 
 // Revocation selects the live sessions of one user to revoke. With no filter
@@ -168,6 +177,7 @@ func (q *Q) UserInsert(ctx context.Context, u NewUser) (User, error) {
 		ID: u.ID, Username: u.Username, Email: u.Email, PasswordHash: u.PasswordHash,
 		FirstName: u.FirstName, LastName: u.LastName, Roles: u.Roles, Now: u.Now,
 		UsernameSkeleton: identifier.Skeleton(u.Username), EmailSkeleton: identifier.Skeleton(u.Email),
+		UnverifiedExpiresAt: timestamptz(u.UnverifiedExpiresAt),
 	})
 	switch {
 	case err != nil:
@@ -207,12 +217,6 @@ func (q *Q) UserGetByID(ctx context.Context, id uuid.UUID) (User, error) {
 // UserGetByUsername returns the user with this username (any case), or ErrNotFound.
 func (q *Q) UserGetByUsername(ctx context.Context, username string) (User, error) {
 	return userResult(q.q.UserGetByUsername(ctx, q.db, username))
-}
-
-// UserGetByLogin returns the user whose username, or else e-mail address,
-// is login (any case), or ErrNotFound.
-func (q *Q) UserGetByLogin(ctx context.Context, login string) (User, error) {
-	return userResult(q.q.UserGetByLogin(ctx, q.db, login))
 }
 
 // UserSetPasswordHash replaces a user's password hash.
@@ -266,7 +270,8 @@ func (q *Q) SessionCreate(ctx context.Context, s NewSession) (User, error) {
 	}
 	row, err := q.q.SessionCreate(ctx, q.db, dbsqlc.SessionCreateParams{
 		ID: s.ID, UserID: s.UserID, PasswordHash: s.PasswordHash, Now: s.Now, ExpiresAt: s.ExpiresAt, RefreshHash: s.RefreshHash,
-		AccessExpiresAt: s.AccessExpiresAt, RefreshKey: key,
+		AccessExpiresAt: s.AccessExpiresAt, DeviceHash: s.DeviceHash, DeviceExpiresAt: s.DeviceExpiresAt, ThrottleKey: s.ThrottleKey,
+		RefreshKey: key,
 	})
 	return userResult(dbsqlc.User(row), err)
 }

@@ -24,6 +24,13 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // setup returns a store on a migrated database of its own.
 func setup(t *testing.T) *store.Store {
 	t.Helper()
+	st, _ := setupWithURL(t)
+	return st
+}
+
+// setupWithURL is setup that also returns the database's URL.
+func setupWithURL(t *testing.T) (*store.Store, string) {
+	t.Helper()
 	ctx := context.Background()
 	url := testdb.New(t)
 	if _, err := store.Migrate(ctx, url); err != nil {
@@ -34,7 +41,7 @@ func setup(t *testing.T) *store.Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(st.Close)
-	return st
+	return st, url
 }
 
 // feedEvents reads every revocation event from the feed's snapshot, in seq order.

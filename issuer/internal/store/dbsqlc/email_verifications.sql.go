@@ -63,7 +63,7 @@ WITH spent AS (
 UPDATE users SET email_verified = true, updated_at = $1
 FROM spent
 WHERE users.id = spent.user_id
-RETURNING users.id, users.username, users.email, users.password_hash, users.first_name, users.last_name, users.email_verified, users.roles, users.date_joined, users.updated_at, users.disabled_at
+RETURNING users.id, users.username, users.email, users.password_hash, users.first_name, users.last_name, users.email_verified, users.roles, users.date_joined, users.updated_at, users.disabled_at, users.unverified_expires_at
 `
 
 type EmailVerificationUseParams struct {
@@ -89,6 +89,7 @@ func (q *Queries) EmailVerificationUse(ctx context.Context, db DBTX, arg EmailVe
 		&i.DateJoined,
 		&i.UpdatedAt,
 		&i.DisabledAt,
+		&i.UnverifiedExpiresAt,
 	)
 	return i, err
 }

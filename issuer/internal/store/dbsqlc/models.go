@@ -11,6 +11,13 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
+type DeviceToken struct {
+	Hash      []byte
+	UserID    uuid.UUID
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
 type EmailVerification struct {
 	Hash      []byte
 	UserID    uuid.UUID
@@ -23,6 +30,14 @@ type LoginName struct {
 	Name     string
 	UserID   uuid.UUID
 	Skeleton pgtype.Text
+}
+
+type PasswordReset struct {
+	Hash      []byte
+	UserID    uuid.UUID
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	UsedAt    pgtype.Timestamptz
 }
 
 type RefreshToken struct {
@@ -59,16 +74,30 @@ type Session struct {
 	RefreshKey    []byte
 }
 
+type ThrottleCounter struct {
+	Key          []byte
+	Subject      []byte
+	Hits         int32
+	StartedAt    time.Time
+	BlockedUntil pgtype.Timestamptz
+	ExpiresAt    time.Time
+	MaxHits      int32
+	Period       pgtype.Interval
+	Delay        pgtype.Interval
+	MaxDelay     pgtype.Interval
+}
+
 type User struct {
-	ID            uuid.UUID
-	Username      string
-	Email         string
-	PasswordHash  string
-	FirstName     string
-	LastName      string
-	EmailVerified bool
-	Roles         []string
-	DateJoined    time.Time
-	UpdatedAt     time.Time
-	DisabledAt    pgtype.Timestamptz
+	ID                  uuid.UUID
+	Username            string
+	Email               string
+	PasswordHash        string
+	FirstName           string
+	LastName            string
+	EmailVerified       bool
+	Roles               []string
+	DateJoined          time.Time
+	UpdatedAt           time.Time
+	DisabledAt          pgtype.Timestamptz
+	UnverifiedExpiresAt pgtype.Timestamptz
 }

@@ -13,7 +13,7 @@ import (
 )
 
 const refreshTokenGetForUpdate = `-- name: RefreshTokenGetForUpdate :one
-SELECT refresh_tokens.hash, refresh_tokens.session_id, refresh_tokens.issued_at, refresh_tokens.expires_at, refresh_tokens.retired_at, sessions.id, sessions.user_id, sessions.created_at, sessions.expires_at, sessions.revoked_at, sessions.revoke_reason, sessions.last_access_exp, sessions.refresh_key, users.id, users.username, users.email, users.password_hash, users.first_name, users.last_name, users.email_verified, users.roles, users.date_joined, users.updated_at, users.disabled_at
+SELECT refresh_tokens.hash, refresh_tokens.session_id, refresh_tokens.issued_at, refresh_tokens.expires_at, refresh_tokens.retired_at, sessions.id, sessions.user_id, sessions.created_at, sessions.expires_at, sessions.revoked_at, sessions.revoke_reason, sessions.last_access_exp, sessions.refresh_key, users.id, users.username, users.email, users.password_hash, users.first_name, users.last_name, users.email_verified, users.roles, users.date_joined, users.updated_at, users.disabled_at, users.unverified_expires_at
 FROM refresh_tokens
 JOIN sessions ON sessions.id = refresh_tokens.session_id
 JOIN users ON users.id = sessions.user_id
@@ -59,6 +59,7 @@ func (q *Queries) RefreshTokenGetForUpdate(ctx context.Context, db DBTX, hash []
 		&i.User.DateJoined,
 		&i.User.UpdatedAt,
 		&i.User.DisabledAt,
+		&i.User.UnverifiedExpiresAt,
 	)
 	return i, err
 }
@@ -145,7 +146,7 @@ WITH retired AS (
     INSERT INTO refresh_tokens (hash, session_id, issued_at, expires_at)
     SELECT refresh_token_hash(extended.successor), extended.id, $1, $4 FROM extended
 )
-SELECT extended.id AS session_id, extended.successor::bytea AS successor, users.id, users.username, users.email, users.password_hash, users.first_name, users.last_name, users.email_verified, users.roles, users.date_joined, users.updated_at, users.disabled_at
+SELECT extended.id AS session_id, extended.successor::bytea AS successor, users.id, users.username, users.email, users.password_hash, users.first_name, users.last_name, users.email_verified, users.roles, users.date_joined, users.updated_at, users.disabled_at, users.unverified_expires_at
 FROM extended JOIN users ON users.id = extended.user_id
 `
 
@@ -200,6 +201,7 @@ func (q *Queries) RefreshTokenRotateLive(ctx context.Context, db DBTX, arg Refre
 		&i.User.DateJoined,
 		&i.User.UpdatedAt,
 		&i.User.DisabledAt,
+		&i.User.UnverifiedExpiresAt,
 	)
 	return i, err
 }

@@ -14,7 +14,7 @@ import (
 )
 
 const sessionAuthenticate = `-- name: SessionAuthenticate :one
-SELECT users.id, users.username, users.email, users.password_hash, users.first_name, users.last_name, users.email_verified, users.roles, users.date_joined, users.updated_at, users.disabled_at
+SELECT users.id, users.username, users.email, users.password_hash, users.first_name, users.last_name, users.email_verified, users.roles, users.date_joined, users.updated_at, users.disabled_at, users.unverified_expires_at
 FROM sessions JOIN users ON users.id = sessions.user_id
 WHERE sessions.id = $1 AND sessions.user_id = $2 AND sessions.revoked_at IS NULL
 `
@@ -41,13 +41,14 @@ func (q *Queries) SessionAuthenticate(ctx context.Context, db DBTX, arg SessionA
 		&i.DateJoined,
 		&i.UpdatedAt,
 		&i.DisabledAt,
+		&i.UnverifiedExpiresAt,
 	)
 	return i, err
 }
 
 const sessionCreate = `-- name: SessionCreate :one
 WITH owner AS (
-    SELECT users.id, users.username, users.email, users.password_hash, users.first_name, users.last_name, users.email_verified, users.roles, users.date_joined, users.updated_at, users.disabled_at FROM users
+    SELECT users.id, users.username, users.email, users.password_hash, users.first_name, users.last_name, users.email_verified, users.roles, users.date_joined, users.updated_at, users.disabled_at, users.unverified_expires_at FROM users
     WHERE users.id = $1 AND users.password_hash = $2
       AND users.disabled_at IS NULL
     FOR SHARE
@@ -58,8 +59,18 @@ WITH owner AS (
 ), token AS (
     INSERT INTO refresh_tokens (hash, session_id, issued_at, expires_at)
     SELECT $8, session.id, $4, $5 FROM session
+), device AS (
+    INSERT INTO device_tokens (hash, user_id, created_at, expires_at)
+    SELECT $9::bytea, owner.id, $4, $10::timestamptz
+    FROM owner CROSS JOIN session
+    WHERE $9::bytea IS NOT NULL
+    ON CONFLICT (hash) DO UPDATE SET expires_at = excluded.expires_at
+    WHERE device_tokens.user_id = excluded.user_id
+), cleared AS (
+    DELETE FROM throttle_counters
+    WHERE throttle_counters.key = $11::bytea AND EXISTS (SELECT 1 FROM session)
 )
-SELECT owner.id, owner.username, owner.email, owner.password_hash, owner.first_name, owner.last_name, owner.email_verified, owner.roles, owner.date_joined, owner.updated_at, owner.disabled_at FROM owner CROSS JOIN session
+SELECT owner.id, owner.username, owner.email, owner.password_hash, owner.first_name, owner.last_name, owner.email_verified, owner.roles, owner.date_joined, owner.updated_at, owner.disabled_at, owner.unverified_expires_at FROM owner CROSS JOIN session
 `
 
 type SessionCreateParams struct {
@@ -71,20 +82,24 @@ type SessionCreateParams struct {
 	AccessExpiresAt time.Time
 	RefreshKey      []byte
 	RefreshHash     []byte
+	DeviceHash      []byte
+	DeviceExpiresAt time.Time
+	ThrottleKey     []byte
 }
 
 type SessionCreateRow struct {
-	ID            uuid.UUID
-	Username      string
-	Email         string
-	PasswordHash  string
-	FirstName     string
-	LastName      string
-	EmailVerified bool
-	Roles         []string
-	DateJoined    time.Time
-	UpdatedAt     time.Time
-	DisabledAt    pgtype.Timestamptz
+	ID                  uuid.UUID
+	Username            string
+	Email               string
+	PasswordHash        string
+	FirstName           string
+	LastName            string
+	EmailVerified       bool
+	Roles               []string
+	DateJoined          time.Time
+	UpdatedAt           time.Time
+	DisabledAt          pgtype.Timestamptz
+	UnverifiedExpiresAt pgtype.Timestamptz
 }
 
 // SessionCreate starts a session together with its first refresh token, in
@@ -96,6 +111,9 @@ type SessionCreateRow struct {
 // commits first: then this statement sees the new row, creates nothing on a
 // new password hash, and returns the new roles otherwise. A disabled user
 // (disabled_at set) gets no session: the login fails like a wrong password.
+// With the session, the same statement stores (or extends) the device token
+// @device_hash of the user, when set, and forgets the throttle counter
+// @throttle_key, when set: a successful login resets its pair's counter.
 // @refresh_key keys the derivation of every successor refresh token
 // (RefreshTokenRotateLive).
 func (q *Queries) SessionCreate(ctx context.Context, db DBTX, arg SessionCreateParams) (SessionCreateRow, error) {
@@ -108,6 +126,9 @@ func (q *Queries) SessionCreate(ctx context.Context, db DBTX, arg SessionCreateP
 		arg.AccessExpiresAt,
 		arg.RefreshKey,
 		arg.RefreshHash,
+		arg.DeviceHash,
+		arg.DeviceExpiresAt,
+		arg.ThrottleKey,
 	)
 	var i SessionCreateRow
 	err := row.Scan(
@@ -122,6 +143,7 @@ func (q *Queries) SessionCreate(ctx context.Context, db DBTX, arg SessionCreateP
 		&i.DateJoined,
 		&i.UpdatedAt,
 		&i.DisabledAt,
+		&i.UnverifiedExpiresAt,
 	)
 	return i, err
 }

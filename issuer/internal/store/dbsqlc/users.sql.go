@@ -77,7 +77,7 @@ WITH caller AS (
 )
 UPDATE users SET password_hash = $1, updated_at = $2
 WHERE users.id = $3 AND users.password_hash = $4 AND EXISTS (SELECT 1 FROM caller)
-RETURNING id, username, email, password_hash, first_name, last_name, email_verified, roles, date_joined, updated_at, disabled_at
+RETURNING id, username, email, password_hash, first_name, last_name, email_verified, roles, date_joined, updated_at, disabled_at, unverified_expires_at
 `
 
 type UserChangePasswordParams struct {
@@ -115,12 +115,33 @@ func (q *Queries) UserChangePassword(ctx context.Context, db DBTX, arg UserChang
 		&i.DateJoined,
 		&i.UpdatedAt,
 		&i.DisabledAt,
+		&i.UnverifiedExpiresAt,
 	)
 	return i, err
 }
 
+const userDeleteUnverified = `-- name: UserDeleteUnverified :execrows
+DELETE FROM users WHERE id = $1 AND unverified_expires_at < $2 AND NOT email_verified
+`
+
+type UserDeleteUnverifiedParams struct {
+	ID     uuid.UUID
+	Before pgtype.Timestamptz
+}
+
+// UserDeleteUnverified deletes an account only while its address is still
+// unverified past its deadline; its login names, sessions and tokens go
+// with it (ON DELETE CASCADE).
+func (q *Queries) UserDeleteUnverified(ctx context.Context, db DBTX, arg UserDeleteUnverifiedParams) (int64, error) {
+	result, err := db.Exec(ctx, userDeleteUnverified, arg.ID, arg.Before)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const userGetByID = `-- name: UserGetByID :one
-SELECT id, username, email, password_hash, first_name, last_name, email_verified, roles, date_joined, updated_at, disabled_at FROM users WHERE id = $1
+SELECT id, username, email, password_hash, first_name, last_name, email_verified, roles, date_joined, updated_at, disabled_at, unverified_expires_at FROM users WHERE id = $1
 `
 
 func (q *Queries) UserGetByID(ctx context.Context, db DBTX, id uuid.UUID) (User, error) {
@@ -138,38 +159,13 @@ func (q *Queries) UserGetByID(ctx context.Context, db DBTX, id uuid.UUID) (User,
 		&i.DateJoined,
 		&i.UpdatedAt,
 		&i.DisabledAt,
-	)
-	return i, err
-}
-
-const userGetByLogin = `-- name: UserGetByLogin :one
-SELECT users.id, users.username, users.email, users.password_hash, users.first_name, users.last_name, users.email_verified, users.roles, users.date_joined, users.updated_at, users.disabled_at FROM login_names JOIN users ON users.id = login_names.user_id
-WHERE login_names.name = lower($1)
-`
-
-// UserGetByLogin finds a user by username or e-mail address, any case. A
-// login name belongs to one user only (table login_names).
-func (q *Queries) UserGetByLogin(ctx context.Context, db DBTX, login string) (User, error) {
-	row := db.QueryRow(ctx, userGetByLogin, login)
-	var i User
-	err := row.Scan(
-		&i.ID,
-		&i.Username,
-		&i.Email,
-		&i.PasswordHash,
-		&i.FirstName,
-		&i.LastName,
-		&i.EmailVerified,
-		&i.Roles,
-		&i.DateJoined,
-		&i.UpdatedAt,
-		&i.DisabledAt,
+		&i.UnverifiedExpiresAt,
 	)
 	return i, err
 }
 
 const userGetByUsername = `-- name: UserGetByUsername :one
-SELECT id, username, email, password_hash, first_name, last_name, email_verified, roles, date_joined, updated_at, disabled_at FROM users WHERE lower(username) = lower($1)
+SELECT id, username, email, password_hash, first_name, last_name, email_verified, roles, date_joined, updated_at, disabled_at, unverified_expires_at FROM users WHERE lower(username) = lower($1)
 `
 
 func (q *Queries) UserGetByUsername(ctx context.Context, db DBTX, username string) (User, error) {
@@ -187,15 +183,76 @@ func (q *Queries) UserGetByUsername(ctx context.Context, db DBTX, username strin
 		&i.DateJoined,
 		&i.UpdatedAt,
 		&i.DisabledAt,
+		&i.UnverifiedExpiresAt,
+	)
+	return i, err
+}
+
+const userGetForLogin = `-- name: UserGetForLogin :one
+SELECT users.id AS user_id, users.password_hash,
+       EXISTS (SELECT 1 FROM device_tokens
+               WHERE device_tokens.hash = $1::bytea AND device_tokens.user_id = users.id
+                 AND device_tokens.expires_at > $2::timestamptz)::boolean AS device_known,
+       coalesce((SELECT t.blocked_until FROM throttle_counters t WHERE t.key = $3::bytea AND t.blocked_until > $2), $2)::timestamptz AS pair_blocked_until,
+       coalesce((SELECT t.blocked_until FROM throttle_counters t WHERE t.key = $4::bytea AND t.blocked_until > $2), $2)::timestamptz AS address_blocked_until,
+       coalesce((SELECT t.blocked_until FROM throttle_counters t WHERE t.key = $5::bytea AND t.blocked_until > $2), $2)::timestamptz AS account_blocked_until
+FROM (VALUES (lower($6::text))) AS req (name)
+LEFT JOIN login_names ON login_names.name = req.name
+LEFT JOIN users ON users.id = login_names.user_id
+`
+
+type UserGetForLoginParams struct {
+	DeviceHash []byte
+	Now        time.Time
+	PairKey    []byte
+	AddressKey []byte
+	AccountKey []byte
+	Login      string
+}
+
+type UserGetForLoginRow struct {
+	UserID              uuid.NullUUID
+	PasswordHash        pgtype.Text
+	DeviceKnown         bool
+	PairBlockedUntil    time.Time
+	AddressBlockedUntil time.Time
+	AccountBlockedUntil time.Time
+}
+
+// UserGetForLogin is the one statement a login runs before the password
+// check: the user of a login name, username or e-mail address, any case (a
+// login name belongs to one user only: table login_names; no user: user_id
+// NULL), whether
+// @device_hash is a live device token of that user, and until when each of
+// the login's throttle counters is blocked (@now: not blocked). An unknown
+// login name's counters are read exactly like a known one's.
+func (q *Queries) UserGetForLogin(ctx context.Context, db DBTX, arg UserGetForLoginParams) (UserGetForLoginRow, error) {
+	row := db.QueryRow(ctx, userGetForLogin,
+		arg.DeviceHash,
+		arg.Now,
+		arg.PairKey,
+		arg.AddressKey,
+		arg.AccountKey,
+		arg.Login,
+	)
+	var i UserGetForLoginRow
+	err := row.Scan(
+		&i.UserID,
+		&i.PasswordHash,
+		&i.DeviceKnown,
+		&i.PairBlockedUntil,
+		&i.AddressBlockedUntil,
+		&i.AccountBlockedUntil,
 	)
 	return i, err
 }
 
 const userInsert = `-- name: UserInsert :one
 WITH inserted AS (
-    INSERT INTO users (id, username, email, password_hash, first_name, last_name, roles, date_joined, updated_at)
-    VALUES ($3, $4, $5, $6, $7, $8, $9::text[], $10, $10)
-    RETURNING id, username, email, password_hash, first_name, last_name, email_verified, roles, date_joined, updated_at, disabled_at
+    INSERT INTO users (id, username, email, password_hash, first_name, last_name, roles, date_joined, updated_at, unverified_expires_at)
+    VALUES ($3, $4, $5, $6, $7, $8, $9::text[], $10, $10,
+            $11::timestamptz)
+    RETURNING id, username, email, password_hash, first_name, last_name, email_verified, roles, date_joined, updated_at, disabled_at, unverified_expires_at
 ), claimed AS (
     INSERT INTO login_names (name, user_id, skeleton)
     SELECT DISTINCT ON (n.skeleton) lower(n.name), inserted.id, n.skeleton
@@ -204,39 +261,41 @@ WITH inserted AS (
     ON CONFLICT DO NOTHING
     RETURNING skeleton
 )
-SELECT inserted.id, inserted.username, inserted.email, inserted.password_hash, inserted.first_name, inserted.last_name, inserted.email_verified, inserted.roles, inserted.date_joined, inserted.updated_at, inserted.disabled_at,
+SELECT inserted.id, inserted.username, inserted.email, inserted.password_hash, inserted.first_name, inserted.last_name, inserted.email_verified, inserted.roles, inserted.date_joined, inserted.updated_at, inserted.disabled_at, inserted.unverified_expires_at,
        EXISTS (SELECT 1 FROM claimed WHERE claimed.skeleton = $1::text)::boolean AS username_claimed,
        EXISTS (SELECT 1 FROM claimed WHERE claimed.skeleton = $2::text)::boolean AS email_claimed
 FROM inserted
 `
 
 type UserInsertParams struct {
-	UsernameSkeleton string
-	EmailSkeleton    string
-	ID               uuid.UUID
-	Username         string
-	Email            string
-	PasswordHash     string
-	FirstName        string
-	LastName         string
-	Roles            []string
-	Now              time.Time
+	UsernameSkeleton    string
+	EmailSkeleton       string
+	ID                  uuid.UUID
+	Username            string
+	Email               string
+	PasswordHash        string
+	FirstName           string
+	LastName            string
+	Roles               []string
+	Now                 time.Time
+	UnverifiedExpiresAt pgtype.Timestamptz
 }
 
 type UserInsertRow struct {
-	ID              uuid.UUID
-	Username        string
-	Email           string
-	PasswordHash    string
-	FirstName       string
-	LastName        string
-	EmailVerified   bool
-	Roles           []string
-	DateJoined      time.Time
-	UpdatedAt       time.Time
-	DisabledAt      pgtype.Timestamptz
-	UsernameClaimed bool
-	EmailClaimed    bool
+	ID                  uuid.UUID
+	Username            string
+	Email               string
+	PasswordHash        string
+	FirstName           string
+	LastName            string
+	EmailVerified       bool
+	Roles               []string
+	DateJoined          time.Time
+	UpdatedAt           time.Time
+	DisabledAt          pgtype.Timestamptz
+	UnverifiedExpiresAt pgtype.Timestamptz
+	UsernameClaimed     bool
+	EmailClaimed        bool
 }
 
 // UserInsert creates a user and claims its login names (its username and
@@ -245,7 +304,8 @@ type UserInsertRow struct {
 // another user holds, or is claiming in a transaction not yet committed
 // (this statement waits for it), is not claimed, and the caller must then
 // roll back. A username and an address of the same user that look alike
-// share one row.
+// share one row. @unverified_expires_at (NULL: never) is when the account
+// is deleted if its address is still unverified.
 func (q *Queries) UserInsert(ctx context.Context, db DBTX, arg UserInsertParams) (UserInsertRow, error) {
 	row := db.QueryRow(ctx, userInsert,
 		arg.UsernameSkeleton,
@@ -258,6 +318,7 @@ func (q *Queries) UserInsert(ctx context.Context, db DBTX, arg UserInsertParams)
 		arg.LastName,
 		arg.Roles,
 		arg.Now,
+		arg.UnverifiedExpiresAt,
 	)
 	var i UserInsertRow
 	err := row.Scan(
@@ -272,16 +333,51 @@ func (q *Queries) UserInsert(ctx context.Context, db DBTX, arg UserInsertParams)
 		&i.DateJoined,
 		&i.UpdatedAt,
 		&i.DisabledAt,
+		&i.UnverifiedExpiresAt,
 		&i.UsernameClaimed,
 		&i.EmailClaimed,
 	)
 	return i, err
 }
 
+const userListUnverifiedExpired = `-- name: UserListUnverifiedExpired :many
+SELECT id FROM users
+WHERE unverified_expires_at < $1 AND NOT email_verified
+ORDER BY unverified_expires_at
+LIMIT $2
+`
+
+type UserListUnverifiedExpiredParams struct {
+	Before  pgtype.Timestamptz
+	MaxRows int32
+}
+
+// UserListUnverifiedExpired lists up to @max_rows accounts whose address is
+// still unverified past their unverified_expires_at.
+func (q *Queries) UserListUnverifiedExpired(ctx context.Context, db DBTX, arg UserListUnverifiedExpiredParams) ([]uuid.UUID, error) {
+	rows, err := db.Query(ctx, userListUnverifiedExpired, arg.Before, arg.MaxRows)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []uuid.UUID
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const userRehashPassword = `-- name: UserRehashPassword :one
 UPDATE users SET password_hash = $1, updated_at = $2
 WHERE id = $3 AND password_hash = $4
-RETURNING id, username, email, password_hash, first_name, last_name, email_verified, roles, date_joined, updated_at, disabled_at
+RETURNING id, username, email, password_hash, first_name, last_name, email_verified, roles, date_joined, updated_at, disabled_at, unverified_expires_at
 `
 
 type UserRehashPasswordParams struct {
@@ -314,6 +410,7 @@ func (q *Queries) UserRehashPassword(ctx context.Context, db DBTX, arg UserRehas
 		&i.DateJoined,
 		&i.UpdatedAt,
 		&i.DisabledAt,
+		&i.UnverifiedExpiresAt,
 	)
 	return i, err
 }
@@ -323,7 +420,7 @@ UPDATE users
 SET roles = (SELECT array_agg(DISTINCT r ORDER BY r) FROM unnest(array_append(roles, $1::text)) AS r),
     updated_at = $2
 WHERE id = $3
-RETURNING id, username, email, password_hash, first_name, last_name, email_verified, roles, date_joined, updated_at, disabled_at
+RETURNING id, username, email, password_hash, first_name, last_name, email_verified, roles, date_joined, updated_at, disabled_at, unverified_expires_at
 `
 
 type UserRoleAddParams struct {
@@ -347,6 +444,7 @@ func (q *Queries) UserRoleAdd(ctx context.Context, db DBTX, arg UserRoleAddParam
 		&i.DateJoined,
 		&i.UpdatedAt,
 		&i.DisabledAt,
+		&i.UnverifiedExpiresAt,
 	)
 	return i, err
 }
@@ -354,7 +452,7 @@ func (q *Queries) UserRoleAdd(ctx context.Context, db DBTX, arg UserRoleAddParam
 const userRoleRemove = `-- name: UserRoleRemove :one
 UPDATE users SET roles = array_remove(roles, $1::text), updated_at = $2
 WHERE id = $3
-RETURNING id, username, email, password_hash, first_name, last_name, email_verified, roles, date_joined, updated_at, disabled_at
+RETURNING id, username, email, password_hash, first_name, last_name, email_verified, roles, date_joined, updated_at, disabled_at, unverified_expires_at
 `
 
 type UserRoleRemoveParams struct {
@@ -378,6 +476,7 @@ func (q *Queries) UserRoleRemove(ctx context.Context, db DBTX, arg UserRoleRemov
 		&i.DateJoined,
 		&i.UpdatedAt,
 		&i.DisabledAt,
+		&i.UnverifiedExpiresAt,
 	)
 	return i, err
 }
@@ -385,7 +484,7 @@ func (q *Queries) UserRoleRemove(ctx context.Context, db DBTX, arg UserRoleRemov
 const userSetDisabled = `-- name: UserSetDisabled :one
 UPDATE users SET disabled_at = $1, updated_at = $2
 WHERE id = $3
-RETURNING id, username, email, password_hash, first_name, last_name, email_verified, roles, date_joined, updated_at, disabled_at
+RETURNING id, username, email, password_hash, first_name, last_name, email_verified, roles, date_joined, updated_at, disabled_at, unverified_expires_at
 `
 
 type UserSetDisabledParams struct {
@@ -411,6 +510,7 @@ func (q *Queries) UserSetDisabled(ctx context.Context, db DBTX, arg UserSetDisab
 		&i.DateJoined,
 		&i.UpdatedAt,
 		&i.DisabledAt,
+		&i.UnverifiedExpiresAt,
 	)
 	return i, err
 }
@@ -418,7 +518,7 @@ func (q *Queries) UserSetDisabled(ctx context.Context, db DBTX, arg UserSetDisab
 const userSetPasswordHash = `-- name: UserSetPasswordHash :one
 UPDATE users SET password_hash = $1, updated_at = $2
 WHERE id = $3
-RETURNING id, username, email, password_hash, first_name, last_name, email_verified, roles, date_joined, updated_at, disabled_at
+RETURNING id, username, email, password_hash, first_name, last_name, email_verified, roles, date_joined, updated_at, disabled_at, unverified_expires_at
 `
 
 type UserSetPasswordHashParams struct {
@@ -442,6 +542,7 @@ func (q *Queries) UserSetPasswordHash(ctx context.Context, db DBTX, arg UserSetP
 		&i.DateJoined,
 		&i.UpdatedAt,
 		&i.DisabledAt,
+		&i.UnverifiedExpiresAt,
 	)
 	return i, err
 }
