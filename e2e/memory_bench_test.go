@@ -58,12 +58,17 @@ func BenchmarkLoginMemory(b *testing.B) {
 		{name: "concurrency-only", env: []string{"GOMEMLIMIT=off"}},
 		{name: "after"},
 	}
+	// The users are registered through a process of their own without
+	// throttling: 16 registrations from one address are more than an hour
+	// allows. The loaded processes keep the default throttling.
+	registrar := db.Start(b, "THROTTLE_ENABLED=false")
 	var users []string
+	for range clients {
+		users = append(users, registrar.NewUser(b))
+	}
+	registrar.Stop(b)
 	for _, s := range settings {
 		s.is = db.Start(b, s.env...)
-	}
-	for range clients {
-		users = append(users, settings[0].is.NewUser(b))
 	}
 	for elapsed := time.Duration(0); elapsed < total; elapsed += round {
 		for _, s := range settings {
