@@ -94,6 +94,17 @@ bench: build ## Benchmarks and load programs; figures for the closing notes
 	MEDINSIGHTS_BIN_DIR=$(abspath $(BIN)) \
 		$(GO) test -run '^$$' -bench . -benchmem ./...
 
+# SCALE_N: the fleet sizes make bench-scale runs (gateway syncers).
+SCALE_N ?= 100,1000,2000
+
+.PHONY: bench-scale
+bench-scale: build ## Revocation feed at scale: 3 replicas, SCALE_N syncers (not in make test; minutes)
+	ulimit -n "$$(ulimit -Hn)"; \
+	TEST_DATABASE_URL="$${TEST_DATABASE_URL:-$$(scripts/pg.sh start)}" \
+	MEDINSIGHTS_BIN_DIR=$(abspath $(BIN)) \
+	MEDINSIGHTS_SCALE_N=$(SCALE_N) \
+		$(GO) test -count=1 -timeout 60m -v -run '^TestScale$$' ./kong-plugin/internal/revocation/
+
 .PHONY: run
 run: build ## Start the issuer on :8001 (private PostgreSQL and dev keys when unset)
 	scripts/run.sh

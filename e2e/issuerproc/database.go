@@ -2,6 +2,10 @@ package issuerproc
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -74,4 +78,47 @@ func (d *Database) withConn(t testing.TB, fn func(context.Context, *pgx.Conn) er
 	if err := fn(ctx, conn); err != nil {
 		t.Fatalf("query the test database: %v", err)
 	}
+}
+
+// ServerPIDs returns the database server's processes: its postmaster (from
+// postmaster.pid in its data directory, which must be on this machine) and
+// the postmaster's children, for measuring its CPU and memory.
+func (d *Database) ServerPIDs(t testing.TB) []int {
+	t.Helper()
+	var dir string
+	d.withConn(t, func(ctx context.Context, conn *pgx.Conn) error {
+		return conn.QueryRow(ctx, `SHOW data_directory`).Scan(&dir)
+	})
+	raw, err := os.ReadFile(filepath.Join(dir, "postmaster.pid"))
+	if err != nil {
+		t.Fatalf("read postmaster.pid: %v", err)
+	}
+	master, err := strconv.Atoi(strings.SplitN(string(raw), "\n", 2)[0])
+	if err != nil {
+		t.Fatalf("postmaster.pid: %v", err)
+	}
+	pids := []int{master}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if f := ProcStat(pid); len(f) > 1 && f[1] == strconv.Itoa(master) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// ProcStat returns the fields of /proc/PID/stat after the command name
+// (state, ppid, ...; utime and stime are the 12th and 13th), or nil when
+// the process is gone.
+func ProcStat(pid int) []string {
+	raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return nil
+	}
+	i := strings.LastIndexByte(string(raw), ')')
+	return strings.Fields(string(raw[i+1:]))
 }

@@ -189,6 +189,16 @@ func (i *Issuer) Stop(t testing.TB) {
 	i.http.CloseIdleConnections()
 }
 
+// PID is the current process's id (0 when it never started).
+func (i *Issuer) PID() int {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if i.cmd == nil || i.cmd.Process == nil {
+		return 0
+	}
+	return i.cmd.Process.Pid
+}
+
 // Output is what the current process wrote so far.
 func (i *Issuer) Output() string {
 	i.mu.Lock()
@@ -349,6 +359,10 @@ func SessionID(t testing.TB, token string) string {
 	}
 	return c.SID
 }
+
+// FreeAddr returns a 127.0.0.1 address with a port free right now (for
+// METRICS_ADDR).
+func FreeAddr(t testing.TB) string { t.Helper(); return freeAddr(t) }
 
 func freeAddr(t testing.TB) string {
 	t.Helper()

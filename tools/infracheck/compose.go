@@ -17,7 +17,10 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-var issuerEnvRE = regexp.MustCompile(`(?:str|list|seconds|getenv)\("([A-Z][A-Z0-9_]*)"`)
+// issuerEnvRE finds the names the config loader reads: the first argument of
+// any of its methods (l.str, l.integer, l.prefixes, ...) except l.fail,
+// which only names a variable in a message, and of getenv.
+var issuerEnvRE = regexp.MustCompile(`(?:\bl\.([a-z][A-Za-z]*)|getenv)\("([A-Z][A-Z0-9_]*)"`)
 
 // issuerEnvNames are the environment variables the issuer reads, taken from
 // its config package, so a misspelled variable in a deployment fails here
@@ -29,7 +32,9 @@ func issuerEnvNames(cfg *config) (map[string]bool, error) {
 	}
 	names := map[string]bool{}
 	for _, m := range issuerEnvRE.FindAllSubmatch(src, -1) {
-		names[string(m[1])] = true
+		if string(m[1]) != "fail" {
+			names[string(m[2])] = true
+		}
 	}
 	if len(names) == 0 {
 		return nil, fmt.Errorf("no environment variable names found in issuer/internal/config/config.go")

@@ -33,8 +33,9 @@ type Options struct {
 	Logger             *slog.Logger
 	Issuer             string   // JWT_ISSUER, for the discovery document
 	CORSAllowedOrigins []string // exact origins
-	// Revocations, when set, serves GET /api/auth/revocations/ (the
-	// revocation feed, with its own credential check).
+	// Revocations, when set, serves GET /api/auth/revocations/ and
+	// /api/auth/revocations/stream (the revocation feed and its stream, with
+	// their own credential check).
 	Revocations http.Handler
 	// Metrics, when set, records every request (nil: metrics are off).
 	Metrics *metrics.Metrics
@@ -125,10 +126,12 @@ func (s *Server) routes() http.Handler {
 	handle("GET", "/.well-known/jwks.json", s.jwks)
 	handle("GET", "/.well-known/openid-configuration", s.openIDConfiguration)
 	if s.feed != nil {
-		handle("GET", "/api/auth/revocations/", func(w http.ResponseWriter, r *http.Request) error {
+		serveFeed := func(w http.ResponseWriter, r *http.Request) error {
 			s.feed.ServeHTTP(w, r)
 			return nil
-		})
+		}
+		handle("GET", "/api/auth/revocations/", serveFeed)
+		handle("GET", "/api/auth/revocations/stream/", serveFeed)
 	}
 
 	for base, methods := range allowed {

@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/medinsights/auth/issuer/internal/auth"
+	"github.com/medinsights/auth/issuer/internal/feed"
 	"github.com/medinsights/auth/issuer/internal/store"
 )
 
@@ -133,6 +134,8 @@ func problemFor(err error) *Problem {
 		return errUnavailable()
 	case errors.Is(err, auth.ErrOverloaded):
 		return errOverloaded()
+	case errors.Is(err, feed.ErrBusy):
+		return unavailable("feed_busy", "Too many gateways are catching up from the database; retry shortly.", 1)
 	}
 	return nil
 }

@@ -1,12 +1,14 @@
 package api
 
 import (
-	"bufio"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -18,23 +20,29 @@ import (
 
 // RevocationFeed serves GET /api/auth/revocations/?after=CURSOR&wait=SECONDS,
 // the feed the gateways follow to refuse the access tokens of revoked
-// sessions (see the README, "Revocation feed"). It has a bearer credential of
-// its own, REVOCATION_FEED_TOKEN, separate from any user's token. The issuer
-// serves it only when that variable is set; otherwise the path is 404.
+// sessions, and its stream, GET /api/auth/revocations/stream?after=CURSOR
+// (see docs/revocation-stream.md). Both take a bearer credential of their
+// own, REVOCATION_FEED_TOKEN, separate from any user's token. The issuer
+// serves them only when that variable is set; otherwise the paths are 404.
 type RevocationFeed struct {
 	feed      *feed.Feed
 	tokenHash [sha256.Size]byte
+	stream    StreamConfig
+	streams   streamCounter
 	// errs renders the handler's errors through writeError, the package's
 	// one path from error to HTTP answer; it needs only the logger.
 	errs *Server
 }
 
 // NewRevocationFeed returns the feed's handler, for Options.Revocations.
-func NewRevocationFeed(f *feed.Feed, token string, log *slog.Logger) *RevocationFeed {
+func NewRevocationFeed(f *feed.Feed, token string, log *slog.Logger, sc StreamConfig) *RevocationFeed {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &RevocationFeed{feed: f, tokenHash: sha256.Sum256([]byte(token)), errs: &Server{log: log}}
+	return &RevocationFeed{
+		feed: f, tokenHash: sha256.Sum256([]byte(token)), stream: sc.withDefaults(),
+		streams: streamCounter{perAddress: make(map[string]int)}, errs: &Server{log: log},
+	}
 }
 
 const feedRealm = `Bearer realm="medinsights-revocations"`
@@ -45,9 +53,14 @@ func errFeedCredential() *Problem {
 	return p
 }
 
-// ServeHTTP implements http.Handler.
+// ServeHTTP implements http.Handler: the stream for a path ending in
+// /stream, the long poll otherwise.
 func (h *RevocationFeed) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	err := h.serve(w, r)
+	serve := h.serve
+	if strings.HasSuffix(strings.TrimSuffix(r.URL.Path, "/"), "/stream") {
+		serve = h.serveStream
+	}
+	err := serve(w, r)
 	if err == nil || r.Context().Err() != nil {
 		return // done, or the reader left while waiting: nobody to answer
 	}
@@ -58,11 +71,11 @@ func (h *RevocationFeed) serve(w http.ResponseWriter, r *http.Request) error {
 	if !h.authorized(r.Header.Get("Authorization")) {
 		return errFeedCredential()
 	}
-	after, wait, err := feedQuery(r)
+	after, seconds, err := feedQuery(r, "wait")
 	if err != nil {
 		return err
 	}
-	page, err := h.feed.Read(r.Context(), after, wait)
+	page, err := h.feed.Read(r.Context(), after, seconds["wait"])
 	if err != nil {
 		return err
 	}
@@ -82,46 +95,84 @@ func (h *RevocationFeed) authorized(header string) bool {
 	return subtle.ConstantTimeCompare(got[:], h.tokenHash[:]) == 1
 }
 
-// feedQuery reads after (a cursor, default 0) and wait (seconds, 0 to 30,
-// default 0), and refuses anything else in those two parameters.
-func feedQuery(r *http.Request) (after int64, wait time.Duration, err error) {
+// feedQuery reads after (a cursor, default 0) and the whole-second
+// parameters the endpoint takes (wait for the long poll, heartbeat for the
+// stream, see secondsParams); it refuses anything else in those parameters,
+// and any other parameter. seconds holds the ones given.
+func feedQuery(r *http.Request, allowed ...string) (after int64, seconds map[string]time.Duration, err error) {
 	q := r.URL.Query()
 	fields := map[string][]string{}
-	if v := q.Get("after"); v != "" {
-		after, err = strconv.ParseInt(v, 10, 64)
-		if err != nil || after < 0 {
-			fields["after"] = []string{"must be a cursor: an integer of at least 0"}
+	seconds = map[string]time.Duration{}
+	for name := range q {
+		if name != "after" && !slices.Contains(allowed, name) {
+			fields[name] = []string{"is not a parameter of this endpoint"}
 		}
 	}
-	if v := q.Get("wait"); v != "" {
-		secs, err := strconv.Atoi(v)
-		if err != nil || secs < 0 || time.Duration(secs)*time.Second > feed.MaxWait {
-			fields["wait"] = []string{"must be a whole number of seconds from 0 to " + strconv.Itoa(int(feed.MaxWait/time.Second))}
+	if v := q.Get("after"); v != "" {
+		after, err = parseCursor(v)
+		if err != nil {
+			fields["after"] = []string{err.Error()}
 		}
-		wait = time.Duration(secs) * time.Second
+	}
+	for _, name := range allowed {
+		v := q.Get(name)
+		if v == "" {
+			continue
+		}
+		lo, hi := secondsParams[name][0], secondsParams[name][1]
+		secs, err := strconv.Atoi(v)
+		if err != nil || secs < lo || secs > hi {
+			fields[name] = []string{fmt.Sprintf("must be a whole number of seconds from %d to %d", lo, hi)}
+		}
+		seconds[name] = time.Duration(secs) * time.Second
 	}
 	if len(fields) > 0 {
 		p := newProblem(http.StatusBadRequest, "validation_failed", "The query parameters are invalid.")
 		p.Errors = fields
-		return 0, 0, p
+		return 0, nil, p
 	}
-	return after, wait, nil
+	return after, seconds, nil
 }
 
-// writeFeedPage writes page as
-//
-//	{"cursor": 42, "snapshot": false, "more": false, "events": [{"seq": 42, "sid": "<uuid>", "expires_at": 1767225600}]}
-//
-// by hand rather than through encoding/json: a snapshot may list a hundred
-// thousand events, and this writes them with no allocation per event.
+// secondsParams are the whole-second query parameters and their bounds.
+var secondsParams = map[string][2]int{
+	"wait":      {0, int(feed.MaxWait / time.Second)},
+	"heartbeat": {1, int(streamHeartbeatMax / time.Second)},
+}
+
+// errBadCursor is the message of a cursor that is not one.
+var errBadCursor = errors.New("must be a cursor: an integer of at least 0")
+
+func parseCursor(v string) (int64, error) {
+	c, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || c < 0 {
+		return 0, errBadCursor
+	}
+	return c, nil
+}
+
+// writeFeedPage writes page, encoded by appendPage, as the long poll's
+// answer. A snapshot shared by concurrent readers is encoded once for all.
 func writeFeedPage(w http.ResponseWriter, page feed.Page) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(page.Encoded("json", func(p feed.Page) []byte {
+		return append(appendPage(nil, p), '\n')
+	}))
+}
 
-	bw := bufio.NewWriterSize(w, 32<<10)
-	b := make([]byte, 0, 128)
+// appendPage appends page as
+//
+//	{"cursor": 42, "snapshot": false, "more": false, "events": [{"seq": 42, "sid": "<uuid>", "expires_at": 1767225600, "committed_at_us": 1767224700123456}]}
+//
+// on one line, by hand rather than through encoding/json: a snapshot may
+// list a hundred thousand events, and this encodes them with no allocation
+// per event. committed_at_us is when the revoking transaction committed, in
+// microseconds since the Unix epoch.
+func appendPage(b []byte, page feed.Page) []byte {
+	b = slices.Grow(b, 64+len(page.Events)*110)
 	b = append(b, `{"cursor":`...)
 	b = strconv.AppendInt(b, page.Cursor, 10)
 	b = append(b, `,"snapshot":`...)
@@ -139,13 +190,11 @@ func writeFeedPage(w http.ResponseWriter, page feed.Page) {
 		b = appendUUID(b, e.SessionID)
 		b = append(b, `","expires_at":`...)
 		b = strconv.AppendInt(b, e.ExpiresAt.Unix(), 10)
+		b = append(b, `,"committed_at_us":`...)
+		b = strconv.AppendInt(b, e.CommittedAt.UnixMicro(), 10)
 		b = append(b, '}')
-		_, _ = bw.Write(b)
-		b = b[:0]
 	}
-	b = append(b, "]}\n"...)
-	_, _ = bw.Write(b)
-	_ = bw.Flush()
+	return append(b, "]}"...)
 }
 
 // appendUUID appends id in its canonical lower-case 8-4-4-4-12 form.

@@ -26,15 +26,7 @@ type feedEnv struct {
 // setupFeed serves the revocation feed alone, on a database of the test's own.
 func setupFeed(t *testing.T) feedEnv {
 	t.Helper()
-	st, dbURL := feedtest.NewStore(t)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	f := feed.New(feed.Options{Store: st, Logger: log, Recheck: 200 * time.Millisecond})
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); f.Run(ctx) }()
-	srv := httptest.NewServer(api.NewRevocationFeed(f, feedToken, log))
-	t.Cleanup(func() { srv.Close(); stop(); <-done })
-	return feedEnv{srv: srv, url: dbURL}
+	return setupStream(t, api.StreamConfig{}, nil)
 }
 
 type feedAnswer struct {
@@ -219,7 +211,7 @@ func BenchmarkRevocationFeedSnapshot100k(b *testing.B) {
 	st, dbURL := feedtest.NewStore(b)
 	feedtest.RevokeMany(b, dbURL, 100_000, time.Now().Add(time.Hour))
 	f := feed.New(feed.Options{Store: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	h := api.NewRevocationFeed(f, feedToken, nil)
+	h := api.NewRevocationFeed(f, feedToken, nil, api.StreamConfig{})
 	req := httptest.NewRequest(http.MethodGet, "/api/auth/revocations/?after=0", nil)
 	req.Header.Set("Authorization", "Bearer "+feedToken)
 	for b.Loop() {
@@ -240,7 +232,7 @@ func TestRevocationFeedDatabaseDown(t *testing.T) {
 	st, _ := feedtest.NewStore(t)
 	var logs strings.Builder
 	log := slog.New(slog.NewTextHandler(&logs, nil))
-	h := api.NewRevocationFeed(feed.New(feed.Options{Store: st, Logger: log}), feedToken, log)
+	h := api.NewRevocationFeed(feed.New(feed.Options{Store: st, Logger: log}), feedToken, log, api.StreamConfig{})
 	st.Close()
 	for _, query := range []string{"after=0", "after=5&wait=0"} {
 		req := httptest.NewRequest(http.MethodGet, "/api/auth/revocations/?"+query, nil)

@@ -52,16 +52,17 @@ func serve(ctx context.Context, env Env) error {
 	if err != nil {
 		return fmt.Errorf("load signing key: %w", err)
 	}
-	st, err := store.New(ctx, store.Config{URL: c.DatabaseURL})
+	st, err := store.New(ctx, store.Config{URL: c.DatabaseURL, FeedMaxConns: int32(c.DatabaseFeedMaxConns)})
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	revocationFeed := feed.New(feed.Options{Store: st, Logger: log})
 	// Metrics are recorded and served only with METRICS_ADDR set, on a
 	// listener of their own, so Kong's route to the API never reaches them.
 	var mx *metrics.Metrics
 	if c.MetricsAddr != "" {
-		mx = metrics.New(metrics.Options{PoolStatsFunc: st.PoolStats, Logger: log})
+		mx = metrics.New(metrics.Options{PoolStatsFunc: st.PoolStats, FeedReadsFunc: revocationFeed.Reads, Logger: log})
 	}
 	svc, err := newAuthService(c, st, sg, log, mx, list)
 	if err != nil {
@@ -74,12 +75,13 @@ func serve(ctx context.Context, env Env) error {
 	}
 	// The revocation feed is served only with its credential set (else 404).
 	var revocations http.Handler
-	revocationFeed := feed.New(feed.Options{Store: st, Logger: log})
 	if c.RevocationFeedToken != "" {
 		feedCtx, stopFeed := context.WithCancel(ctx)
 		defer stopFeed()
 		go revocationFeed.Run(feedCtx)
-		revocations = api.NewRevocationFeed(revocationFeed, c.RevocationFeedToken, log)
+		revocations = api.NewRevocationFeed(revocationFeed, c.RevocationFeedToken, log, api.StreamConfig{
+			Lifetime: c.RevocationStreamLifetime, MaxStreams: c.RevocationStreamMax, MaxPerAddress: c.RevocationStreamMaxPerAddress,
+		})
 	}
 	if mx != nil {
 		mln, err := net.Listen("tcp", c.MetricsAddr)
@@ -134,7 +136,7 @@ func serve(ctx context.Context, env Env) error {
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 	}
-	srv.RegisterOnShutdown(revocationFeed.Stop) // long polls answer now, not at the drain deadline
+	srv.RegisterOnShutdown(revocationFeed.Stop) // long polls answer and streams end now, not at the drain deadline
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	errc := make(chan error, 1)

@@ -82,6 +82,13 @@ type Config struct {
 	RevocationFeedToken string     // REVOCATION_FEED_TOKEN: optional, at least 32 characters
 	LogLevel            slog.Level // LOG_LEVEL: debug, info, warn, error
 
+	// The revocation stream's bounds (docs/revocation-stream.md); zero means
+	// the api package's default.
+	RevocationStreamMax           int           // REVOCATION_STREAM_MAX: streams per process (default 10,000)
+	RevocationStreamMaxPerAddress int           // REVOCATION_STREAM_MAX_PER_ADDRESS: streams per client address (default 64)
+	RevocationStreamLifetime      time.Duration // REVOCATION_STREAM_LIFETIME, seconds (default 300, less up to a fifth)
+	DatabaseFeedMaxConns          int           // DATABASE_FEED_MAX_CONNS: the feed's own pool (default 2)
+
 	// Ignored lists the Django service's variables that are set here but
 	// have no effect, for one start-up warning each.
 	Ignored []IgnoredVariable
@@ -148,6 +155,11 @@ func Load(getenv func(string) string, need Need) (Config, error) {
 		DeviceTokenLifetime:   l.seconds("DEVICE_TOKEN_LIFETIME", auth.DeviceTokenLifetimeDefault, 24*time.Hour, 5*366*24*time.Hour),
 		Throttle:              l.throttle(),
 		TrustedProxies:        l.prefixes("TRUSTED_PROXIES"),
+
+		RevocationStreamMax:           l.integer("REVOCATION_STREAM_MAX", 0, 0, 1_000_000),
+		RevocationStreamMaxPerAddress: l.integer("REVOCATION_STREAM_MAX_PER_ADDRESS", 0, 0, 1_000_000),
+		RevocationStreamLifetime:      l.seconds("REVOCATION_STREAM_LIFETIME", 0, 0, time.Hour),
+		DatabaseFeedMaxConns:          l.integer("DATABASE_FEED_MAX_CONNS", 0, 0, 64),
 	}
 
 	if need&NeedDatabase != 0 && c.DatabaseURL == "" {

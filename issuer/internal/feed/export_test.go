@@ -11,3 +11,11 @@ import (
 func WrapSnapshotRead(f *Feed, wrap func(read func(context.Context) (store.FeedPage, error)) func(context.Context) (store.FeedPage, error)) {
 	f.snapshotReadFunc = wrap(f.snapshotReadFunc)
 }
+
+// OnPublished makes f call fn after it publishes each window (each fill
+// read that ended). Call it before Run.
+func OnPublished(f *Feed, fn func()) { f.publishedFunc = fn }
+
+// OnSnapshotJoined makes f call fn after each reader joins a shared
+// snapshot read.
+func OnSnapshotJoined(f *Feed, fn func()) { f.snapshotJoinedFunc = fn }

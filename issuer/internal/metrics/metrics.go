@@ -19,7 +19,11 @@
 //   - medinsights_password_resets_total{outcome}, the reset requests by
 //     what came of them (the requester is never told);
 //   - medinsights_db_pool_*, the database pool's counters, read at each
-//     scrape.
+//     scrape;
+//   - medinsights_revocation_feed_db_reads_total{kind}, the revocation
+//     feed's database reads: kind="window" fills the in-memory window (one
+//     per event, or per second when idle), kind="fallback" serves a reader
+//     behind it (a page or a shared snapshot).
 //
 // The exposition is github.com/prometheus/client_golang's: the reference
 // client, which gets the text and protobuf formats, content negotiation and
@@ -91,6 +95,9 @@ type Options struct {
 	// PoolStatsFunc, when set, is read at each scrape for the
 	// medinsights_db_pool_* series.
 	PoolStatsFunc func() store.PoolStats
+	// FeedReadsFunc, when set, is read at each scrape for
+	// medinsights_revocation_feed_db_reads_total.
+	FeedReadsFunc func() (window, fallback int64)
 	// Logger gets the errors of a failed scrape; nil: slog.Default().
 	Logger *slog.Logger
 }
@@ -163,6 +170,18 @@ func New(o Options) *Metrics {
 	)
 	if o.PoolStatsFunc != nil {
 		m.registry.MustRegister(newPoolCollector(o.PoolStatsFunc))
+	}
+	if o.FeedReadsFunc != nil {
+		for i, kind := range []string{"window", "fallback"} {
+			m.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name:        "medinsights_revocation_feed_db_reads_total",
+				Help:        "Database reads of the revocation feed: window fills the in-memory window, fallback serves readers behind it.",
+				ConstLabels: prometheus.Labels{"kind": kind},
+			}, func() float64 {
+				window, fallback := o.FeedReadsFunc()
+				return float64([]int64{window, fallback}[i])
+			}))
+		}
 	}
 	return m
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -23,6 +24,18 @@ type FeedEvent struct {
 	Seq       int64
 	SessionID uuid.UUID
 	ExpiresAt time.Time
+	// CommittedAt is when the revoking transaction committed (the
+	// clock_timestamp() of its last statement, see migration 00009).
+	CommittedAt time.Time
+}
+
+// FeedTail is what follows a cursor, read for the issuer's window of
+// recent events: the feed's head and the events after the cursor, dead ones
+// included, from one snapshot.
+type FeedTail struct {
+	LastSeq       int64
+	PrunedThrough int64
+	Events        []FeedEvent
 }
 
 // FeedPage is one answer of the revocation feed: a snapshot of every live
@@ -44,7 +57,7 @@ type FeedPage struct {
 func (s *Store) RevocationFeedRead(ctx context.Context, after int64, aliveAfter time.Time, maxEvents int32) (FeedPage, error) {
 	var page FeedPage
 	opts := pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
-	err := pgx.BeginTxFunc(ctx, s.pool, opts, func(tx pgx.Tx) error {
+	err := pgx.BeginTxFunc(ctx, s.feedPool, opts, func(tx pgx.Tx) error {
 		page = FeedPage{}
 		head, err := s.q.RevocationFeedHead(ctx, tx)
 		if err != nil {
@@ -85,23 +98,45 @@ func (s *Store) RevocationFeedRead(ctx context.Context, after int64, aliveAfter 
 
 // RevocationFeedLastSeq returns the last sequence number handed out.
 func (s *Store) RevocationFeedLastSeq(ctx context.Context) (int64, error) {
-	head, err := s.q.RevocationFeedHead(ctx, s.pool)
+	head, err := s.q.RevocationFeedHead(ctx, s.feedPool)
 	return head.LastSeq, interpretError(err)
+}
+
+// RevocationFeedTail reads the head and up to maxEvents events after the
+// cursor, in one statement on the feed's pool: the one read that fills an
+// issuer's window.
+func (s *Store) RevocationFeedTail(ctx context.Context, after int64, maxEvents int32) (FeedTail, error) {
+	rows, err := s.q.RevocationFeedTail(ctx, s.feedPool, dbsqlc.RevocationFeedTailParams{After: after, MaxEvents: maxEvents})
+	if err != nil {
+		return FeedTail{}, interpretError(err)
+	}
+	if len(rows) == 0 {
+		return FeedTail{}, fmt.Errorf("read feed tail: %w", ErrNotFound) // the feed row is gone: a broken schema
+	}
+	tail := FeedTail{LastSeq: rows[0].LastSeq, PrunedThrough: rows[0].PrunedThrough}
+	for _, r := range rows {
+		if r.Seq == 0 {
+			continue // the one row of an empty tail
+		}
+		tail.Events = append(tail.Events, FeedEvent{Seq: r.Seq, SessionID: r.SessionID, ExpiresAt: r.ExpiresAt, CommittedAt: r.CommittedAt})
+	}
+	return tail, nil
 }
 
 // RevocationFeedPrune deletes the events dead at deadBefore and advances
 // pruned_through, in one statement. It returns how many it deleted.
 func (s *Store) RevocationFeedPrune(ctx context.Context, deadBefore time.Time) (int64, error) {
-	row, err := s.q.RevocationFeedPrune(ctx, s.pool, deadBefore)
+	row, err := s.q.RevocationFeedPrune(ctx, s.feedPool, deadBefore)
 	return row.Pruned, interpretError(err)
 }
 
 // RevocationListener reacts to the feed's notifications.
 type RevocationListener struct {
-	// NotifiedFunc runs for every notification on RevocationChannel, and once
-	// after each (re)connection, when notifications sent while the
-	// connection was down may have been missed.
-	NotifiedFunc func()
+	// NotifiedFunc runs for every notification on RevocationChannel with the
+	// last sequence number it carries, and once after each (re)connection
+	// with 0, when notifications sent while the connection was down may have
+	// been missed.
+	NotifiedFunc func(lastSeq int64)
 	// ErrorFunc receives connection and LISTEN errors (required); the
 	// listener reconnects after ReconnectDelay.
 	ErrorFunc      func(error)
@@ -134,14 +169,15 @@ func (s *Store) ListenRevocations(ctx context.Context, l RevocationListener) err
 }
 
 // revocationHandler implements pgxlisten's Handler and BacklogHandler.
-type revocationHandler func()
+type revocationHandler func(lastSeq int64)
 
-func (h revocationHandler) HandleNotification(context.Context, *pgconn.Notification, *pgx.Conn) error {
-	h()
+func (h revocationHandler) HandleNotification(_ context.Context, n *pgconn.Notification, _ *pgx.Conn) error {
+	seq, _ := strconv.ParseInt(n.Payload, 10, 64) // a payload that is not a number reads as unknown (0)
+	h(seq)
 	return nil
 }
 
 func (h revocationHandler) HandleBacklog(context.Context, string, *pgx.Conn) error {
-	h()
+	h(0)
 	return nil
 }

@@ -6,6 +6,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -107,14 +108,24 @@ type Config struct {
 	MaxConns int32 // zero: pgxpool's default (the larger of 4 and the CPU count)
 	// Counter, when set, counts every statement sent, BEGIN and COMMIT included.
 	Counter *StatementCounter
+	// FeedMaxConns bounds the revocation feed's own pool (zero: 2). Feed
+	// reads never take a connection from the main pool, so however many
+	// gateways follow the feed, logins and logouts never queue behind them.
+	FeedMaxConns int32
 }
+
+// feedMaxConnsDefault is the feed pool's size: one connection for the
+// window's reader and one for the (bounded, shared) snapshots and pages of
+// readers behind the window.
+const feedMaxConnsDefault = 2
 
 // Store is the database. Its methods (those of the embedded Q) each run as a
 // statement of their own; Tx runs several in one transaction.
 type Store struct {
 	*Q
-	pool    *pgxpool.Pool
-	logouts logoutBatcher
+	pool     *pgxpool.Pool
+	feedPool *pgxpool.Pool // the revocation feed's reads only (see Config.FeedMaxConns)
+	logouts  logoutBatcher
 }
 
 // New opens a pool. It does not wait for the database: a pool opened while
@@ -136,15 +147,26 @@ func New(ctx context.Context, c Config) (*Store, error) {
 	if c.Counter != nil {
 		cfg.ConnConfig.Tracer = c.Counter
 	}
+	feedCfg := cfg.Copy()
+	feedCfg.MaxConns = cmp.Or(c.FeedMaxConns, feedMaxConnsDefault)
+	feedCfg.MinConns = 0
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open database pool: %w", err)
 	}
-	return &Store{Q: &Q{db: pool, q: dbsqlc.New()}, pool: pool}, nil
+	feedPool, err := pgxpool.NewWithConfig(ctx, feedCfg)
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("open feed database pool: %w", err)
+	}
+	return &Store{Q: &Q{db: pool, q: dbsqlc.New()}, pool: pool, feedPool: feedPool}, nil
 }
 
 // Close waits for connections in use to be returned and closes them all.
-func (s *Store) Close() { s.pool.Close() }
+func (s *Store) Close() {
+	s.feedPool.Close()
+	s.pool.Close()
+}
 
 // Ping checks that a connection can be had and answers.
 func (s *Store) Ping(ctx context.Context) error {

@@ -50,7 +50,7 @@ func BenchmarkSnapshotLoad100k(b *testing.B) {
 		s.state.Store(emptySet)
 		runtime.GC()
 		runtime.ReadMemStats(&before)
-		p, err := decodePage(bytes.NewReader(body))
+		p, err := decodePage(bytes.NewReader(body), false)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -73,7 +73,7 @@ func BenchmarkSnapshotLoad100k(b *testing.B) {
 // benchSyncer holds 100,000 revocations in its base and 500 in its delta.
 func benchSyncer(b *testing.B) *Syncer {
 	b.Helper()
-	p, err := decodePage(bytes.NewReader(snapshotJSON(100_000)))
+	p, err := decodePage(bytes.NewReader(snapshotJSON(100_000)), false)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -5,25 +5,29 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 )
 
-// fakeFeed plays the issuer's revocation feed on 127.0.0.1, following the
-// same contract: a snapshot for after=0 or a cursor it does not know, the
-// events after the cursor otherwise, a long poll answered the moment an event
-// is added. Tests script failures and contract breaks through its fields.
+// fakeFeed plays the long poll of the issuer's revocation feed on
+// 127.0.0.1, following the same contract: a snapshot for after=0 or a cursor
+// it does not know, the events after the cursor otherwise, a long poll
+// answered the moment an event is added. Like an issuer from before the
+// stream, it answers 404 for the stream's path (streamRequests counts
+// those). Tests script failures and contract breaks through its fields.
 type fakeFeed struct {
 	t     *testing.T
 	srv   *httptest.Server
 	token string
 
-	mu       sync.Mutex
-	events   []fakeEvent
-	lastSeq  int64
-	changed  chan struct{} // closed and replaced on every change
-	requests []fakeRequest
+	mu             sync.Mutex
+	events         []fakeEvent
+	lastSeq        int64
+	changed        chan struct{} // closed and replaced on every change
+	requests       []fakeRequest
+	streamRequests int
 	// failures answers the next requests with these statuses, one each.
 	failures []int
 	// override, when set, answers a request with a raw body instead.
@@ -105,6 +109,13 @@ type wireEventJSON struct {
 }
 
 func (f *fakeFeed) serve(w http.ResponseWriter, r *http.Request) {
+	if strings.HasSuffix(r.URL.Path, "/stream") {
+		f.mu.Lock()
+		f.streamRequests++
+		f.mu.Unlock()
+		http.NotFound(w, r)
+		return
+	}
 	after, _ := strconv.ParseInt(r.URL.Query().Get("after"), 10, 64)
 	wait, _ := strconv.ParseInt(r.URL.Query().Get("wait"), 10, 64)
 

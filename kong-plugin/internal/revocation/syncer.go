@@ -3,10 +3,13 @@
 // session's access token at once instead of when it expires.
 //
 // A [Syncer] follows the issuer's revocation feed (GET /api/auth/revocations/):
-// it loads a snapshot of every live revocation first, then long-polls for the
-// events after its cursor, applies them, and drops the ones whose tokens have
-// all expired. After an error it reconnects with exponential backoff and
-// jitter. A request never waits on the feed: [Syncer.Revoked] reads an
+// it loads a snapshot of every live revocation first, then follows the events
+// after its cursor, applies them, and drops the ones whose tokens have all
+// expired. It prefers the feed's stream (GET .../revocations/stream, one
+// response held open, see stream.go), and long-polls when the issuer has no
+// stream (404) or the staleness bound is too short for one. After an error
+// it reconnects with exponential backoff and jitter, and waits at least the
+// Retry-After of a 429 or 503. A request never waits on the feed: [Syncer.Revoked] reads an
 // immutable set through an atomic pointer, and [Syncer.LastSync] tells the
 // caller how stale that set may be, so it can refuse (or pass) when the feed
 // has been unreachable for longer than it allows.
@@ -28,18 +31,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"runtime/debug"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/medinsights/auth/internal/version"
 )
 
 const (
@@ -108,14 +107,23 @@ type Options struct {
 	// Client overrides the HTTP client (tests). Nil means a client of the
 	// Syncer's own that follows no redirect.
 	Client *http.Client
+	// OnApplied, when set, is called by the Syncer's goroutine after each
+	// answer or stream message it applied, with the time it was received:
+	// events holds the revocations of a delta, in feed order, and is nil
+	// for a snapshot and a heartbeat (which may have moved LastSync). It is
+	// how metrics observe propagation lag (now less Event.CommittedAt) and
+	// freshness. It must return quickly and must not keep events.
+	OnApplied func(events []Event, now time.Time)
 }
 
 // Syncer follows one revocation feed. Its methods are safe for concurrent use.
 type Syncer struct {
-	url    *url.URL
-	token  string
-	log    *slog.Logger
-	client *http.Client
+	url       *url.URL
+	streamURL *url.URL
+	token     string
+	onApplied func([]Event, time.Time)
+	log       *slog.Logger
+	client    *http.Client
 
 	waitSeconds atomic.Int64
 	state       atomic.Pointer[set]
@@ -123,6 +131,7 @@ type Syncer struct {
 
 	backoffBase, backoffCap time.Duration
 	idleAfter               time.Duration
+	noStreamRetry           time.Duration
 
 	// Lifecycle. A run goroutine is launched under mu; ctx ends it.
 	mu      sync.Mutex
@@ -138,6 +147,10 @@ type Syncer struct {
 	synced      bool // a snapshot has loaded since the start or the last reset
 	confirmed   bool // the last answer was to a request sent after that snapshot loaded, and complete (not a full page)
 	lastCompact time.Time
+	// noStreamUntil: the issuer answered 404 for the stream; long-poll until
+	// then. noStreamLogged: that was logged once already.
+	noStreamUntil  time.Time
+	noStreamLogged bool
 }
 
 // CheckURL reports whether raw can name a revocation feed: an absolute http
@@ -177,12 +190,16 @@ func New(o Options) (*Syncer, error) {
 	}
 	s := &Syncer{
 		url:         u,
+		streamURL:   streamURLFor(u),
+		onApplied:   o.OnApplied,
 		token:       o.Token,
 		log:         o.Logger,
 		client:      o.Client,
 		backoffBase: backoffBase,
 		backoffCap:  backoffCap,
 		idleAfter:   idleAfter,
+
+		noStreamRetry: noStreamRetry,
 	}
 	s.ctx, s.stop = context.WithCancel(context.Background())
 	if s.log == nil {
@@ -401,7 +418,12 @@ func (s *Syncer) follow(ctx context.Context) (ended bool) {
 			s.log.Info("revocation feed unreachable and unused: stopped until a plugin instance uses it again", "idle", time.Since(lastUse).Round(time.Second))
 			return true
 		}
-		sleep(ctx, s.backoff(failures))
+		pause := s.backoff(failures)
+		var busy *retryAfterError
+		if errors.As(err, &busy) {
+			pause = max(pause, busy.after+rand.N(busy.after/2+1))
+		}
+		sleep(ctx, pause)
 	}
 	return true
 }
@@ -441,71 +463,33 @@ func sleep(ctx context.Context, d time.Duration) {
 	}
 }
 
-// syncOnce sends one request and applies its answer.
+// syncOnce follows one stream, or sends one long poll, and applies what it
+// gets.
 func (s *Syncer) syncOnce(ctx context.Context) error {
-	after := s.cursor
-	wait := s.waitSeconds.Load()
-	switch {
-	case !s.synced:
-		after, wait = 0, 0 // a snapshot, answered at once
-	case !s.confirmed:
-		wait = 0 // after a snapshot or a full page: the read that makes the set fresh (see LastSync), answered at once
-	}
-	// Once synced, even a cursor of 0 (a feed that never had an event) is
-	// long-polled: the feed holds an empty snapshot until something happens.
-	held := s.synced
-	started := time.Now()
-	p, err := s.fetch(ctx, after, wait)
-	if err != nil {
+	if hb := s.streamHeartbeat(); hb > 0 && !time.Now().Before(s.noStreamUntil) {
+		started := time.Now()
+		err := s.followStream(ctx, hb)
+		switch {
+		case errors.Is(err, errNoStream):
+			s.noStreamUntil = time.Now().Add(s.noStreamRetry)
+			if !s.noStreamLogged {
+				s.log.Warn("the issuer has no revocation stream (404): long-polling the feed instead", "stream", s.streamURL.Redacted())
+				s.noStreamLogged = true
+			}
+			return s.longPoll(ctx)
+		case err == nil && time.Since(started) < time.Second:
+			sleep(ctx, emptyPause) // a stream ended at once (a replica stopping): no tight loop
+		}
 		return err
 	}
-	if err := s.apply(p, after, started, held); err != nil {
-		return err
-	}
-	shortPoll := s.waitSeconds.Load() == 0
-	if p.count == 0 && (shortPoll || wait > 0 && time.Since(started) < time.Duration(wait)*time.Second/4) {
-		sleep(ctx, emptyPause)
-	}
-	return nil
+	return s.longPoll(ctx)
 }
 
-// fetch asks the feed for what follows after, holding up to wait seconds.
-func (s *Syncer) fetch(ctx context.Context, after, wait int64) (page, error) {
-	ctx, cancel := context.WithTimeout(ctx, time.Duration(wait)*time.Second+requestSlack)
-	defer cancel()
-
-	u := *s.url
-	q := u.Query()
-	q.Set("after", strconv.FormatInt(after, 10))
-	q.Set("wait", strconv.FormatInt(wait, 10))
-	u.RawQuery = q.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-	if err != nil {
-		return page{}, fmt.Errorf("build feed request: %w", err)
+// applied calls Options.OnApplied.
+func (s *Syncer) applied(events []Event, now time.Time) {
+	if s.onApplied != nil {
+		s.onApplied(events, now)
 	}
-	req.Header.Set("Authorization", "Bearer "+s.token)
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", "medinsights-auth/"+version.Version+" revocation-syncer")
-
-	resp, err := s.client.Do(req)
-	if err != nil {
-		return page{}, fmt.Errorf("request feed: %w", err)
-	}
-	defer func() {
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // let the connection be reused
-		_ = resp.Body.Close()
-	}()
-	switch {
-	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		return page{}, fmt.Errorf("feed refused the credential (status %d): check revocation_token against the issuer's REVOCATION_FEED_TOKEN", resp.StatusCode)
-	case resp.StatusCode != http.StatusOK:
-		return page{}, fmt.Errorf("feed answered status %d", resp.StatusCode)
-	}
-	p, err := decodePage(io.LimitReader(resp.Body, maxPageBytes))
-	if err != nil {
-		return page{}, fmt.Errorf("read feed answer: %w", err)
-	}
-	return p, nil
 }
 
 // apply folds one answer into the set. A snapshot replaces the set (a

@@ -5,13 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 	"unicode/utf16"
 	"unicode/utf8"
 )
 
 // page is one decoded answer of the revocation feed:
 //
-//	{"cursor": 42, "snapshot": false, "more": false, "events": [{"seq": 42, "sid": "<uuid>", "expires_at": 1767225600}]}
+//	{"cursor": 42, "snapshot": false, "more": false, "events": [{"seq": 42, "sid": "<uuid>", "expires_at": 1767225600, "committed_at_us": 1767224700123456}]}
 //
 // A snapshot lists every live revocation and replaces the set; anything else
 // lists the events after the cursor the request named. more (optional,
@@ -24,6 +25,9 @@ type page struct {
 	events   map[sessionID]int64 // expiry (Unix seconds) by session, the latest per session
 	count    int                 // events on the wire, duplicates included
 	maxSeq   int64
+	// list holds the events in order when the decoder was asked to keep
+	// them (for Options.OnApplied) and the answer is not a snapshot.
+	list []Event
 }
 
 // errFeedProtocol marks an answer that breaks the feed's contract.
@@ -38,11 +42,34 @@ var errFeedProtocol = errors.New("revocation feed: answer breaks the contract")
 // nothing per event, and holds only the resulting set in memory. It accepts
 // any JSON the contract allows (whitespace, fields in any order, fields it
 // does not know, which it skips) and refuses anything else.
-func decodePage(r io.Reader) (page, error) {
-	p := page{events: make(map[sessionID]int64)}
+func decodePage(r io.Reader, keep bool) (page, error) {
 	s := &jsonReader{r: bufio.NewReaderSize(r, 64<<10)}
+	p, err := s.answer(keep)
+	if err != nil {
+		return p, err
+	}
+	if c, err := s.peek(); err != io.EOF {
+		if err == nil {
+			err = fmt.Errorf("unexpected %q after the answer", c)
+		}
+		return p, fmt.Errorf("%w: %w", errFeedProtocol, err)
+	}
+	return p, nil
+}
+
+// answer reads one answer object and checks it, leaving what follows it
+// unread (a stream's next message). keep keeps the events of an answer that
+// is not a snapshot in p.list.
+func (s *jsonReader) answer(keep bool) (page, error) {
+	p := page{events: make(map[sessionID]int64)}
+	if keep {
+		p.list = []Event{}
+	}
 	if err := s.decodePage(&p); err != nil {
 		return p, fmt.Errorf("%w: %w", errFeedProtocol, err)
+	}
+	if p.snapshot {
+		p.list = nil
 	}
 	switch {
 	case p.cursor < 0:
@@ -81,13 +108,42 @@ func (s *jsonReader) decodePage(p *page) error {
 	if !seen.cursor || !seen.snapshot || !seen.events {
 		return errors.New("cursor, snapshot and events are required")
 	}
-	if c, err := s.peek(); err != io.EOF {
-		if err != nil {
-			return err
-		}
-		return fmt.Errorf("unexpected %q after the answer", c)
-	}
 	return nil
+}
+
+// heartbeat is a stream's heartbeat: {"cursor": 42, "lag_ms": 180}.
+type heartbeat struct {
+	cursor int64
+	lag    time.Duration
+}
+
+func (s *jsonReader) heartbeat() (heartbeat, error) {
+	var hb heartbeat
+	var seen struct{ cursor, lag bool }
+	err := s.object(func(key []byte) error {
+		switch string(key) {
+		case "cursor":
+			return once("cursor", &seen.cursor, func() (err error) { hb.cursor, err = s.integer(); return err })
+		case "lag_ms":
+			return once("lag_ms", &seen.lag, func() error {
+				ms, err := s.integer()
+				hb.lag = time.Duration(ms) * time.Millisecond
+				if err == nil && ms < 0 {
+					err = errors.New("negative")
+				}
+				return err
+			})
+		default:
+			return wrap("unknown field", s.skip(0))
+		}
+	})
+	if err == nil && (!seen.cursor || !seen.lag) {
+		err = errors.New("cursor and lag_ms are required")
+	}
+	if err != nil {
+		return hb, fmt.Errorf("%w: heartbeat: %w", errFeedProtocol, err)
+	}
+	return hb, nil
 }
 
 // events reads the list of events ("null" is an empty list).
@@ -101,9 +157,9 @@ func (s *jsonReader) events(p *page) error {
 	}
 	return s.array(func() error {
 		var (
-			seq, exp int64
-			id       sessionID
-			hasSID   bool
+			seq, exp, committedUs int64
+			id                    sessionID
+			hasSID                bool
 		)
 		err := s.object(func(key []byte) error {
 			var err error
@@ -114,6 +170,9 @@ func (s *jsonReader) events(p *page) error {
 			case "expires_at":
 				exp, err = s.integer()
 				return wrap("expires_at", err)
+			case "committed_at_us":
+				committedUs, err = s.integer()
+				return wrap("committed_at_us", err)
 			case "sid":
 				id, err = s.sessionID()
 				hasSID = err == nil
@@ -130,6 +189,13 @@ func (s *jsonReader) events(p *page) error {
 		}
 		p.count++
 		p.maxSeq = max(p.maxSeq, seq)
+		if p.list != nil && !p.snapshot {
+			e := Event{Seq: seq, SessionID: id.String(), ExpiresAt: time.Unix(exp, 0)}
+			if committedUs > 0 {
+				e.CommittedAt = time.UnixMicro(committedUs)
+			}
+			p.list = append(p.list, e)
+		}
 		if exp > p.events[id] {
 			p.events[id] = exp
 		}

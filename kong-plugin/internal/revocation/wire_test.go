@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseSessionID(t *testing.T) {
@@ -151,7 +152,7 @@ func TestDecodePage(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			p, err := decodePage(strings.NewReader(tt.body))
+			p, err := decodePage(strings.NewReader(tt.body), false)
 			if tt.wantErr {
 				if !errors.Is(err, errFeedProtocol) {
 					t.Fatalf("decodePage = %v, want errFeedProtocol", err)
@@ -195,7 +196,7 @@ func FuzzDecodePage(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		p, err := decodePage(bytes.NewReader(body))
+		p, err := decodePage(bytes.NewReader(body), false)
 		if err != nil {
 			if !errors.Is(err, errFeedProtocol) {
 				t.Fatalf("error %v does not wrap errFeedProtocol", err)
@@ -216,7 +217,7 @@ func FuzzDecodePage(f *testing.F) {
 			fmt.Fprintf(&b, `{"seq":%d,"sid":"%s","expires_at":%d}`, max(1, min(p.cursor, p.maxSeq)), id, exp)
 		}
 		b.WriteString("]}")
-		again, err := decodePage(strings.NewReader(b.String()))
+		again, err := decodePage(strings.NewReader(b.String()), false)
 		if err != nil {
 			t.Fatalf("re-encoded %q refused: %v", b.String(), err)
 		}
@@ -229,4 +230,37 @@ func FuzzDecodePage(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestDecodePageKeepsEventsForOnApplied: asked to keep them, the reader
+// lists a delta's events in feed order with their commit time (zero when
+// the issuer did not send it), and never a snapshot's.
+func TestDecodePageKeepsEventsForOnApplied(t *testing.T) {
+	const a, b = "0f8fad5b-d9cb-469f-a165-70867728950e", "7c9e6679-7425-40de-944b-e07fc1f90ae7"
+	delta := `{"cursor": 9, "snapshot": false, "events": [
+		{"seq": 8, "sid": "` + a + `", "expires_at": 2000000000, "committed_at_us": 1767224700123456},
+		{"seq": 9, "sid": "` + b + `", "expires_at": 2000000060}]}`
+	p, err := decodePage(strings.NewReader(delta), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Event{
+		{Seq: 8, SessionID: a, ExpiresAt: time.Unix(2000000000, 0), CommittedAt: time.UnixMicro(1767224700123456)},
+		{Seq: 9, SessionID: b, ExpiresAt: time.Unix(2000000060, 0)},
+	}
+	if len(p.list) != len(want) {
+		t.Fatalf("kept %d events, want %d", len(p.list), len(want))
+	}
+	for i, w := range want {
+		if g := p.list[i]; g.Seq != w.Seq || g.SessionID != w.SessionID || !g.ExpiresAt.Equal(w.ExpiresAt) || !g.CommittedAt.Equal(w.CommittedAt) {
+			t.Errorf("event %d = %+v, want %+v", i, g, w)
+		}
+	}
+	snapshot := strings.Replace(delta, `"snapshot": false`, `"snapshot": true`, 1)
+	if p, err := decodePage(strings.NewReader(snapshot), true); err != nil || p.list != nil {
+		t.Errorf("snapshot: kept %d events (err %v), want none", len(p.list), err)
+	}
+	if p, err := decodePage(strings.NewReader(delta), false); err != nil || p.list != nil {
+		t.Errorf("not asked: kept %d events (err %v), want none", len(p.list), err)
+	}
 }

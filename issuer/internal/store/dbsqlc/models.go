@@ -49,12 +49,13 @@ type RefreshToken struct {
 }
 
 type RevocationEvent struct {
-	Seq       int64
-	SessionID uuid.UUID
-	UserID    uuid.UUID
-	Reason    string
-	RevokedAt time.Time
-	ExpiresAt time.Time
+	Seq         int64
+	SessionID   uuid.UUID
+	UserID      uuid.UUID
+	Reason      string
+	RevokedAt   time.Time
+	ExpiresAt   time.Time
+	CommittedAt time.Time
 }
 
 type RevocationFeed struct {

@@ -13,7 +13,7 @@ import (
 )
 
 const revocationFeedAfter = `-- name: RevocationFeedAfter :many
-SELECT seq, session_id, expires_at FROM revocation_events
+SELECT seq, session_id, expires_at, committed_at FROM revocation_events
 WHERE seq > $1 AND seq <= $2 AND expires_at > $3
 ORDER BY seq
 LIMIT $4
@@ -27,9 +27,10 @@ type RevocationFeedAfterParams struct {
 }
 
 type RevocationFeedAfterRow struct {
-	Seq       int64
-	SessionID uuid.UUID
-	ExpiresAt time.Time
+	Seq         int64
+	SessionID   uuid.UUID
+	ExpiresAt   time.Time
+	CommittedAt time.Time
 }
 
 // RevocationFeedAfter lists up to @max_events events after @after and up to
@@ -48,7 +49,12 @@ func (q *Queries) RevocationFeedAfter(ctx context.Context, db DBTX, arg Revocati
 	var items []RevocationFeedAfterRow
 	for rows.Next() {
 		var i RevocationFeedAfterRow
-		if err := rows.Scan(&i.Seq, &i.SessionID, &i.ExpiresAt); err != nil {
+		if err := rows.Scan(
+			&i.Seq,
+			&i.SessionID,
+			&i.ExpiresAt,
+			&i.CommittedAt,
+		); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -108,7 +114,7 @@ func (q *Queries) RevocationFeedPrune(ctx context.Context, db DBTX, deadBefore t
 }
 
 const revocationFeedSnapshot = `-- name: RevocationFeedSnapshot :many
-SELECT seq, session_id, expires_at FROM revocation_events
+SELECT seq, session_id, expires_at, committed_at FROM revocation_events
 WHERE seq <= $1 AND expires_at > $2
 ORDER BY seq
 `
@@ -119,9 +125,10 @@ type RevocationFeedSnapshotParams struct {
 }
 
 type RevocationFeedSnapshotRow struct {
-	Seq       int64
-	SessionID uuid.UUID
-	ExpiresAt time.Time
+	Seq         int64
+	SessionID   uuid.UUID
+	ExpiresAt   time.Time
+	CommittedAt time.Time
 }
 
 // RevocationFeedSnapshot lists every event up to @through still alive after
@@ -135,7 +142,77 @@ func (q *Queries) RevocationFeedSnapshot(ctx context.Context, db DBTX, arg Revoc
 	var items []RevocationFeedSnapshotRow
 	for rows.Next() {
 		var i RevocationFeedSnapshotRow
-		if err := rows.Scan(&i.Seq, &i.SessionID, &i.ExpiresAt); err != nil {
+		if err := rows.Scan(
+			&i.Seq,
+			&i.SessionID,
+			&i.ExpiresAt,
+			&i.CommittedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const revocationFeedTail = `-- name: RevocationFeedTail :many
+SELECT feed.last_seq, feed.pruned_through,
+       coalesce(e.seq, 0)::bigint AS seq,
+       coalesce(e.session_id, '00000000-0000-0000-0000-000000000000')::uuid AS session_id,
+       coalesce(e.expires_at, 'epoch')::timestamptz AS expires_at,
+       coalesce(e.committed_at, 'epoch')::timestamptz AS committed_at
+FROM revocation_feed AS feed
+LEFT JOIN LATERAL (
+    SELECT revocation_events.seq, revocation_events.session_id,
+           revocation_events.expires_at, revocation_events.committed_at
+    FROM revocation_events
+    WHERE revocation_events.seq > $1 AND revocation_events.seq <= feed.last_seq
+    ORDER BY revocation_events.seq
+    LIMIT $2
+) AS e ON true
+ORDER BY e.seq
+`
+
+type RevocationFeedTailParams struct {
+	After     int64
+	MaxEvents int32
+}
+
+type RevocationFeedTailRow struct {
+	LastSeq       int64
+	PrunedThrough int64
+	Seq           int64
+	SessionID     uuid.UUID
+	ExpiresAt     time.Time
+	CommittedAt   time.Time
+}
+
+// RevocationFeedTail is the read that fills an issuer's in-memory window of
+// recent events (issuer/internal/feed): the head and up to @max_events
+// events after @after in one statement, so both come from one snapshot and
+// cost one round trip. When nothing follows @after it returns one row
+// whose seq is 0 (no event has it). Dead events are listed too: the window
+// filters them when it answers, and a reader's cursor still passes them.
+func (q *Queries) RevocationFeedTail(ctx context.Context, db DBTX, arg RevocationFeedTailParams) ([]RevocationFeedTailRow, error) {
+	rows, err := db.Query(ctx, revocationFeedTail, arg.After, arg.MaxEvents)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []RevocationFeedTailRow
+	for rows.Next() {
+		var i RevocationFeedTailRow
+		if err := rows.Scan(
+			&i.LastSeq,
+			&i.PrunedThrough,
+			&i.Seq,
+			&i.SessionID,
+			&i.ExpiresAt,
+			&i.CommittedAt,
+		); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
