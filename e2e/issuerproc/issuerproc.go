@@ -206,13 +206,6 @@ func (i *Issuer) Output() string {
 	return i.out.String()
 }
 
-// PID is the process id of the running issuer.
-func (i *Issuer) PID() int {
-	i.mu.Lock()
-	defer i.mu.Unlock()
-	return i.cmd.Process.Pid
-}
-
 // FeedURL is this process's revocation feed.
 func (i *Issuer) FeedURL() string { return i.URL + FeedPath }
 
