@@ -154,6 +154,20 @@ func TestRegister(t *testing.T) {
 	}
 }
 
+// registerBody is dave's registration with the fields of over replaced
+// (removed when nil).
+func registerBody(over map[string]any) map[string]any {
+	m := map[string]any{"username": "dave", "email": "dave@example.org", "password": password}
+	for k, v := range over {
+		if v == nil {
+			delete(m, k)
+		} else {
+			m[k] = v
+		}
+	}
+	return m
+}
+
 // Identifiers and names that hold invisible characters, or look like
 // another user's, and guessable passwords are refused at registration.
 // (Throttling is off: these are more registrations from one address than
@@ -162,13 +176,7 @@ func TestRegisterRefusesLookAlikesAndInvisibleCharacters(t *testing.T) {
 	t.Parallel()
 	is := issuertest.New(t, issuertest.Options{NoThrottle: true})
 	is.Register(t, "alice", password)
-	ok := func(over map[string]any) map[string]any {
-		m := map[string]any{"username": "dave", "email": "dave@example.org", "password": password}
-		for k, v := range over {
-			m[k] = v
-		}
-		return m
-	}
+	ok := registerBody
 	for _, c := range []struct {
 		name   string
 		body   any
@@ -200,17 +208,7 @@ func TestRegisterRefusesLookAlikesAndInvisibleCharacters(t *testing.T) {
 func TestRegisterRefusals(t *testing.T) {
 	t.Parallel()
 	is := setup(t)
-	ok := func(over map[string]any) map[string]any {
-		m := map[string]any{"username": "dave", "email": "dave@example.org", "password": password}
-		for k, v := range over {
-			if v == nil {
-				delete(m, k)
-			} else {
-				m[k] = v
-			}
-		}
-		return m
-	}
+	ok := registerBody
 	for _, c := range []struct {
 		name   string
 		body   any
