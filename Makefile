@@ -60,9 +60,10 @@ lint: $(STATICCHECK) ## go vet and static checks (staticcheck)
 	cd tools/infracheck && $(STATICCHECK) ./...
 
 .PHONY: build
-build: ## Build bin/issuer and bin/medinsights-auth (static, as in the images)
+build: ## Build bin/issuer, bin/medinsights-auth and bin/patient-service (static, as in the images)
 	CGO_ENABLED=0 $(GO) build $(GO_BUILD_FLAGS) -o $(BIN)/issuer ./issuer/cmd/issuer
 	CGO_ENABLED=0 $(GO) build $(GO_BUILD_FLAGS) -o $(BIN)/medinsights-auth ./kong-plugin/cmd/medinsights-auth
+	CGO_ENABLED=0 $(GO) build $(GO_BUILD_FLAGS) -o $(BIN)/patient-service ./examples/patient-service
 
 # Fuzz targets CI runs for a short, bounded time each (go test -fuzz takes one target at a time).
 FUZZTIME ?= 5s
@@ -71,9 +72,12 @@ FUZZ_TARGETS := \
 	./internal/accesstoken:FuzzKeyID \
 	./internal/accesstoken:FuzzDecodeClaims \
 	./internal/accesstoken:FuzzHeaderSafe \
+	./issuer/internal/auth:FuzzDjangoHash \
 	./kong-plugin/internal/plugin:FuzzTokenFromHeader \
 	./kong-plugin/internal/plugin:FuzzDecide \
-	./kong-plugin/internal/revocation:FuzzDecodePage
+	./kong-plugin/internal/revocation:FuzzDecodePage \
+	./internal/grammar:FuzzRole \
+	./identity:FuzzMiddleware
 
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME (default 5s) each
@@ -83,7 +87,7 @@ fuzz: ## Run every fuzz target for FUZZTIME (default 5s) each
 	done
 
 .PHONY: test
-test: verify lint build infra-check fuzz ## Everything CI checks: verify, vet, race tests on a private PostgreSQL
+test: verify lint build infra-check fuzz web ## Everything CI checks: verify, vet, race tests (Chromium scenarios included) on a private PostgreSQL
 	TEST_DATABASE_URL="$${TEST_DATABASE_URL:-$$(scripts/pg.sh start)}" \
 	MEDINSIGHTS_BIN_DIR=$(abspath $(BIN)) \
 		$(GO) test -race -count=1 ./...
@@ -133,3 +137,16 @@ infra-check: build $(HELM) $(KUBECTL_VALIDATE) ## Validate Dockerfiles, compose,
 	$(BIN)/infracheck -root . -plugin $(BIN)/medinsights-auth -helm $(HELM) -kubectl-validate $(KUBECTL_VALIDATE)
 	INFRACHECK_PLUGIN=$(abspath $(BIN))/medinsights-auth INFRACHECK_HELM=$(HELM) INFRACHECK_KUBECTL_VALIDATE=$(KUBECTL_VALIDATE) \
 		$(GO) -C tools/infracheck test -count=1 ./...
+
+# --- Browser client (clients/web, issue 11) ---------------------------------
+# Its dev tools (typescript, playwright-core) come from its lockfile; npm ci
+# runs again only when the lockfile changes. e2e/browser_test.go drives
+# Debian's Chromium with them (.ci/run installs chromium and Node.js).
+WEB := clients/web
+
+$(WEB)/node_modules/.package-lock.json: $(WEB)/package-lock.json
+	cd $(WEB) && npm ci --no-audit --no-fund
+
+.PHONY: web
+web: $(WEB)/node_modules/.package-lock.json ## Build the browser client (clients/web/dist, ESM and .d.ts)
+	cd $(WEB) && npm run build

@@ -69,6 +69,27 @@ func TestGatewayRefusesRevokedSessions(t *testing.T) {
 			},
 		},
 		{
+			name: "session ended by its user",
+			act: func(t *testing.T, user string) ([]string, []string) {
+				a, b := is.Login(t, user, issuerproc.Password), is.Login(t, user, issuerproc.Password)
+				waitPassing(t, gw, a.Access)
+				is.EndSession(t, b, issuerproc.SessionID(t, a.Access))
+				return []string{a.Access}, []string{b.Access}
+			},
+		},
+		{
+			name: "user disabled by an administrator",
+			act: func(t *testing.T, user string) ([]string, []string) {
+				admin := is.NewUser(t)
+				db.Command(t, "users", "grant-role", admin, "admin")
+				adminTok := is.Login(t, admin, issuerproc.Password)
+				a, b := is.Login(t, user, issuerproc.Password), is.Login(t, user, issuerproc.Password)
+				waitPassing(t, gw, a.Access)
+				is.DisableUser(t, adminTok, a.User.ID)
+				return []string{a.Access, b.Access}, []string{adminTok.Access}
+			},
+		},
+		{
 			name: "role revoked by the command line",
 			act: func(t *testing.T, user string) ([]string, []string) {
 				a, b := is.Login(t, user, issuerproc.Password), is.Login(t, user, issuerproc.Password)

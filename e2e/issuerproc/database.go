@@ -53,15 +53,15 @@ func (d *Database) Revocations(t testing.TB) RevocationState {
 }
 
 // RevokeMany records n revocation events of made-up sessions, expiring at
-// exp, in one statement, as SessionRevoke numbers them (for load tests).
+// exp, in one statement, as the revoking statements do (for load tests).
 func (d *Database) RevokeMany(t testing.TB, n int, exp time.Time) {
 	t.Helper()
 	d.withConn(t, func(ctx context.Context, conn *pgx.Conn) error {
-		_, err := conn.Exec(ctx, `
-			WITH feed AS (UPDATE revocation_feed SET last_seq = last_seq + $1 RETURNING last_seq)
-			INSERT INTO revocation_events (seq, session_id, user_id, reason, revoked_at, expires_at)
-			SELECT feed.last_seq - $1 + i, gen_random_uuid(), gen_random_uuid(), 'logout', now(), $2
-			FROM feed CROSS JOIN generate_series(1, $1::bigint) AS i`, n, exp)
+		// revocation_events_record (migration 00012) is how every revoking
+		// statement writes its events.
+		_, err := conn.Exec(ctx, `SELECT count(*) FROM revocation_events_record(ARRAY(
+			SELECT ROW(gen_random_uuid(), gen_random_uuid(), 'logout', now(), $2::timestamptz)::revocation
+			FROM generate_series(1, $1::bigint)))`, n, exp)
 		return err
 	})
 }

@@ -286,6 +286,19 @@ func (i *Issuer) ChangePassword(t testing.TB, tok Tokens, current, next string) 
 	}, http.StatusOK, nil)
 }
 
+// EndSession ends the session sessionID of tok's user (204 expected).
+func (i *Issuer) EndSession(t testing.TB, tok Tokens, sessionID string) {
+	t.Helper()
+	i.mustCall(t, http.MethodDelete, "/api/auth/sessions/"+sessionID+"/", tok.Access, nil, http.StatusNoContent, nil)
+}
+
+// DisableUser disables the user userID with the access token of an
+// administrator (200 expected), ending every session of theirs.
+func (i *Issuer) DisableUser(t testing.TB, admin Tokens, userID string) {
+	t.Helper()
+	i.mustCall(t, http.MethodPost, "/api/auth/admin/users/"+userID+"/disable/", admin.Access, nil, http.StatusOK, nil)
+}
+
 func (i *Issuer) mustCall(t testing.TB, method, path, bearer string, body any, want int, out any) {
 	t.Helper()
 	if got := i.call(t, method, path, bearer, body, out); got != want {

@@ -2,11 +2,10 @@ package accesstoken
 
 import (
 	"fmt"
-	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/medinsights/auth/internal/grammar"
 )
 
 // Algorithm is the only signing algorithm a MedInsights access token may use.
@@ -74,10 +73,10 @@ func (c Claims) Validate() error {
 	// The issuer names users and sessions by UUID. A sid in any other form
 	// could never match a revocation, so the token would outlive a logout
 	// at the gateway.
-	if !canonicalUUID(c.Subject) {
+	if !grammar.UUID(c.Subject) {
 		return fmt.Errorf("%w: sub is not a UUID in canonical form", ErrInvalidClaims)
 	}
-	if !canonicalUUID(c.SessionID) {
+	if !grammar.UUID(c.SessionID) {
 		return fmt.Errorf("%w: sid is not a UUID in canonical form", ErrInvalidClaims)
 	}
 	if !HeaderSafe(c.Username) {
@@ -91,52 +90,7 @@ func (c Claims) Validate() error {
 	return nil
 }
 
-// canonicalUUID reports whether s is a UUID in the canonical form the issuer
-// writes: 8-4-4-4-12 lower-case hex digits (RFC 9562 section 4).
-func canonicalUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-				return false
-			}
-		}
-	}
-	return true
-}
-
 // HeaderSafe reports whether s may be copied into an HTTP header value that
-// holds a comma-separated list: valid UTF-8, printable, no control character
-// (so no CR or LF), no comma, and no leading or trailing space.
-func HeaderSafe(s string) bool {
-	if s == "" || s[0] == ' ' || s[len(s)-1] == ' ' {
-		return false
-	}
-	ascii := true
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == ',' {
-			ascii = false
-			break
-		}
-	}
-	if ascii {
-		return true
-	}
-	if !utf8.ValidString(s) || strings.TrimSpace(s) != s {
-		return false
-	}
-	for _, r := range s {
-		if r == ',' || !unicode.IsPrint(r) {
-			return false
-		}
-	}
-	return true
-}
+// holds a comma-separated list (see [grammar.HeaderSafe], the rule's one
+// home, shared with the identity package that upstream services import).
+func HeaderSafe(s string) bool { return grammar.HeaderSafe(s) }

@@ -8,22 +8,19 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"runtime"
-	"syscall"
 	"testing"
 	"time"
-	"unsafe"
+
+	"github.com/medinsights/auth/internal/cputime"
 )
 
-// threadCPUTime is the CPU time the calling OS thread has consumed
-// (clock_gettime CLOCK_THREAD_CPUTIME_ID): unlike wall time, it does not
-// grow while the scheduler runs other processes.
+// threadCPUTime is the calling OS thread's CPU time (package cputime).
 func threadCPUTime(b *testing.B) time.Duration {
-	const clockThreadCPUTimeID = 3
-	var ts syscall.Timespec
-	if _, _, errno := syscall.Syscall(syscall.SYS_CLOCK_GETTIME, clockThreadCPUTimeID, uintptr(unsafe.Pointer(&ts)), 0); errno != 0 {
-		b.Fatalf("clock_gettime: %v", errno)
+	d, err := cputime.Thread()
+	if err != nil {
+		b.Fatalf("clock_gettime: %v", err)
 	}
-	return time.Duration(ts.Nano())
+	return d
 }
 
 // BenchmarkParseVsRSAVerifyCPU is BenchmarkParseVsRSAVerify measured in

@@ -24,7 +24,7 @@ func TestEndToEndWithIssuer(t *testing.T) {
 		"issuer":    issuerproc.IssuerClaim,
 		"audiences": []string{issuerproc.Audience},
 	})
-	waitReady(t, inst, login.Access)
+	srv.WaitOutput(t, keysLoaded, 1)
 	r := inst.MustAccess(t, bearer(login.Access, "X-User-Id", "someone-else", "X_Consumer_Username", "root"))
 	if r.Exited {
 		t.Fatalf("the issuer's token was refused: %d %s\n%s", r.Status, r.Body, srv.Output())

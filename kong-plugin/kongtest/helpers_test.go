@@ -142,18 +142,25 @@ func signRaw(t testing.TB, k signingKey, header, payload any) string {
 // fail during a test.
 type jwksServer struct {
 	*httptest.Server
-	mu   sync.Mutex
-	keys []*rsa.PublicKey
-	down bool
-	hits atomic.Int64
+	mu      sync.Mutex
+	keys    []*rsa.PublicKey
+	down    bool
+	hits    atomic.Int64
+	fetched chan struct{} // one signal per request answered
 }
 
 func newJWKS(t testing.TB, ks ...signingKey) *jwksServer {
 	t.Helper()
-	s := &jwksServer{}
+	s := &jwksServer{fetched: make(chan struct{}, 1024)}
 	s.set(ks...)
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		s.hits.Add(1)
+		defer func() {
+			select {
+			case s.fetched <- struct{}{}:
+			default:
+			}
+		}()
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if s.down {
@@ -180,6 +187,20 @@ func (s *jwksServer) set(ks ...signingKey) {
 	}
 }
 
+// waitHits waits, on the server's own signal, until it has answered n
+// requests in all, and fails t after 10 s.
+func (s *jwksServer) waitHits(t testing.TB, n int64) {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for s.hits.Load() < n {
+		select {
+		case <-s.fetched:
+		case <-deadline:
+			t.Fatalf("the JWKS server answered %d requests in 10 s, want %d", s.hits.Load(), n)
+		}
+	}
+}
+
 func (s *jwksServer) setDown(down bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -197,44 +218,20 @@ func config(url string, extra map[string]any) map[string]any {
 }
 
 // setup starts the plugin server and an instance verifying with a fresh
-// JWKS server publishing key 0, and waits until the first key set arrived.
+// JWKS server publishing key 0, and waits until the plugin logs that the
+// first key set arrived.
 func setup(t *testing.T, extra map[string]any) (*kongtest.Server, *kongtest.Instance, *jwksServer) {
 	t.Helper()
 	jwks := newJWKS(t, testKey(t, 0))
 	srv := kongtest.Start(t, kongtest.PluginBinary(t))
 	inst := srv.MustStartInstance(t, config(jwks.URL, extra))
-	tok := validToken(t, testKey(t, 0), nil)
-	if names, ok := extra["header_names"].([]string); ok && len(names) > 0 {
-		// The token must travel where this configuration looks for it:
-		// a request without one is refused 401 before any key is needed.
-		waitReadyWith(t, inst, kongtest.Request{Headers: kongtest.Headers(names[0], tok)})
-	} else {
-		waitReady(t, inst, tok)
-	}
+	srv.WaitOutput(t, keysLoaded, 1)
 	return srv, inst, jwks
 }
 
-// waitReady sends tok until the answer is no longer 503 (no key set yet).
-func waitReady(t *testing.T, inst *kongtest.Instance, tok string) {
-	t.Helper()
-	waitReadyWith(t, inst, bearer(tok))
-}
-
-// waitReadyWith sends req until the answer is no longer 503 (no key set yet).
-func waitReadyWith(t *testing.T, inst *kongtest.Instance, req kongtest.Request) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		r := inst.MustAccess(t, req)
-		if !r.Exited || r.Status != http.StatusServiceUnavailable {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("still 503 after 5 s")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
+// keysLoaded is the line the plugin logs when a key set arrives or changes:
+// the signal tests wait on instead of retrying until the 503s stop.
+const keysLoaded = "jwks key set loaded"
 
 // bearer is a GET carrying tok in Authorization, plus extra header pairs.
 func bearer(tok string, extra ...string) kongtest.Request {

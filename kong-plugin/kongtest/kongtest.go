@@ -121,6 +121,7 @@ type Server struct {
 	Info   PluginInfo
 
 	bin    string
+	env    []string // added to the process's environment
 	cmd    *exec.Cmd
 	output *testlog.Buffer
 	exited chan struct{}
@@ -135,6 +136,13 @@ type Server struct {
 // socket accepts connections. The process is killed when t ends; its
 // standard error is printed if t failed.
 func Start(t testing.TB, bin string) *Server {
+	t.Helper()
+	return StartWithEnv(t, bin)
+}
+
+// StartWithEnv is Start with NAME=value entries added to the environment
+// Kong passes the plugin server (e.g. MEDINSIGHTS_AUTH_METRICS_ADDR).
+func StartWithEnv(t testing.TB, bin string, env ...string) *Server {
 	t.Helper()
 	// A short directory: a Unix socket path must fit in 107 bytes.
 	prefix, err := os.MkdirTemp("/tmp", "kt")
@@ -162,6 +170,7 @@ func Start(t testing.TB, bin string) *Server {
 		Socket: filepath.Join(prefix, info.Plugins[0].Name+".socket"),
 		Info:   info.Plugins[0],
 		bin:    bin,
+		env:    env,
 		fields: fields,
 		pool:   make(chan *conn, 256),
 	}
@@ -182,6 +191,7 @@ func Start(t testing.TB, bin string) *Server {
 func (s *Server) spawn() error {
 	s.output = new(testlog.Buffer)
 	s.cmd = exec.Command(s.bin, "-kong-prefix", s.Prefix)
+	s.cmd.Env = append(os.Environ(), s.env...)
 	s.cmd.Stdout = s.output
 	s.cmd.Stderr = s.output
 	s.exited = make(chan struct{})
@@ -236,6 +246,21 @@ func (s *Server) Restart() error {
 
 // Output returns what the process wrote to stdout and stderr so far.
 func (s *Server) Output() string { return s.output.String() }
+
+// WaitOutput waits until the process has written substr n times in all
+// (n counts from the start of the current process, so a test reads the
+// count before the action it waits on), and fails t after 10 s: the plugin
+// logs what a test needs to wait for ("jwks key set loaded", ...), so tests
+// wait on that signal rather than sleep and retry.
+func (s *Server) WaitOutput(t testing.TB, substr string, n int) {
+	t.Helper()
+	if !s.output.WaitFor(substr, n, 10*time.Second) {
+		t.Fatalf("%s did not log %q %d times within 10 s; it logged:\n%s", s.Name, substr, n, s.Output())
+	}
+}
+
+// OutputCount returns how many times the current process has written substr.
+func (s *Server) OutputCount(substr string) int { return strings.Count(s.Output(), substr) }
 
 // Exited reports whether the process has ended.
 func (s *Server) Exited() bool {

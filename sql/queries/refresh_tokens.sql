@@ -14,16 +14,18 @@ FOR UPDATE OF refresh_tokens, sessions;
 -- reuse interval (or of a live token the fast path did not take): it
 -- retires the presented token (a no-op when it is already retired),
 -- extends the session to @expires_at, records the exp of the access token
--- about to be signed, and returns the successor, which is the same one
--- RefreshTokenRotateLive returned the first time (it is stored unless it
--- already is), in one statement.
+-- about to be signed and when and from where the session was used, and
+-- returns the successor, which is the same one RefreshTokenRotateLive
+-- returned the first time (it is stored unless it already is), in one
+-- statement.
 -- name: RefreshTokenRotate :one
 WITH retired AS (
     UPDATE refresh_tokens SET retired_at = @now::timestamptz
     WHERE refresh_tokens.hash = @old_hash AND refresh_tokens.retired_at IS NULL
 ), extended AS (
     UPDATE sessions
-    SET expires_at = @expires_at, last_access_exp = greatest(sessions.last_access_exp, @access_expires_at::timestamptz)
+    SET expires_at = @expires_at, last_access_exp = greatest(sessions.last_access_exp, @access_expires_at::timestamptz),
+        last_used_at = @now, client_addr = @client_addr::text, user_agent = @user_agent::text
     WHERE sessions.id = @session_id
     RETURNING hmac_sha256(sessions.refresh_key, @successor_seed::bytea) AS successor
 ), issued AS (
@@ -40,10 +42,11 @@ WHERE refresh_tokens.hash = @hash;
 
 -- RefreshTokenRotateLive is the common case of a refresh in one statement:
 -- when the token is live and its session too, it retires the token, extends
--- the session, stores the successor and returns the session's id, user and
--- the successor's 32 bytes: HMAC-SHA256(session's refresh_key,
--- @successor_seed), so the same token presented again gets the same
--- successor (RefreshTokenRotate), never a second chain.
+-- the session (recording when and from where it was used), stores the
+-- successor and returns the session's id, user and the successor's 32
+-- bytes: HMAC-SHA256(session's refresh_key, @successor_seed), so the same
+-- token presented again gets the same successor (RefreshTokenRotate), never
+-- a second chain.
 -- Otherwise it returns no row and the caller takes the slow path
 -- (RefreshTokenGetForUpdate) to tell a retry within the reuse interval from
 -- reuse or a dead token. A concurrent rotation of the same token waits on
@@ -62,7 +65,8 @@ WITH retired AS (
     RETURNING refresh_tokens.session_id
 ), extended AS (
     UPDATE sessions
-    SET expires_at = @expires_at, last_access_exp = greatest(sessions.last_access_exp, @access_expires_at::timestamptz)
+    SET expires_at = @expires_at, last_access_exp = greatest(sessions.last_access_exp, @access_expires_at::timestamptz),
+        last_used_at = @now, client_addr = @client_addr::text, user_agent = @user_agent::text
     FROM retired
     WHERE sessions.id = retired.session_id
       AND sessions.revoked_at IS NULL

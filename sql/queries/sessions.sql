@@ -7,6 +7,8 @@
 -- commits first: then this statement sees the new row, creates nothing on a
 -- new password hash, and returns the new roles otherwise. A disabled user
 -- (disabled_at set) gets no session: the login fails like a wrong password.
+-- The same statement writes the login's audit row (event @audit_event)
+-- when, and only when, it creates the session.
 -- With the session, the same statement stores (or extends) the device token
 -- @device_hash of the user, when set, and forgets the throttle counter
 -- @throttle_key, when set: a successful login resets its pair's counter.
@@ -19,12 +21,16 @@ WITH owner AS (
       AND users.disabled_at IS NULL
     FOR SHARE
 ), session AS (
-    INSERT INTO sessions (id, user_id, created_at, expires_at, last_access_exp, refresh_key)
-    SELECT @id, owner.id, @now, @expires_at, @access_expires_at::timestamptz, @refresh_key::bytea FROM owner
-    RETURNING id
+    INSERT INTO sessions (id, user_id, created_at, expires_at, last_access_exp, last_used_at, client_addr, user_agent, refresh_key)
+    SELECT @id, owner.id, @now, @expires_at, @access_expires_at::timestamptz, @now, @client_addr, @user_agent, @refresh_key::bytea
+    FROM owner
+    RETURNING id, user_id
 ), token AS (
     INSERT INTO refresh_tokens (hash, session_id, issued_at, expires_at)
     SELECT @refresh_hash, session.id, @now, @expires_at FROM session
+), audited AS (
+    INSERT INTO audit_log (at, event, actor_id, subject_id, session_id, client_addr, user_agent)
+    SELECT @now, @audit_event::text, session.user_id, session.user_id, session.id, @client_addr, @user_agent FROM session
 ), device AS (
     INSERT INTO device_tokens (hash, user_id, created_at, expires_at)
     SELECT sqlc.narg('device_hash')::bytea, owner.id, @now, @device_expires_at::timestamptz
@@ -48,14 +54,26 @@ WHERE sessions.id = @session_id AND sessions.user_id = @user_id AND sessions.rev
 -- name: SessionGetByID :one
 SELECT * FROM sessions WHERE id = @id;
 
+-- SessionListLive lists a user's live sessions, newest first.
+-- name: SessionListLive :many
+SELECT id, created_at, last_used_at, client_addr, user_agent
+FROM sessions
+WHERE user_id = @user_id AND revoked_at IS NULL AND expires_at > @now
+ORDER BY created_at DESC, id DESC
+LIMIT @max_rows;
+
 -- SessionRevoke ends the live sessions of one user that match the optional
 -- filters (one session by id, the session of one refresh token, all but one
--- session) and records one revocation event per session, all in one
--- statement. An event expires at the later of @event_expires_at and the
--- session's last_access_exp + @event_margin. The feed row is locked last, right before the statement's
--- transaction commits, which keeps seq order equal to commit order; the
--- notification is delivered at commit. Nothing is locked or notified when no
--- session matches. (Logouts use SessionRevokeBatch below.)
+-- session) and records one revocation event per session
+-- (revocation_events_record, migration 00012), all in one statement. An
+-- event expires at the later of @event_expires_at and the session's
+-- last_access_exp + @event_margin. The feed row is locked last, right before
+-- the statement's transaction commits, which keeps seq order equal to commit
+-- order; the notification is delivered at commit. Nothing is locked or
+-- notified when no session matches. With @audit_event set, and when it ends a session, it
+-- also writes one audit row about the user (reason and number of sessions
+-- ended in its detail), after the feed row is locked. (Logouts use
+-- SessionRevokeBatch below.)
 -- name: SessionRevoke :one
 WITH revoked AS (
     UPDATE sessions
@@ -68,29 +86,21 @@ WITH revoked AS (
       AND (sqlc.narg('refresh_hash')::bytea IS NULL OR sessions.id = (
           SELECT refresh_tokens.session_id FROM refresh_tokens WHERE refresh_tokens.hash = sqlc.narg('refresh_hash')::bytea))
     RETURNING sessions.id, sessions.user_id, sessions.last_access_exp
-), expiry AS (
-    SELECT @event_expires_at::timestamptz AS at, @event_margin::interval AS margin
-), numbered AS (
-    SELECT revoked.id, revoked.user_id, revoked.last_access_exp, row_number() OVER (ORDER BY revoked.id) AS n,
-           count(*) OVER () AS total
-    FROM revoked
-), feed AS (
-    UPDATE revocation_feed
-    SET last_seq = last_seq + (SELECT count(*) FROM revoked)
-    WHERE EXISTS (SELECT 1 FROM revoked)
-    RETURNING last_seq
 ), events AS (
-    INSERT INTO revocation_events (seq, session_id, user_id, reason, revoked_at, expires_at)
-    SELECT feed.last_seq - numbered.total + numbered.n, numbered.id, numbered.user_id,
-           @reason::text, @now, greatest(expiry.at, numbered.last_access_exp + expiry.margin)
-    FROM numbered CROSS JOIN feed CROSS JOIN expiry
-    RETURNING seq
-), notified AS (
-    SELECT pg_notify('medinsights_revocations', feed.last_seq::text) FROM feed
+    SELECT e.seq FROM revocation_events_record(ARRAY(
+        SELECT ROW(revoked.id, revoked.user_id, @reason::text, @now::timestamptz,
+                   greatest(@event_expires_at::timestamptz, revoked.last_access_exp + @event_margin::interval))::revocation
+        FROM revoked ORDER BY revoked.id)) AS e
+), audited AS (
+    INSERT INTO audit_log (at, event, actor_id, subject_id, session_id, client_addr, user_agent, detail)
+    SELECT @now, sqlc.narg('audit_event')::text, sqlc.narg('audit_actor_id')::uuid, @user_id,
+           sqlc.narg('audit_session_id')::uuid, @audit_client_addr::text, @audit_user_agent::text,
+           jsonb_build_object('reason', @reason::text, 'sessions_ended', ended.n)
+    FROM (SELECT count(*) AS n FROM events) AS ended
+    WHERE ended.n > 0 AND sqlc.narg('audit_event')::text IS NOT NULL
 )
 SELECT (SELECT count(*) FROM events)::bigint AS revoked,
-       (SELECT coalesce(max(seq), 0) FROM events)::bigint AS last_seq,
-       (SELECT count(*) FROM notified)::bigint AS notified;
+       (SELECT coalesce(max(seq), 0) FROM events)::bigint AS last_seq;
 
 -- SessionDeleteExpired deletes up to @max_rows sessions that expired before
 -- @before, with their refresh tokens (ON DELETE CASCADE). Retired refresh
@@ -105,11 +115,15 @@ WHERE id IN (SELECT s.id FROM sessions s WHERE s.expires_at < @before LIMIT @max
 -- the session's last_access_exp + event_margins[i], when it is a live
 -- session of user_ids[i] and caller_session_ids[i] is a live session of the
 -- same user. It writes the events, advances the feed and notifies exactly
--- as SessionRevoke does, so concurrent logouts share one turn at the feed
--- row instead of queueing for it one by one. One row per item, in order.
+-- as SessionRevoke does (revocation_events_record), so concurrent logouts share one turn at the feed
+-- row instead of queueing for it one by one, and writes one audit row
+-- (event audit_events[i], with client_addrs[i] and user_agents[i]) per
+-- session revoked, after the feed row is locked. One row per
+-- item, in order.
 -- name: SessionRevokeBatch :many
 WITH req AS (
-    SELECT u.i, u.user_id, c.caller_session_id, h.refresh_hash, n.now, r.reason, e.event_expires_at, m.event_margin
+    SELECT u.i, u.user_id, c.caller_session_id, h.refresh_hash, n.now, r.reason, e.event_expires_at, m.event_margin,
+           a.client_addr, g.user_agent, v.audit_event
     FROM unnest(@user_ids::uuid[]) WITH ORDINALITY AS u (user_id, i)
     JOIN unnest(@caller_session_ids::uuid[]) WITH ORDINALITY AS c (caller_session_id, i) ON c.i = u.i
     JOIN unnest(@refresh_hashes::bytea[]) WITH ORDINALITY AS h (refresh_hash, i) ON h.i = u.i
@@ -117,6 +131,9 @@ WITH req AS (
     JOIN unnest(@reasons::text[]) WITH ORDINALITY AS r (reason, i) ON r.i = u.i
     JOIN unnest(@event_expires_ats::timestamptz[]) WITH ORDINALITY AS e (event_expires_at, i) ON e.i = u.i
     JOIN unnest(@event_margins::interval[]) WITH ORDINALITY AS m (event_margin, i) ON m.i = u.i
+    JOIN unnest(@client_addrs::text[]) WITH ORDINALITY AS a (client_addr, i) ON a.i = u.i
+    JOIN unnest(@user_agents::text[]) WITH ORDINALITY AS g (user_agent, i) ON g.i = u.i
+    JOIN unnest(@audit_events::text[]) WITH ORDINALITY AS v (audit_event, i) ON v.i = u.i
 ), live_callers AS (
     SELECT req.i FROM req
     JOIN sessions ON sessions.id = req.caller_session_id
@@ -125,7 +142,8 @@ WITH req AS (
     -- Only the items that may revoke their session take part; of several
     -- such items for one session, the first revokes it.
     SELECT DISTINCT ON (refresh_tokens.session_id) refresh_tokens.session_id, req.user_id, req.i,
-           req.now, req.reason, req.event_expires_at, req.event_margin
+           req.now, req.reason, req.event_expires_at, req.event_margin, req.client_addr, req.user_agent,
+           req.audit_event
     FROM req
     JOIN live_callers ON live_callers.i = req.i
     JOIN refresh_tokens ON refresh_tokens.hash = req.refresh_hash
@@ -141,29 +159,22 @@ WITH req AS (
       AND sessions.expires_at > targets.now
     RETURNING sessions.id, sessions.user_id, targets.i, targets.now, targets.reason,
               greatest(targets.event_expires_at,
-                       sessions.last_access_exp + targets.event_margin) AS event_expires_at
-), numbered AS (
-    SELECT revoked.id, revoked.user_id, revoked.now, revoked.reason, revoked.event_expires_at,
-           row_number() OVER (ORDER BY revoked.id) AS n, count(*) OVER () AS total
-    FROM revoked
-), feed AS (
-    UPDATE revocation_feed
-    SET last_seq = last_seq + (SELECT count(*) FROM revoked)
-    WHERE EXISTS (SELECT 1 FROM revoked)
-    RETURNING last_seq
+                       sessions.last_access_exp + targets.event_margin) AS event_expires_at,
+              targets.client_addr, targets.user_agent, targets.audit_event
 ), events AS (
-    INSERT INTO revocation_events (seq, session_id, user_id, reason, revoked_at, expires_at)
-    SELECT feed.last_seq - numbered.total + numbered.n, numbered.id, numbered.user_id,
-           numbered.reason, numbered.now, numbered.event_expires_at
-    FROM numbered CROSS JOIN feed
-    RETURNING seq
-), notified AS (
-    SELECT pg_notify('medinsights_revocations', feed.last_seq::text) FROM feed
+    SELECT e.seq, e.session_id FROM revocation_events_record(ARRAY(
+        SELECT ROW(revoked.id, revoked.user_id, revoked.reason, revoked.now, revoked.event_expires_at)::revocation
+        FROM revoked ORDER BY revoked.id)) AS e
+), audited AS (
+    INSERT INTO audit_log (at, event, actor_id, subject_id, session_id, client_addr, user_agent, detail)
+    SELECT revoked.now, revoked.audit_event, revoked.user_id, revoked.user_id, revoked.id,
+           revoked.client_addr, revoked.user_agent, jsonb_build_object('reason', revoked.reason)
+    FROM revoked JOIN events ON events.session_id = revoked.id
+    ORDER BY events.seq
 )
 SELECT req.i::bigint AS item,
        EXISTS (SELECT 1 FROM live_callers WHERE live_callers.i = req.i)::boolean AS caller_live,
        EXISTS (SELECT 1 FROM revoked WHERE revoked.i = req.i)::boolean AS revoked,
-       (SELECT count(*) FROM events)::bigint AS events,
-       (SELECT count(*) FROM notified)::bigint AS notified
+       (SELECT count(*) FROM events)::bigint AS events
 FROM req
 ORDER BY req.i;

@@ -55,7 +55,7 @@ SELECT * FROM users WHERE lower(username) = lower(@username);
 -- the login's throttle counters is blocked (@now: not blocked). An unknown
 -- login name's counters are read exactly like a known one's.
 -- name: UserGetForLogin :one
-SELECT users.id AS user_id, users.password_hash,
+SELECT users.id AS user_id, users.password_hash, (users.disabled_at IS NOT NULL)::boolean AS disabled,
        EXISTS (SELECT 1 FROM device_tokens
                WHERE device_tokens.hash = sqlc.narg('device_hash')::bytea AND device_tokens.user_id = users.id
                  AND device_tokens.expires_at > @now::timestamptz)::boolean AS device_known,
@@ -114,6 +114,39 @@ UPDATE users SET disabled_at = @disabled_at, updated_at = @now
 WHERE id = @id
 RETURNING *;
 
+-- name: UserGetByIDForUpdate :one
+SELECT * FROM users WHERE id = @id FOR UPDATE;
+
+-- UserSetRoles replaces a user's roles by @roles, sorted and distinct.
+-- name: UserSetRoles :one
+UPDATE users
+SET roles = (SELECT coalesce(array_agg(DISTINCT r ORDER BY r), '{}') FROM unnest(@roles::text[]) AS r),
+    updated_at = @now
+WHERE id = @id
+RETURNING *;
+
+-- UserSearch lists up to @max_rows users, by lower-cased username, after
+-- @after, whose username or e-mail address (lower-cased) is LIKE @pattern
+-- (a prefix pattern, escaped by the caller; an empty pattern matches
+-- every user).
+-- name: UserSearch :many
+SELECT * FROM users
+WHERE (@pattern::text = '' OR lower(username) LIKE @pattern::text OR lower(email) LIKE @pattern::text)
+  AND lower(username) > @after::text
+ORDER BY lower(username)
+LIMIT @max_rows;
+
+-- UserOverview is a user with the number of its live sessions and the time
+-- of its last successful login (its latest @login_event audit row).
+-- name: UserOverview :one
+SELECT sqlc.embed(users),
+       (SELECT count(*) FROM sessions
+        WHERE sessions.user_id = users.id AND sessions.revoked_at IS NULL AND sessions.expires_at > @now)::bigint AS live_sessions,
+       (SELECT max(audit_log.at) FROM audit_log
+        WHERE audit_log.subject_id = users.id AND audit_log.event = @login_event::text) AS last_login_at
+FROM users
+WHERE users.id = @id;
+
 -- UserListUnverifiedExpired lists up to @max_rows accounts whose address is
 -- still unverified past their unverified_expires_at.
 -- name: UserListUnverifiedExpired :many
@@ -127,3 +160,24 @@ LIMIT @max_rows;
 -- with it (ON DELETE CASCADE).
 -- name: UserDeleteUnverified :execrows
 DELETE FROM users WHERE id = @id AND unverified_expires_at < @before AND NOT email_verified;
+
+-- UserImport writes imported users in bulk (COPY); their login names are
+-- claimed next by LoginNameImport, in the same transaction.
+-- name: UserImport :copyfrom
+INSERT INTO users (id, username, email, password_hash, first_name, last_name, email_verified, roles, date_joined, updated_at, disabled_at)
+VALUES (@id, @username, @email, @password_hash, @first_name, @last_name, @email_verified, @roles, @date_joined, @updated_at, @disabled_at);
+
+-- LoginNameLookup lower-cases each of @names as the issuer does (the
+-- login_names rule) and says whether it is already a login name.
+-- name: LoginNameLookup :many
+SELECT n.name::text AS name, lower(n.name)::text AS lowered,
+       EXISTS (SELECT 1 FROM login_names WHERE login_names.name = lower(n.name))::boolean AS taken
+FROM unnest(@names::text[]) AS n (name);
+
+-- LoginNameImport claims the login names of imported users in bulk
+-- (COPY), lower-cased by LoginNameLookup as UserInsert lower-cases them.
+-- One already claimed is a unique violation: the import checked them under
+-- its lock, so only a registration committed in between can cause it, and
+-- the import then rolls back.
+-- name: LoginNameImport :copyfrom
+INSERT INTO login_names (name, user_id) VALUES (@name, @user_id);

@@ -60,6 +60,7 @@ var checks = []check{
 	{"kustomize", checkKustomize},
 	{"helm", checkHelm},
 	{"argocd", checkArgoCD},
+	{"monitoring", checkMonitoring},
 	{"yamllint", checkYAMLLint},
 	{"shellcheck", checkShellcheck},
 }

@@ -43,7 +43,7 @@ func issuerEnvNames(cfg *config) (map[string]bool, error) {
 }
 
 // composeServices the issue asks for, and what each one runs.
-var composeServices = []string{"postgres", "migrate", "issuer", "kong", "echo", "dev-secrets"}
+var composeServices = []string{"postgres", "migrate", "issuer", "kong", "patient-service", "dev-secrets"}
 
 func checkCompose(cfg *config, f *findings) error {
 	const file = "docker-compose.yml"
@@ -189,6 +189,15 @@ func checkCompose(cfg *config, f *findings) error {
 			}
 		}
 	}
+	if s, ok := project.Services["patient-service"]; ok {
+		// It trusts the identity headers: only Kong may reach it.
+		if len(s.Ports) > 0 {
+			f.add(file, "service \"patient-service\": must not publish ports (it trusts X-User-Id; only Kong may reach it)")
+		}
+		if !s.ReadOnly {
+			f.add(file, "service \"patient-service\": read_only must be true")
+		}
+	}
 	if k, ok := project.Services["kong"]; ok {
 		checkComposeKong(f, file, k, project.Volumes, info)
 	}
@@ -214,6 +223,7 @@ func checkComposeKongConfig(cfg *config, f *findings, project *types.Project, in
 			} `json:"routes"`
 			Plugins []kongEntity `json:"plugins"`
 		} `json:"services"`
+		Plugins []kongEntity `json:"plugins"` // global
 	}
 	if err := yaml.Unmarshal(raw, &doc); err != nil {
 		return
@@ -235,6 +245,14 @@ func checkComposeKongConfig(cfg *config, f *findings, project *types.Project, in
 			f.add(file, "%s: %s names host %q, which is not a service of docker-compose.yml", where, raw, u.Hostname())
 		}
 	}
+	type placed struct {
+		where  string
+		plugin kongEntity
+	}
+	var instances []placed
+	for _, p := range doc.Plugins {
+		instances = append(instances, placed{"global " + info.Name, p})
+	}
 	for _, s := range doc.Services {
 		reachable(fmt.Sprintf("service %q", s.Name), s.URL)
 		plugins := s.Plugins
@@ -242,24 +260,27 @@ func checkComposeKongConfig(cfg *config, f *findings, project *types.Project, in
 			plugins = append(plugins, r.Plugins...)
 		}
 		for _, p := range plugins {
-			if p["name"] != info.Name {
-				continue
+			instances = append(instances, placed{fmt.Sprintf("%s on service %q", info.Name, s.Name), p})
+		}
+	}
+	for _, in := range instances {
+		p, where := in.plugin, in.where
+		if p["name"] != info.Name {
+			continue
+		}
+		conf, _ := p["config"].(kongEntity)
+		for _, k := range []string{"jwks_url", "revocation_url"} {
+			if v, ok := conf[k].(string); ok {
+				reachable(where+" "+k, v)
 			}
-			conf, _ := p["config"].(kongEntity)
-			where := fmt.Sprintf("%s on service %q", info.Name, s.Name)
-			for _, k := range []string{"jwks_url", "revocation_url"} {
-				if v, ok := conf[k].(string); ok {
-					reachable(where+" "+k, v)
-				}
-			}
-			if iss := env("issuer", "JWT_ISSUER"); conf["issuer"] != iss {
-				f.add(file, "%s: issuer %v differs from the compose issuer's JWT_ISSUER %q", where, conf["issuer"], iss)
-			}
-			aud := env("issuer", "JWT_AUDIENCE")
-			auds, _ := conf["audiences"].([]any)
-			if !slices.Contains(auds, any(aud)) {
-				f.add(file, "%s: audiences %v lack the compose issuer's JWT_AUDIENCE %q", where, auds, aud)
-			}
+		}
+		if iss := env("issuer", "JWT_ISSUER"); conf["issuer"] != iss {
+			f.add(file, "%s: issuer %v differs from the compose issuer's JWT_ISSUER %q", where, conf["issuer"], iss)
+		}
+		aud := env("issuer", "JWT_AUDIENCE")
+		auds, _ := conf["audiences"].([]any)
+		if !slices.Contains(auds, any(aud)) {
+			f.add(file, "%s: audiences %v lack the compose issuer's JWT_AUDIENCE %q", where, auds, aud)
 		}
 	}
 }

@@ -94,6 +94,7 @@ type imageSpec struct {
 var imageSpecs = []imageSpec{
 	{file: "Dockerfile.issuer", binary: "issuer", finalStage: "issuer"},
 	{file: "Dockerfile.kong", binary: "medinsights-auth", finalStage: "kong"},
+	{file: "examples/patient-service/Dockerfile", binary: "patient-service", finalStage: "patient-service"},
 }
 
 func checkDockerfiles(cfg *config, f *findings) error {

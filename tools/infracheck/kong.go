@@ -142,11 +142,15 @@ func checkKong(cfg *config, f *findings) error {
 		f.add(file, "YAML: %v", err)
 		return nil
 	}
-	checkKongDoc(f, file, doc, info)
+	public, err := loadPublicRoutes(cfg)
+	if err != nil {
+		f.add(publicRoutesDoc, "%v", err)
+	}
+	checkKongDoc(f, file, doc, info, public)
 	return nil
 }
 
-func checkKongDoc(f *findings, file string, doc kongEntity, info *pluginInfo) {
+func checkKongDoc(f *findings, file string, doc kongEntity, info *pluginInfo, public []string) {
 	if v, _ := doc["_format_version"].(string); v != "3.0" {
 		f.add(file, "_format_version must be the string \"3.0\" (got %v)", doc["_format_version"])
 	}
@@ -275,9 +279,10 @@ func checkKongDoc(f *findings, file string, doc kongEntity, info *pluginInfo) {
 			routes = append(routes, ri)
 		}
 	}
-	checkPlugins("global", doc["plugins"])
+	global := checkPlugins("global", doc["plugins"])
 
 	checkKongPolicy(f, file, routes, authPlugins, pluginSeen, info)
+	checkRouteProtection(f, file, routes, global, public, info)
 }
 
 // checkKongPolicy: what the issue asks of the gateway configuration.

@@ -80,7 +80,7 @@ func TestInternalPathsNotRouted(t *testing.T) {
 	}
 	const auth = `
   - name: patients
-    url: http://echo:8080
+    url: http://patient-service:8080
     routes:
       - name: patients
         paths: [/patients]
@@ -126,7 +126,7 @@ func TestInternalPathsNotRouted(t *testing.T) {
 				t.Fatal(err)
 			}
 			f := &findings{check: "kong"}
-			checkKongDoc(f, "kong.yml", doc, info)
+			checkKongDoc(f, "kong.yml", doc, info, nil)
 			var exposed []string
 			for _, p := range f.problems {
 				if strings.Contains(p.msg, "reaches the issuer's internal") {
@@ -143,6 +143,115 @@ func TestInternalPathsNotRouted(t *testing.T) {
 				t.Fatalf("want a problem containing %q, got %q", tt.want, exposed)
 			}
 		})
+	}
+}
+
+// TestRouteProtection specifies "auth on every route": a route is protected
+// unless the instance Kong applies to it is anonymous, and then it must be on
+// the documented list of public routes.
+func TestRouteProtection(t *testing.T) {
+	t.Parallel()
+	info, err := loadPluginInfo(&config{pluginDump: "testdata/plugin-dump.json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const global = `
+plugins:
+  - name: medinsights-auth
+    config: &auth {jwks_url: "http://issuer:8001/.well-known/jwks.json", issuer: i, audiences: [a]}
+services:
+  - name: issuer
+    url: http://issuer:8001/api/auth
+    routes:
+      - name: auth
+        paths: [/auth]
+        plugins: [{name: medinsights-auth, config: {<<: *auth, anonymous: true}}]
+  - name: patients
+    url: http://patient-service:8080
+    routes:
+      - {name: patients, paths: [/patients]}
+`
+	tests := []struct {
+		name   string
+		doc    string
+		public []string
+		want   string // "" when the configuration passes
+	}{
+		{name: "global plugin, public route listed", doc: global, public: []string{"auth"}},
+		{name: "route added without thinking is protected", public: []string{"auth"}, doc: global + `
+      - {name: reports, paths: [/reports]}`},
+		{name: "anonymous route not on the list", doc: global, want: `route "auth" lets callers without a token through but is not on the list`},
+		{name: "unprotected route added with its own anonymous instance", public: []string{"auth"}, want: `route "reports" lets callers without a token through`, doc: global + `
+      - name: reports
+        paths: [/reports]
+        plugins: [{name: medinsights-auth, config: {<<: *auth, anonymous: true}}]`},
+		{name: "anonymous instance on a service", public: []string{"auth"}, want: `route "patients" lets callers without a token through`, doc: strings.Replace(global,
+			"    url: http://patient-service:8080\n", "    url: http://patient-service:8080\n    plugins: [{name: medinsights-auth, config: {<<: *auth, anonymous: true}}]\n", 1)},
+		{name: "listed route that is protected", doc: global, public: []string{"auth", "patients"}, want: `route "patients" is on the list of public routes`},
+		{name: "listed route that does not exist", doc: global, public: []string{"auth", "gone"}, want: `public route "gone" is not a route`},
+		{name: "disabled route instance does not exempt", public: []string{"auth"}, want: "does not exempt it", doc: global + `
+      - name: reports
+        paths: [/reports]
+        plugins: [{name: medinsights-auth, enabled: false, config: {<<: *auth}}]`},
+		{name: "plugin only on routes", want: "is not a global plugin", doc: `
+services:
+  - name: patients
+    url: http://patient-service:8080
+    routes:
+      - name: patients
+        paths: [/patients]
+        plugins: [{name: medinsights-auth, config: {jwks_url: "http://issuer:8001/.well-known/jwks.json"}}]`},
+		{name: "global plugin anonymous", want: "the global medinsights-auth plugin is anonymous", doc: `
+plugins:
+  - name: medinsights-auth
+    config: {jwks_url: "http://issuer:8001/.well-known/jwks.json", anonymous: true}
+services:
+  - name: patients
+    url: http://patient-service:8080
+    routes:
+      - {name: patients, paths: [/patients]}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var doc kongEntity
+			if err := yaml.UnmarshalStrict([]byte("_format_version: \"3.0\"\n"+tt.doc), &doc); err != nil {
+				t.Fatal(err)
+			}
+			f := &findings{check: "kong"}
+			checkKongDoc(f, "kong.yml", doc, info, tt.public)
+			var got []string
+			for _, p := range f.problems {
+				if strings.Contains(p.msg, "token through") || strings.Contains(p.msg, "public route") || strings.Contains(p.msg, "exempt") ||
+					strings.Contains(p.msg, "global medinsights-auth") || strings.Contains(p.msg, "not a global plugin") {
+					got = append(got, p.msg)
+				}
+			}
+			if tt.want == "" {
+				if len(got) > 0 {
+					t.Fatalf("want no problem, got %q", got)
+				}
+				return
+			}
+			if !slices.ContainsFunc(got, func(m string) bool { return strings.Contains(m, tt.want) }) {
+				t.Fatalf("want a problem containing %q, got %q", tt.want, got)
+			}
+		})
+	}
+}
+
+func TestPromQLMetrics(t *testing.T) {
+	t.Parallel()
+	for expr, want := range map[string]string{
+		`sum by (le) (rate(a_bucket{x="y", z=~"5.."}[5m]))`:               "a_bucket",
+		`histogram_quantile(0.99, sum by (le) (rate(b_bucket[10m]))) > 1`: "b_bucket",
+		`sum(rate(c{status=~"5.."}[5m])) / sum(rate(c[5m])) > 0.05`:       "c",
+		`increase(d[10m]) > 2 or max by (pod) (e) > 900`:                  "d e",
+		`max(f) * 1e3 offset 5m`:                                          "f",
+	} {
+		if got := strings.Join(promQLMetrics(expr), " "); got != want {
+			t.Errorf("promQLMetrics(%q) = %q, want %q", expr, got, want)
+		}
 	}
 }
 

@@ -99,7 +99,8 @@ func newTyped(gvk string) (any, bool) {
 }
 
 // customKinds are validated by kubectl-validate against crds/ only.
-var customKinds = []string{"argoproj.io/v1alpha1/Application", "monitoring.coreos.com/v1/ServiceMonitor"}
+var customKinds = []string{"argoproj.io/v1alpha1/Application", "monitoring.coreos.com/v1/ServiceMonitor",
+	"monitoring.coreos.com/v1/PodMonitor", "monitoring.coreos.com/v1/PrometheusRule"}
 
 // decodeManifests splits a rendered multi-document file and decodes every
 // document strictly (unknown fields, duplicate keys, bad quantities and

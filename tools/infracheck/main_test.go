@@ -16,10 +16,12 @@ var artifacts = []string{
 	"kong", "k8s", "charts", "scripts", ".ci/run",
 	"tools/infracheck/crds", "tools/infracheck/yamllint.yaml",
 	"issuer/internal/config/config.go",
+	"examples/patient-service/Dockerfile", "docs/gateway-routes.md",
+	"issuer/internal/metrics", "kong-plugin/internal/plugin",
 }
 
 // packageDirs only need to exist: the Dockerfiles build them.
-var packageDirs = []string{"issuer/cmd/issuer", "kong-plugin/cmd/medinsights-auth"}
+var packageDirs = []string{"issuer/cmd/issuer", "kong-plugin/cmd/medinsights-auth", "examples/patient-service"}
 
 // tool returns the path of an external tool for the tests: from the
 // environment (make infra-check sets them) or the Makefile's tool cache.
@@ -187,7 +189,7 @@ func TestDeliberateErrorsFail(t *testing.T) {
 		{name: "plugin expects another issuer", check: "compose",
 			edits: []edit{{"kong/kong.yml", "issuer: http://localhost:8001", "issuer: http://localhost:8000"}}, want: "differs from the compose issuer's JWT_ISSUER"},
 		{name: "upstream not in the stack", check: "compose",
-			edits: []edit{{"kong/kong.yml", "url: http://echo:8080", "url: http://patients:8080"}}, want: "not a service of docker-compose.yml"},
+			edits: []edit{{"kong/kong.yml", "url: http://patient-service:8080", "url: http://patients:8080"}}, want: "not a service of docker-compose.yml"},
 		{name: "issuer container not auth-service", check: "compose",
 			edits: []edit{{"docker-compose.yml", "    container_name: auth-service\n", "    container_name: issuer\n"}}, want: "container_name \"issuer\", want auth-service"},
 		{name: "database user not auth_user", check: "compose",
@@ -205,7 +207,7 @@ func TestDeliberateErrorsFail(t *testing.T) {
 		{name: "string for an integer", check: "kong",
 			edits: []edit{{"kong/kong.yml", "clock_skew_seconds: 30", "clock_skew_seconds: \"30\""}}, want: "must be of type integer"},
 		{name: "scalar for an array", check: "kong",
-			edits: []edit{{"kong/kong.yml", "required_roles:\n                - patient", "required_roles: patient"}}, want: "must be of type array"},
+			edits: []edit{{"kong/kong.yml", "required_roles: []", "required_roles: patient"}}, want: "must be of type array"},
 		{name: "revocation feed routed publicly", check: "kong",
 			edits: []edit{{"kong/kong.yml", "          - /auth/revocations\n", "          - /auth/revocation-feed\n"}}, want: "reaches the issuer's internal /api/auth/revocations/ publicly"},
 		{name: "old format version", check: "kong",
@@ -216,6 +218,15 @@ func TestDeliberateErrorsFail(t *testing.T) {
 			edits: []edit{{"kong/kong.yml", "          - /auth/login\n", "          - /auth/signin\n"}}, want: "/auth/login/ is not served by a route with rate-limiting"},
 		{name: "misspelled bundled plugin", check: "kong",
 			edits: []edit{{"kong/kong.yml", "  - name: correlation-id\n", "  - name: correlation_id\n"}}, want: "neither medinsights-auth nor a bundled plugin"},
+		{name: "unprotected route not on the public list", check: "kong",
+			edits: []edit{{"kong/kong.yml", "        strip_path: false\n", "        strip_path: false\n        plugins:\n          - name: medinsights-auth\n            config: *issuer-public\n"}},
+			want:  `route "patients" lets callers without a token through but is not on the list of public routes`},
+		{name: "disabled instance meant as an exemption", check: "kong",
+			edits: []edit{{"kong/kong.yml", "        strip_path: false\n", "        strip_path: false\n        plugins:\n          - name: medinsights-auth\n            enabled: false\n            config: *issuer-public\n"}},
+			want:  "does not exempt it"},
+		{name: "global auth plugin removed", check: "kong",
+			edits: []edit{{"kong/kong.yml", "  - name: medinsights-auth\n    config:\n      jwks_url:", "  - name: request-termination\n    enabled: false\n    config:\n      jwks_url:"}},
+			want:  "not a global plugin"},
 		{name: "unknown route field", check: "kong",
 			edits: []edit{{"kong/kong.yml", "        strip_path: false\n", "        strip_paths: false\n"}}, want: "unknown field \"strip_paths\""},
 
@@ -278,6 +289,27 @@ func TestDeliberateErrorsFail(t *testing.T) {
 			edits: []edit{{"k8s/argocd/application.yaml", "      - RespectIgnoreDifferences=true\n", ""}}, want: "self-heal undoes kubectl scale"},
 		{name: "Application without required destination", check: "argocd",
 			edits: []edit{{"k8s/argocd/application.yaml", "  destination:\n", "  target:\n"}}, want: "kubectl-validate"},
+
+		// Monitoring: queries name metrics the code defines; the endpoint is on and scraped.
+		{name: "dashboard names a metric that does not exist", check: "monitoring",
+			edits: []edit{{"k8s/monitoring/grafana-dashboard.json", "(medinsights_gateway_jwks_keys)", "(medinsights_gateway_jwks_key_count)"}},
+			want:  "names medinsights_gateway_jwks_key_count, which no code defines"},
+		{name: "alert names a metric that does not exist", check: "monitoring",
+			edits: []edit{{"k8s/monitoring/prometheusrule.yaml", "(medinsights_gateway_revocation_stale)", "(medinsights_revocation_stale)"}},
+			want:  "names medinsights_revocation_stale, which no code defines"},
+		{name: "dashboard is not JSON", check: "monitoring",
+			edits: []edit{{"k8s/monitoring/grafana-dashboard.json", "{", "{,"}}, want: "not JSON"},
+		{name: "metric renamed in the code only", check: "monitoring",
+			edits: []edit{{"kong-plugin/internal/plugin/metrics.go", `"medinsights_gateway_revocation_entries"`, `"medinsights_gateway_revocation_sessions"`}},
+			want:  "names medinsights_gateway_revocation_entries, which no code defines"},
+		{name: "PodMonitor on another port", check: "monitoring",
+			edits: []edit{{"k8s/monitoring/kong-podmonitor.yaml", "portNumber: 9542", "portNumber: 9543"}}, want: "scrapes port 9543"},
+		{name: "PodMonitor field unknown to its CRD", check: "monitoring",
+			edits: []edit{{"k8s/monitoring/kong-podmonitor.yaml", "      scrapeTimeout: 10s", "      scrapeTimeOut: 10s"}}, want: "unknown field"},
+		{name: "alert with a bad duration", check: "monitoring",
+			edits: []edit{{"k8s/monitoring/prometheusrule.yaml", "for: 10m", "for: ten minutes"}}, want: "kubectl-validate"},
+		{name: "metrics address not let through nginx", check: "monitoring",
+			edits: []edit{{"charts/kong-values.yaml", "  nginx_main_env: MEDINSIGHTS_AUTH_METRICS_ADDR\n", ""}}, want: "nginx_main_env"},
 
 		// Linters.
 		{name: "yamllint trailing spaces", check: "yamllint",

@@ -82,6 +82,8 @@ ConfigMap) because a pre-install hook runs before the ConfigMap exists.
   value: {{ required "config.audience is required" .Values.config.audience | quote }}
 - name: CORS_ALLOWED_ORIGINS
   value: {{ join "," .Values.config.corsAllowedOrigins | quote }}
+- name: REFRESH_COOKIE_PATH
+  value: {{ .Values.config.refreshCookiePath | default "/" | quote }}
 - name: DEFAULT_ROLES
   value: {{ join "," .Values.config.defaultRoles | quote }}
 {{- with .Values.config.trustedProxies }}

@@ -4,6 +4,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 	"github.com/medinsights/auth/issuer/internal/auth"
 	"github.com/medinsights/auth/issuer/internal/metrics"
 	"github.com/medinsights/auth/issuer/internal/signer"
+	"github.com/medinsights/auth/issuer/internal/store"
 )
 
 // Pinger is what readiness checks of the database.
@@ -33,6 +35,9 @@ type Options struct {
 	Logger             *slog.Logger
 	Issuer             string   // JWT_ISSUER, for the discovery document
 	CORSAllowedOrigins []string // exact origins
+	// RefreshCookiePath is the Path of the cookie-mode session cookies
+	// (REFRESH_COOKIE_PATH; empty: /).
+	RefreshCookiePath string
 	// Revocations, when set, serves GET /api/auth/revocations/ and
 	// /api/auth/revocations/stream (the revocation feed and its stream, with
 	// their own credential check).
@@ -46,17 +51,18 @@ type Options struct {
 
 // Server serves the issuer's API.
 type Server struct {
-	auth      *auth.Service
-	store     Pinger
-	signer    *signer.Signer
-	log       *slog.Logger
-	issuer    string
-	origins   map[string]bool
-	validator *validator.Validate
-	handler   http.Handler
-	feed      http.Handler
-	metrics   *metrics.Metrics
-	draining  atomic.Bool
+	auth       *auth.Service
+	store      Pinger
+	signer     *signer.Signer
+	log        *slog.Logger
+	issuer     string
+	origins    map[string]bool
+	cookiePath string
+	validator  *validator.Validate
+	handler    http.Handler
+	feed       http.Handler
+	metrics    *metrics.Metrics
+	draining   atomic.Bool
 	// trustedProxies: see Options.TrustedProxies.
 	trustedProxies []netip.Prefix
 }
@@ -71,7 +77,7 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{
 		auth: o.Auth, store: o.Store, signer: o.Signer, log: o.Logger,
-		issuer: o.Issuer, origins: map[string]bool{},
+		issuer: o.Issuer, origins: map[string]bool{}, cookiePath: cmp.Or(o.RefreshCookiePath, "/"),
 		validator: newValidator(), feed: o.Revocations, metrics: o.Metrics,
 		trustedProxies: o.TrustedProxies,
 	}
@@ -123,6 +129,16 @@ func (s *Server) routes() http.Handler {
 	handle("POST", "/api/auth/change-password/", s.bearer(s.changePassword))
 	handle("POST", "/api/auth/logout/", s.bearerUnchecked(s.logout))
 	handle("POST", "/api/auth/logout-all/", s.bearer(s.logoutAll))
+	handle("GET", "/api/auth/sessions/", s.bearer(s.sessions))
+	handle("DELETE", "/api/auth/sessions/{id}/", s.bearer(s.endSession))
+	handle("GET", "/api/auth/admin/users/", s.admin(s.adminListUsers))
+	handle("GET", "/api/auth/admin/users/{id}/", s.admin(s.adminShowUser))
+	handle("POST", "/api/auth/admin/users/{id}/disable/", s.admin(s.adminUserChange(s.adminDisable)))
+	handle("POST", "/api/auth/admin/users/{id}/enable/", s.admin(s.adminUserChange(s.adminEnable)))
+	handle("PUT", "/api/auth/admin/users/{id}/roles/", s.admin(s.adminSetRoles))
+	handle("DELETE", "/api/auth/admin/users/{id}/sessions/", s.admin(s.adminForceLogout))
+	handle("POST", "/api/auth/admin/users/{id}/password-reset/", s.admin(s.adminPasswordReset))
+	handle("GET", "/api/auth/admin/audit/", s.admin(s.adminAudit))
 	handle("GET", "/.well-known/jwks.json", s.jwks)
 	handle("GET", "/.well-known/openid-configuration", s.openIDConfiguration)
 	if s.feed != nil {
@@ -159,8 +175,16 @@ func (s *Server) routes() http.Handler {
 	return s.withRequestID(s.withAccessLog(s.withRecovery(s.withCORS(withSecurityHeaders(mux)))))
 }
 
+// endpoint runs h with the request's client (address and User-Agent) in
+// its context, for the sessions and audit rows it writes, and answers its
+// error.
 func (s *Server) endpoint(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var addr string
+		if a := s.clientAddr(r); a.IsValid() {
+			addr = a.String()
+		}
+		r = r.WithContext(auth.WithClient(r.Context(), store.Client{Addr: addr, UserAgent: r.UserAgent()}))
 		if err := h(w, r); err != nil {
 			s.writeError(w, r, err)
 		}

@@ -493,3 +493,41 @@ func BenchmarkLoginUnknownVsWrongPassword(b *testing.B) {
 	b.ReportMetric(float64(wrongTime.Nanoseconds())/float64(b.N), "wrong-password-ns/op")
 	b.ReportMetric(float64(unknownTime)/float64(wrongTime), "unknown/wrong")
 }
+
+// BenchmarkRegister is one registration end to end, one at a time.
+func BenchmarkRegister(b *testing.B) {
+	is := benchIssuer(b)
+	client, url := is.Server.Client(), is.Server.URL+"/api/auth/register/"
+	before, i := is.Statements.Count(), 0
+	for b.Loop() {
+		i++
+		name := fmt.Sprintf("patient%d", i)
+		body, _ := json.Marshal(map[string]string{"username": name, "email": name + "@example.org", "password": password})
+		req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			b.Fatalf("register: %d", resp.StatusCode)
+		}
+	}
+	b.ReportMetric(float64(is.Statements.Count()-before)/float64(b.N), "stmts/op")
+}
+
+// BenchmarkLoginFailed is one login with a wrong password end to end.
+func BenchmarkLoginFailed(b *testing.B) {
+	is := benchIssuer(b)
+	body, _ := json.Marshal(map[string]string{"username": "alice", "password": "wrong password here"})
+	client, url := is.Server.Client(), is.Server.URL+"/api/auth/login/"
+	before := is.Statements.Count()
+	for b.Loop() {
+		if status, _, err := call(client, url, "", body); err != nil || status != http.StatusUnauthorized {
+			b.Fatalf("login: %d %v", status, err)
+		}
+	}
+	b.ReportMetric(float64(is.Statements.Count()-before)/float64(b.N), "stmts/op")
+}

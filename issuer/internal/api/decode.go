@@ -32,9 +32,9 @@ func newValidator() *validator.Validate {
 	})
 	_ = v.RegisterValidation("username", func(fl validator.FieldLevel) bool { return auth.ValidUsername(fl.Field().String()) })
 	// plaintext: valid UTF-8 without control, zero-width, bidirectional or
-	// other invisible characters (identifier.Invisible), for every
-	// identifier and name a user sends.
-	_ = v.RegisterValidation("plaintext", func(fl validator.FieldLevel) bool { return !identifier.HasInvisible(fl.Field().String()) })
+	// other invisible characters (auth.PlainText), for every identifier and
+	// name a user sends.
+	_ = v.RegisterValidation("plaintext", func(fl validator.FieldLevel) bool { return auth.PlainText(fl.Field().String()) })
 	return v
 }
 
@@ -146,6 +146,8 @@ func message(fe validator.FieldError) string {
 		return "must be 3 to 150 characters: letters, digits and @ . + - _"
 	case "plaintext":
 		return identifier.ErrInvisible.Error()
+	case "oneof":
+		return "must be one of: " + fe.Param()
 	}
 	return "is invalid"
 }

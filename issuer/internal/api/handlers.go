@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -26,8 +27,9 @@ type (
 		LastName  string `json:"last_name" validate:"max=150,plaintext"`
 	}
 	loginRequest struct {
-		Username string `json:"username" validate:"required,max=254,plaintext"` // or the e-mail address
-		Password string `json:"password" validate:"required,max=1024"`
+		Username    string `json:"username" validate:"required,max=254,plaintext"` // or the e-mail address
+		Password    string `json:"password" validate:"required,max=1024"`
+		SessionMode string `json:"session_mode" validate:"omitempty,oneof=cookie body"`
 		// DeviceToken is the device_token of an earlier login on this
 		// device: it spares the login the account-wide throttle.
 		DeviceToken string `json:"device_token" validate:"max=512"`
@@ -39,8 +41,12 @@ type (
 		Token    string `json:"token" validate:"required,max=512"`
 		Password string `json:"password" validate:"required,min=12,max=128"`
 	}
+	// refreshRequest is the body of a refresh or a logout. The token is
+	// required unless the request is in cookie mode, which reads it from the
+	// cookie when the body has none.
 	refreshRequest struct {
-		RefreshToken string `json:"refresh_token" validate:"required,max=512"`
+		RefreshToken string `json:"refresh_token" validate:"max=512"`
+		SessionMode  string `json:"session_mode" validate:"omitempty,oneof=cookie body"`
 	}
 	verifyEmailRequest struct {
 		Token string `json:"token" validate:"required,max=512"`
@@ -67,7 +73,7 @@ type (
 		AccessToken      string       `json:"access_token"`
 		TokenType        string       `json:"token_type"`
 		ExpiresIn        int64        `json:"expires_in"`
-		RefreshToken     string       `json:"refresh_token"`
+		RefreshToken     string       `json:"refresh_token,omitempty"` // absent in cookie mode
 		RefreshExpiresIn int64        `json:"refresh_expires_in"`
 		User             userResponse `json:"user"`
 		// DeviceToken: login only. The client keeps it for this user and
@@ -161,9 +167,16 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
+	cookieMode, err := headerAsksForCookies(r)
+	if err != nil {
+		return err
+	}
 	var req loginRequest
 	if err := s.decodeJSON(w, r, &req); err != nil {
 		return err
+	}
+	if device := cookieValue(r, deviceCookie); req.DeviceToken == "" && len(device) <= 512 {
+		req.DeviceToken = device
 	}
 	t, err := s.auth.Login(r.Context(), auth.LoginInput{
 		Login: req.Username, Password: req.Password, DeviceToken: req.DeviceToken, Client: s.clientAddr(r),
@@ -171,26 +184,66 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, newTokenResponse(t))
+	return s.writeTokens(w, t, cookieMode || req.SessionMode == sessionModeCookie)
+}
+
+// writeTokens answers a login or refresh. In cookie mode the refresh token
+// and a login's device token go into their cookies and are left out of the
+// JSON.
+func (s *Server) writeTokens(w http.ResponseWriter, t auth.TokenPair, cookieMode bool) error {
+	resp := newTokenResponse(t)
+	if cookieMode {
+		s.setCookie(w, refreshCookie, resp.RefreshToken, resp.RefreshExpiresIn)
+		resp.RefreshToken = ""
+		if resp.DeviceToken != "" {
+			s.setCookie(w, deviceCookie, resp.DeviceToken, int64(t.DeviceExpiresIn/time.Second))
+			resp.DeviceToken = ""
+		}
+	}
+	return writeJSON(w, http.StatusOK, resp)
+}
+
+// sessionToken is the refresh token a refresh or logout acts on: the body's,
+// else in cookie mode the cookie's.
+func sessionToken(r *http.Request, req refreshRequest, cookieMode bool) (string, error) {
+	token := req.RefreshToken
+	if token == "" && cookieMode {
+		token = cookieValue(r, refreshCookie)
+	}
+	if token == "" || len(token) > 512 {
+		if cookieMode {
+			return "", errInvalidGrant()
+		}
+		return "", fieldProblem("refresh_token", "is required")
+	}
+	return token, nil
 }
 
 func (s *Server) refresh(w http.ResponseWriter, r *http.Request) error {
 	var req refreshRequest
-	if err := s.decodeJSON(w, r, &req); err != nil {
+	cookieMode, err := s.decodeSession(w, r, &req, &req.SessionMode)
+	if err != nil {
+		return err
+	}
+	token, err := sessionToken(r, req, cookieMode)
+	if err != nil {
 		return err
 	}
 	// The access token is optional here. When one is sent (expired or not)
 	// and verifies, it names the caller, and another user's refresh token is
 	// refused like an unknown one.
 	caller := uuid.Nil
-	if scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
-		caller = s.auth.CallerOf(strings.TrimSpace(token))
+	if scheme, access, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
+		caller = s.auth.CallerOf(strings.TrimSpace(access))
 	}
-	t, err := s.auth.Refresh(r.Context(), req.RefreshToken, caller)
+	t, err := s.auth.Refresh(r.Context(), token, caller)
 	if err != nil {
+		if cookieMode && errors.Is(err, auth.ErrInvalidGrant) {
+			s.clearSessionCookies(w) // the session is over: the browser keeps no cookie of it
+		}
 		return err
 	}
-	return writeJSON(w, http.StatusOK, newTokenResponse(t))
+	return s.writeTokens(w, t, cookieMode)
 }
 
 func (s *Server) verifyEmail(w http.ResponseWriter, r *http.Request) error {
@@ -268,7 +321,12 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, p auth.P
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, c auth.Caller) error {
 	var req refreshRequest
-	if err := s.decodeJSON(w, r, &req); err != nil {
+	cookieMode, err := s.decodeSession(w, r, &req, &req.SessionMode)
+	token := ""
+	if err == nil {
+		token, err = sessionToken(r, req, cookieMode)
+	}
+	if err != nil {
 		// The caller's session is checked in the revoking statement, which
 		// a bad body never reaches: check it here first, so a revoked
 		// token gets 401 whatever it sends, never a 400 about its body.
@@ -277,16 +335,31 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, c auth.Caller) e
 		}
 		return err
 	}
-	if err := s.auth.Logout(r.Context(), c, req.RefreshToken); err != nil {
+	if err := s.auth.Logout(r.Context(), c, token); err != nil {
 		return err
+	}
+	if cookieMode {
+		s.clearSessionCookies(w)
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
+// logoutAll ends every session of the caller's. A request carrying the
+// session cookie needs the same-origin proof, like a logout, and gets the
+// cookie cleared.
 func (s *Server) logoutAll(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	cookieMode := cookieValue(r, refreshCookie) != ""
+	if cookieMode {
+		if err := s.checkSameOrigin(r); err != nil {
+			return err
+		}
+	}
 	if _, err := s.auth.LogoutAll(r.Context(), p); err != nil {
 		return err
+	}
+	if cookieMode {
+		s.clearSessionCookies(w)
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil

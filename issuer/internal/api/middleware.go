@@ -120,8 +120,9 @@ func (s *Server) withRecovery(next http.Handler) http.Handler {
 }
 
 // withCORS answers cross-origin requests from CORS_ALLOWED_ORIGINS only, and
-// their preflights. Tokens travel in headers and bodies, never in cookies,
-// so credentials are not allowed.
+// their preflights. Those origins, and no other, may send credentials: the
+// cookie-mode session cookie (cookie.go). Requests from other origins get
+// no CORS header, so the browser hides the answer from their scripts.
 func (s *Server) withCORS(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
@@ -137,11 +138,12 @@ func (s *Server) withCORS(next http.Handler) http.Handler {
 			return
 		}
 		h.Set("Access-Control-Allow-Origin", origin)
+		h.Set("Access-Control-Allow-Credentials", "true")
 		if preflight {
 			h.Add("Vary", "Access-Control-Request-Method")
 			h.Add("Vary", "Access-Control-Request-Headers")
-			h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
-			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Request-Id")
+			h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS")
+			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Request-Id, "+csrfHeader+", "+sessionModeHeader)
 			h.Set("Access-Control-Max-Age", "600")
 			w.WriteHeader(http.StatusNoContent)
 			return

@@ -130,6 +130,20 @@ func problemFor(err error) *Problem {
 		return newProblem(http.StatusBadRequest, "invalid_reset_token", "The password reset token is invalid, used or expired.")
 	case errors.Is(err, auth.ErrAlreadyVerified):
 		return newProblem(http.StatusConflict, "email_already_verified", "The e-mail address is already verified.")
+	case errors.Is(err, auth.ErrSessionNotFound):
+		return newProblem(http.StatusNotFound, "session_not_found", "There is no such live session of yours.")
+	case errors.Is(err, auth.ErrUserNotFound):
+		return newProblem(http.StatusNotFound, "user_not_found", "There is no such user.")
+	case errors.Is(err, auth.ErrInsufficientRole):
+		return newProblem(http.StatusForbidden, "insufficient_role", "This endpoint needs the admin role.")
+	case errors.Is(err, auth.ErrSelfLockout):
+		return newProblem(http.StatusConflict, "self_lockout", "An administrator cannot disable themselves or remove their own admin role.")
+	case errors.Is(err, auth.ErrInvalidRole):
+		p := newProblem(http.StatusBadRequest, "validation_failed", "The request body has invalid fields.")
+		p.Errors = map[string][]string{"roles": {"must be lower-case letters, digits, '-' and '_'"}}
+		return p
+	case errors.Is(err, auth.ErrNotImplemented):
+		return newProblem(http.StatusNotImplemented, "not_implemented", "This operation is not available in this version.")
 	case errors.Is(err, store.ErrUnavailable), errors.Is(err, store.ErrRetryable):
 		return errUnavailable()
 	case errors.Is(err, auth.ErrOverloaded):

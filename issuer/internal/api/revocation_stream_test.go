@@ -23,9 +23,17 @@ import (
 // of the test's own; listen, when set, wraps the server's listener.
 func setupStream(t *testing.T, sc api.StreamConfig, listen func(net.Listener) net.Listener) feedEnv {
 	t.Helper()
+	return setupFeedServer(t, sc, listen, feed.Hooks{})
+}
+
+// setupFeedServer serves the revocation feed and stream with sc, through
+// listen when it is not nil, on a database of the test's own; hooks are the
+// feed's.
+func setupFeedServer(t *testing.T, sc api.StreamConfig, listen func(net.Listener) net.Listener, hooks feed.Hooks) feedEnv {
+	t.Helper()
 	st, dbURL := feedtest.NewStore(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	f := feed.New(feed.Options{Store: st, Logger: log, Recheck: 200 * time.Millisecond})
+	f := feed.New(feed.Options{Store: st, Logger: log, Recheck: 200 * time.Millisecond, Hooks: hooks})
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); f.Run(ctx) }()

@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -23,10 +24,15 @@ type feedEnv struct {
 	url string // the database
 }
 
-// setupFeed serves the revocation feed alone, on a database of the test's own.
-func setupFeed(t *testing.T) feedEnv {
+// setupFeed serves the revocation feed alone, on a database of the test's
+// own; hooks, when given, are the feed's.
+func setupFeed(t *testing.T, hooks ...feed.Hooks) feedEnv {
 	t.Helper()
-	return setupStream(t, api.StreamConfig{}, nil)
+	var h feed.Hooks
+	if len(hooks) > 0 {
+		h = hooks[0]
+	}
+	return setupFeedServer(t, api.StreamConfig{}, nil, h)
 }
 
 type feedAnswer struct {
@@ -51,32 +57,41 @@ type feedAnswer struct {
 
 func (e feedEnv) get(t *testing.T, query, authorization string) feedAnswer {
 	t.Helper()
+	a, err := e.fetch(query, authorization)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// fetch is get for a goroutine other than the test's: it returns its error.
+func (e feedEnv) fetch(query, authorization string) (feedAnswer, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.srv.URL+"/api/auth/revocations/?"+query, nil)
 	if err != nil {
-		t.Fatal(err)
+		return feedAnswer{}, err
 	}
 	if authorization != "" {
 		req.Header.Set("Authorization", authorization)
 	}
 	resp, err := e.srv.Client().Do(req)
 	if err != nil {
-		t.Fatalf("GET ?%s: %v", query, err)
+		return feedAnswer{}, fmt.Errorf("GET ?%s: %w", query, err)
 	}
 	defer resp.Body.Close()
 	a := feedAnswer{status: resp.StatusCode, header: resp.Header}
 	if a.body, err = io.ReadAll(resp.Body); err != nil {
-		t.Fatal(err)
+		return a, err
 	}
 	target := any(&a.page)
 	if resp.StatusCode != http.StatusOK {
 		target = &a.problem
 	}
 	if err := json.Unmarshal(a.body, target); err != nil {
-		t.Fatalf("GET ?%s: status %d, body %q is not JSON: %v", query, resp.StatusCode, a.body, err)
+		return a, fmt.Errorf("GET ?%s: status %d, body %q is not JSON: %w", query, resp.StatusCode, a.body, err)
 	}
-	return a
+	return a, nil
 }
 
 func TestRevocationFeedNeedsItsCredential(t *testing.T) {
@@ -161,7 +176,13 @@ func TestRevocationFeedQueryBounds(t *testing.T) {
 
 func TestRevocationFeedAnswers(t *testing.T) {
 	t.Parallel()
-	e := setupFeed(t)
+	waiting := make(chan struct{}, 1)
+	e := setupFeed(t, feed.Hooks{Waiting: func() {
+		select {
+		case waiting <- struct{}{}:
+		default:
+		}
+	}})
 	exp := time.Now().Add(15 * time.Minute).Truncate(time.Second)
 	first := feedtest.Revoke(t, e.url, true, exp, exp)
 
@@ -190,12 +211,23 @@ func TestRevocationFeedAnswers(t *testing.T) {
 	}
 
 	// A long poll is answered by a commit from another connection.
-	got := make(chan feedAnswer, 1)
+	type answer struct {
+		a   feedAnswer
+		err error
+	}
+	got := make(chan answer, 1)
 	start := time.Now()
-	go func() { got <- e.get(t, "after=2&wait=20", "Bearer "+feedToken) }()
-	time.Sleep(300 * time.Millisecond)
+	go func() {
+		a, err := e.fetch("after=2&wait=20", "Bearer "+feedToken)
+		got <- answer{a, err}
+	}()
+	<-waiting // the long poll waits
 	second := feedtest.Revoke(t, e.url, true, exp)
-	a := <-got
+	ans := <-got
+	if ans.err != nil {
+		t.Fatal(ans.err)
+	}
+	a := ans.a
 	if took := time.Since(start); took > 15*time.Second {
 		t.Errorf("the long poll answered after %v, not at the commit", took)
 	}

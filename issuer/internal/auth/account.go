@@ -77,13 +77,18 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next
 		s.beforeChangeWriteFunc(ctx)
 	}
 	var u store.User
+	e := Event{Name: EventPasswordChanged, ActorID: p.User.ID, SubjectID: p.User.ID, SessionID: p.SessionID}
 	err = s.opt.Store.Tx(ctx, func(q *store.Q) error {
 		var err error
 		if u, err = q.UserChangePassword(ctx, p.User.ID, p.SessionID, p.User.PasswordHash, hash, now); err != nil {
 			return err
 		}
-		_, err = q.SessionRevoke(ctx, s.revocation(p.User.ID, ReasonPasswordChange, now, func(r *store.Revocation) { r.ExceptSessionID = p.SessionID }))
-		return err
+		res, err := q.SessionRevoke(ctx, s.revocation(p.User.ID, ReasonPasswordChange, now, func(r *store.Revocation) { r.ExceptSessionID = p.SessionID }))
+		if err != nil {
+			return err
+		}
+		e.Detail = map[string]any{"sessions_ended": res.Revoked}
+		return s.audit(ctx, q, e)
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		// Lost a race: the session is gone (checked first), or another
@@ -96,18 +101,27 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next
 	if err != nil {
 		return store.User{}, fmt.Errorf("change password: %w", err)
 	}
+	s.observe(ctx, e)
 	return u, nil
 }
 
 // VerifyEmail spends a verification token and marks the address verified.
 func (s *Service) VerifyEmail(ctx context.Context, token string) (store.User, error) {
-	u, err := s.opt.Store.EmailVerificationUse(ctx, hashToken(token), s.now())
+	var u store.User
+	err := s.opt.Store.Tx(ctx, func(q *store.Q) error {
+		var err error
+		if u, err = q.EmailVerificationUse(ctx, hashToken(token), s.now()); err != nil {
+			return err
+		}
+		return s.audit(ctx, q, Event{Name: EventEmailVerified, ActorID: u.ID, SubjectID: u.ID})
+	})
 	if errors.Is(err, store.ErrNotFound) {
 		return store.User{}, ErrInvalidVerificationToken
 	}
 	if err != nil {
 		return store.User{}, fmt.Errorf("verify email: %w", err)
 	}
+	s.observe(ctx, Event{Name: EventEmailVerified, ActorID: u.ID, SubjectID: u.ID})
 	return u, nil
 }
 

@@ -26,7 +26,8 @@ func (c Cleaned) total() int64 {
 // verification, reset and device tokens that expired more than a day ago,
 // throttle counters past their expiry, and accounts still unverified past
 // their deadline (UnverifiedAccountTTL after registration), which frees
-// their usernames and addresses. Revocation events are pruned by the feed.
+// their usernames and addresses. Revocation events are pruned by the feed,
+// audit rows by PruneAudit.
 func (s *Service) Cleanup(ctx context.Context) (Cleaned, error) {
 	var c Cleaned
 	now := s.now()
@@ -124,5 +125,26 @@ func (s *Service) RunCleanup(ctx context.Context, every time.Duration) {
 				"reset_tokens", c.Resets, "device_tokens", c.DeviceTokens, "throttle_counters", c.ThrottleCounters,
 				"unverified_accounts", c.UnverifiedAccounts)
 		}
+		pruned, err := s.PruneAudit(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			s.log.WarnContext(ctx, "audit log retention prune", "error", err.Error())
+		case pruned > 0:
+			s.log.InfoContext(ctx, "pruned audit rows past retention", "rows", pruned)
+		}
 	}
+}
+
+// PruneAudit deletes the audit rows older than AuditRetention (none when it
+// is zero), keeping the hash of the last one deleted as the checkpoint the
+// rest verifies from, and returns how many it deleted.
+func (s *Service) PruneAudit(ctx context.Context) (int64, error) {
+	if s.opt.AuditRetention <= 0 {
+		return 0, nil
+	}
+	n, err := s.opt.Store.AuditLogPrune(ctx, s.now().Add(-s.opt.AuditRetention))
+	if err != nil {
+		return n, fmt.Errorf("prune audit log: %w", err)
+	}
+	return n, nil
 }

@@ -23,5 +23,5 @@ func HoldPasswordHashSlots(s *Service) (release func()) {
 	}
 }
 
-// SetReuseDetectedFunc sets s's ReuseDetectedFunc option.
-func SetReuseDetectedFunc(s *Service, f func()) { s.opt.ReuseDetectedFunc = f }
+// SetEvents sets s's Events option.
+func SetEvents(s *Service, e Events) { s.events = e }

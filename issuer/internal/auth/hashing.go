@@ -49,12 +49,19 @@ func (s *Service) hashPassword(ctx context.Context, password string) (string, er
 	return HashPassword(s.opt.Password, password)
 }
 
-// verifyPassword is VerifyPassword in a hashing slot.
+// verifyPassword is VerifyPassword in a hashing slot; a legacy Django hash
+// takes one like any other. UnusablePassword (a user without a usable
+// password, or an unknown user) costs one argon2id of the dummy hash and
+// never matches, so both fail exactly as a wrong password does.
 func (s *Service) verifyPassword(ctx context.Context, phc, password string) (ok, rehash bool, err error) {
 	release, err := s.acquireHashSlot(ctx)
 	if err != nil {
 		return false, false, err
 	}
 	defer release()
+	if phc == UnusablePassword {
+		_, _, err := VerifyPassword(s.opt.Password, s.dummyHash, password)
+		return false, false, err
+	}
 	return VerifyPassword(s.opt.Password, phc, password)
 }

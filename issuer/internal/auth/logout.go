@@ -24,6 +24,7 @@ func (s *Service) Logout(ctx context.Context, c Caller, refreshToken string) err
 	res, err := s.opt.Store.RevokeForLogout(ctx, store.Logout{
 		UserID: c.UserID, CallerSessionID: c.SessionID, RefreshHash: hash, Reason: r.Reason,
 		At: r.At, EventExpiresAt: r.EventExpiresAt, EventMargin: r.EventMargin,
+		Client: ClientOf(ctx), AuditEvent: EventLogout,
 	})
 	if err != nil {
 		return fmt.Errorf("revoke session: %w", err)
@@ -32,6 +33,7 @@ func (s *Service) Logout(ctx context.Context, c Caller, refreshToken string) err
 		return fmt.Errorf("%w: session %s is not live", ErrInvalidToken, c.SessionID)
 	}
 	if res.Revoked {
+		s.observe(ctx, Event{Name: EventLogout, ActorID: c.UserID, SubjectID: c.UserID})
 		return nil
 	}
 	owner, err := s.opt.Store.RefreshTokenOwner(ctx, hash)
@@ -49,9 +51,14 @@ func (s *Service) Logout(ctx context.Context, c Caller, refreshToken string) err
 // LogoutAll revokes every session the user has at this moment, the caller's
 // included. A session started afterwards is unaffected.
 func (s *Service) LogoutAll(ctx context.Context, p Principal) (int, error) {
-	res, err := s.opt.Store.SessionRevoke(ctx, s.revocation(p.User.ID, ReasonLogoutAll, s.now(), nil))
+	res, err := s.opt.Store.SessionRevoke(ctx, s.revocation(p.User.ID, ReasonLogoutAll, s.now(), func(r *store.Revocation) {
+		r.Audit = &store.RevocationAudit{Event: EventLogoutAll, ActorID: p.User.ID, SessionID: p.SessionID, Client: ClientOf(ctx)}
+	}))
 	if err != nil {
 		return 0, fmt.Errorf("revoke sessions: %w", err)
+	}
+	if res.Revoked > 0 {
+		s.observe(ctx, Event{Name: EventLogoutAll, ActorID: p.User.ID, SubjectID: p.User.ID})
 	}
 	return res.Revoked, nil
 }

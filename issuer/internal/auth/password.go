@@ -42,10 +42,15 @@ func HashPassword(p PasswordParams, password string) (string, error) {
 		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
 }
 
-// VerifyPassword reports whether password matches the PHC string, in time
+// VerifyPassword reports whether password matches the stored hash, in time
 // that depends only on the hash's parameters, and whether the hash should be
-// replaced because its parameters are below want.
+// replaced: an argon2id PHC string whose parameters are below want, or any
+// hash imported from Django (see CheckDjangoHash).
 func VerifyPassword(want PasswordParams, phc, password string) (ok, rehash bool, err error) {
+	if IsDjangoHash(phc) {
+		ok, err := verifyDjangoHash(phc, password)
+		return ok, true, err
+	}
 	p, salt, key, err := parsePHC(phc)
 	if err != nil {
 		return false, false, err

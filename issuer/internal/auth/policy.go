@@ -9,6 +9,8 @@ import (
 	"github.com/trustelem/zxcvbn"
 	"github.com/trustelem/zxcvbn/match"
 
+	"github.com/medinsights/auth/internal/grammar"
+	"github.com/medinsights/auth/issuer/internal/identifier"
 	"github.com/medinsights/auth/issuer/internal/store"
 )
 
@@ -31,19 +33,34 @@ const (
 // service's name is guessed early.
 const serviceWord = "medinsights"
 
+// usernameChars are the characters of a username: Django's rule, ASCII only.
+const usernameChars = `[A-Za-z0-9@.+_-]`
+
 var (
-	usernameRE = regexp.MustCompile(`^[A-Za-z0-9@.+_-]{3,150}$`)
-	roleRE     = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+	usernameRE         = regexp.MustCompile(`^` + usernameChars + `{3,150}$`)
+	importedUsernameRE = regexp.MustCompile(`^` + usernameChars + `{1,150}$`)
 )
 
-// ValidUsername reports whether s is 3-150 ASCII letters, digits and @.+-_.
+// ValidUsername reports whether s is 3-150 ASCII letters, digits and @.+-_:
+// the rule for new registrations.
 func ValidUsername(s string) bool { return usernameRE.MatchString(s) }
 
+// ValidImportedUsername reports whether s is 1-150 ASCII letters, digits
+// and @.+-_: Django's rule, which imported users keep (a two-letter Django
+// username comes through and logs in), less its non-ASCII letters, which
+// cannot travel in the X-Consumer-Username header.
+func ValidImportedUsername(s string) bool { return importedUsernameRE.MatchString(s) }
+
+// PlainText reports whether s is valid UTF-8 without control, zero-width,
+// bidirectional or other invisible characters ([identifier.Invisible], the
+// rule's one home): the rule for every identifier and name, sent by a user
+// or imported.
+func PlainText(s string) bool { return !identifier.HasInvisible(s) }
+
 // ValidRole reports whether s may be a role: 1-64 lower-case letters,
-// digits, '-' and '_', starting with a letter or digit. Roles travel to the
-// upstream services in an HTTP header as a comma list, so they are kept to
-// header-safe text.
-func ValidRole(s string) bool { return roleRE.MatchString(s) }
+// digits, '-' and '_', starting with a letter or digit ([grammar.Role], the
+// rule's one home: upstream services refuse any other role in X-User-Roles).
+func ValidRole(s string) bool { return grammar.Role(s) }
 
 // Blocklist is a list of breached passwords (package blocklist).
 type Blocklist interface {

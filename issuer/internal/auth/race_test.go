@@ -276,8 +276,8 @@ func sessionOf(t *testing.T, s *auth.Service, accessToken string) string {
 func TestRefreshReuseIsReportedOnceAndARefreshWithinTheIntervalIsNot(t *testing.T) {
 	t.Parallel()
 	is, _ := setup(t)
-	var reported atomic.Int32
-	auth.SetReuseDetectedFunc(is.Auth, func() { reported.Add(1) })
+	reported := &reuseCounter{}
+	auth.SetEvents(is.Auth, reported)
 	ctx := context.Background()
 
 	first := is.Login(t, "alice", password)
@@ -509,5 +509,14 @@ func TestSQLHMACAgreesWithGo(t *testing.T) {
 		if !bytes.Equal(hashed, want[:]) {
 			t.Errorf("refresh_token_hash of %d bytes disagrees with sha256(base64url)", n[1])
 		}
+	}
+}
+
+// reuseCounter counts the refresh-token reuses observed.
+type reuseCounter struct{ atomic.Int32 }
+
+func (c *reuseCounter) Observe(_ context.Context, e auth.Event) {
+	if e.Name == auth.EventRefreshReuseDetected {
+		c.Add(1)
 	}
 }

@@ -61,11 +61,15 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (store.User, e
 		if err != nil {
 			return conflictError(err)
 		}
-		return q.EmailVerificationInsert(ctx, u.ID, tokenHash, now, now.Add(VerificationLifetime))
+		if err := q.EmailVerificationInsert(ctx, u.ID, tokenHash, now, now.Add(VerificationLifetime)); err != nil {
+			return err
+		}
+		return s.audit(ctx, q, Event{Name: EventRegistered, ActorID: u.ID, SubjectID: u.ID})
 	})
 	if err != nil {
 		return store.User{}, fmt.Errorf("register: %w", err)
 	}
+	s.observe(ctx, Event{Name: EventRegistered, ActorID: u.ID, SubjectID: u.ID})
 	s.sendVerification(ctx, u, token, now)
 	return u, nil
 }

@@ -22,8 +22,10 @@ func (s *Service) GrantRole(ctx context.Context, username, role string) (store.U
 		if err != nil {
 			return err
 		}
-		u, err = q.UserRoleAdd(ctx, found.ID, role, s.now())
-		return err
+		if u, err = q.UserRoleAdd(ctx, found.ID, role, s.now()); err != nil {
+			return err
+		}
+		return s.audit(ctx, q, Event{Name: EventRoleGranted, SubjectID: u.ID, Detail: map[string]any{"role": role, "via": "cli"}})
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return store.User{}, ErrUserNotFound
@@ -57,8 +59,10 @@ func (s *Service) RevokeRole(ctx context.Context, username, role string) (store.
 		if u, err = q.UserRoleRemove(ctx, found.ID, role, now); err != nil {
 			return err
 		}
-		res, err = q.SessionRevoke(ctx, s.revocation(found.ID, ReasonRoleChange, now, nil))
-		return err
+		if res, err = q.SessionRevoke(ctx, s.revocation(found.ID, ReasonRoleChange, now, nil)); err != nil {
+			return err
+		}
+		return s.audit(ctx, q, Event{Name: EventRoleRevoked, SubjectID: u.ID, Detail: map[string]any{"role": role, "via": "cli", "sessions_ended": res.Revoked}})
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return store.User{}, 0, ErrUserNotFound

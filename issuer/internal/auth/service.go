@@ -59,6 +59,16 @@ var (
 	// ErrOverloaded: every password hashing slot stayed busy for
 	// PasswordHashWait (or the request ended first); retry later.
 	ErrOverloaded = errors.New("too many password checks in progress")
+	// ErrSessionNotFound: a session that is not a live session of the
+	// caller (another user's and unknown ones alike).
+	ErrSessionNotFound = errors.New("session not found")
+	// ErrInsufficientRole: the caller lacks the role an operation needs.
+	ErrInsufficientRole = errors.New("insufficient role")
+	// ErrSelfLockout: an administrator disabling themselves or taking away
+	// their own admin role.
+	ErrSelfLockout = errors.New("an administrator cannot disable themselves or remove their own admin role")
+	// ErrNotImplemented: an operation this version does not provide yet.
+	ErrNotImplemented = errors.New("not implemented")
 	// ErrInvalidResetToken: a reset token that is unknown, used,
 	// superseded or expired, or of a disabled user; never says which.
 	ErrInvalidResetToken = errors.New("invalid or expired password reset token")
@@ -92,6 +102,9 @@ const (
 	ReasonPasswordChange = "password_change"
 	ReasonRefreshReuse   = "refresh_reuse"
 	ReasonRoleChange     = "role_change"
+	ReasonSessionEnded   = "session_ended" // the user ended one of their sessions
+	ReasonUserDisabled   = "user_disabled" // an administrator disabled the user
+	ReasonLogoutForced   = "logout_forced" // an administrator ended every session
 	ReasonPasswordReset  = "password_reset"
 	// ReasonUnverifiedExpired: the account was deleted, still unverified
 	// past UNVERIFIED_ACCOUNT_TTL.
@@ -132,6 +145,13 @@ type Options struct {
 	// before ErrOverloaded; zero: 2 s.
 	PasswordHashConcurrency int
 	PasswordHashWait        time.Duration
+	// Events, when set, observes every security event after its commit
+	// (the issuer's metrics). Refresh-token reuse is answered with the same
+	// invalid_grant as an unknown token, so this is how metrics see it.
+	Events Events
+	// AuditRetention is how long audit rows are kept (AUDIT_RETENTION_DAYS);
+	// zero: forever.
+	AuditRetention time.Duration
 	// Throttle is the throttling of password checks, mail and
 	// registrations; the zero value switches it off.
 	Throttle Throttle
@@ -152,11 +172,7 @@ type Options struct {
 	// PasswordResetDoneFunc, when set, is called when a reset request has
 	// been handled, after its answer, with its outcome (a Reset* constant).
 	PasswordResetDoneFunc func(outcome string)
-	// ReuseDetectedFunc, when set, is called once for every refresh-token
-	// reuse detected, after its session was revoked: the answer is the same
-	// invalid_grant as for an unknown token, so this is how metrics see it.
-	ReuseDetectedFunc func()
-	Now               func() time.Time
+	Now                   func() time.Time
 }
 
 // Service runs the token lifecycle. It is safe for concurrent use.
@@ -167,7 +183,8 @@ type Service struct {
 	// expiredParser accepts tokens expired up to a refresh token's lifetime.
 	expiredParser *accesstoken.Parser
 	now           func() time.Time
-	dummyHash     string // verified for unknown users, so they cost what a wrong password costs
+	events        Events
+	dummyHash     string // verified for unknown users and UnusablePassword, so they cost what a wrong password costs
 	hashSlots     chan struct{}
 	// afterVerifyFunc and beforeChangeWriteFunc, set by tests only, run in
 	// Login and in ChangePassword between the password check and the
@@ -189,6 +206,9 @@ func New(o Options) (*Service, error) {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.Events == nil {
+		o.Events = noEvents{}
 	}
 	if o.PasswordHashConcurrency <= 0 {
 		o.PasswordHashConcurrency = runtime.GOMAXPROCS(0)
@@ -221,7 +241,7 @@ func New(o Options) (*Service, error) {
 		return nil, err
 	}
 	return &Service{
-		opt: o, log: o.Logger, parser: parser, expiredParser: expiredParser, now: o.Now, dummyHash: dummy,
+		opt: o, log: o.Logger, parser: parser, expiredParser: expiredParser, now: o.Now, dummyHash: dummy, events: o.Events,
 		hashSlots: make(chan struct{}, o.PasswordHashConcurrency),
 	}, nil
 }
@@ -234,8 +254,10 @@ func (s *Service) HashingMemory() int64 {
 
 // TokenPair is what login and refresh return.
 type TokenPair struct {
-	// DeviceToken is set by Login only: the device token to keep.
+	// DeviceToken is set by Login only: the device token to keep, for
+	// DeviceExpiresIn.
 	DeviceToken      string
+	DeviceExpiresIn  time.Duration
 	AccessToken      string
 	ExpiresIn        time.Duration
 	RefreshToken     string

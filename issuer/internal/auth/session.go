@@ -43,17 +43,19 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (TokenPair, error) {
 	if err := s.checkLogin(c, now); err != nil {
 		return TokenPair{}, err
 	}
-	fail := func() (TokenPair, error) {
+	// fail counts a failed login on the throttle's counters and writes its
+	// audit row, with the reason (never told to the client).
+	fail := func(userID uuid.UUID, reason string) (TokenPair, error) {
 		if err := s.loginFailed(ctx, counters, now); err != nil {
 			return TokenPair{}, err
 		}
-		return TokenPair{}, ErrInvalidCredentials
+		return TokenPair{}, s.auditLoginFailed(ctx, userID, reason)
 	}
 	if c.UserID == uuid.Nil {
-		if _, _, err := s.verifyPassword(ctx, s.dummyHash, in.Password); errors.Is(err, ErrOverloaded) {
+		if _, _, err := s.verifyPassword(ctx, UnusablePassword, in.Password); errors.Is(err, ErrOverloaded) {
 			return TokenPair{}, err
 		}
-		return fail()
+		return fail(uuid.Nil, LoginFailedUnknownUser)
 	}
 	ok, rehash, err := s.verifyPassword(ctx, c.PasswordHash, in.Password)
 	if errors.Is(err, ErrOverloaded) {
@@ -63,7 +65,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (TokenPair, error) {
 		return TokenPair{}, fmt.Errorf("verify password of user %s: %w", c.UserID, err)
 	}
 	if !ok {
-		return fail()
+		return fail(c.UserID, LoginFailedBadPassword)
 	}
 	if s.afterVerifyFunc != nil {
 		s.afterVerifyFunc(ctx)
@@ -84,6 +86,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (TokenPair, error) {
 		ID: uuid.New(), UserID: c.UserID, PasswordHash: c.PasswordHash, RefreshHash: refreshHash,
 		Now: now, ExpiresAt: now.Add(s.opt.RefreshLifetime), AccessExpiresAt: now.Add(s.opt.AccessLifetime),
 		DeviceHash: deviceHash, DeviceExpiresAt: now.Add(s.opt.DeviceTokenLifetime),
+		Client: ClientOf(ctx), AuditEvent: EventLoginSucceeded,
 	}
 	if s.opt.Throttle.Enabled {
 		session.ThrottleKey = counters.pair.Key
@@ -98,11 +101,13 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (TokenPair, error) {
 	// retried, since its password was checked against a hash no longer
 	// stored, and it counts as a failure, as a disabled user's does: the
 	// throttle treats it as it treats a wrong password.
-	if rehash {
-		// The stored hash has weaker parameters than today's: replace it now,
-		// while the password is at hand, in the login's transaction, and
-		// only while the stored hash is still the one verified: a password
-		// changed since the read is never overwritten.
+	if rehash && !c.Disabled {
+		// The stored hash is a Django one, or an argon2id with weaker
+		// parameters than today's: replace it now, while the password is at
+		// hand, in the login's transaction, and only while the stored hash
+		// is still the one verified: a password changed since the read is
+		// never overwritten. Not for a disabled user, whose login fails
+		// below: the extra hash would tell a right password from a wrong one.
 		var newHash string
 		if newHash, err = s.hashPassword(ctx, in.Password); err != nil {
 			return TokenPair{}, err
@@ -119,14 +124,33 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (TokenPair, error) {
 		u, err = s.opt.Store.SessionCreate(ctx, session) // one statement: atomic by itself
 	}
 	if errors.Is(err, store.ErrNotFound) {
-		return fail()
+		// Disabled, or the password changed since the check: only the audit
+		// row tells which (one more statement, on this rare path only).
+		reason := LoginFailedAccountChanged
+		if user, err := s.opt.Store.UserGetByID(ctx, c.UserID); err == nil && user.DisabledAt != nil {
+			reason = LoginFailedDisabled
+		}
+		return fail(c.UserID, reason)
 	}
 	if err != nil {
 		return TokenPair{}, fmt.Errorf("start session: %w", err)
 	}
+	s.observe(ctx, Event{Name: EventLoginSucceeded, ActorID: u.ID, SubjectID: u.ID, SessionID: session.ID})
 	t, err := s.tokenPair(u, session.ID, refresh, now)
-	t.DeviceToken = device
+	t.DeviceToken, t.DeviceExpiresIn = device, s.opt.DeviceTokenLifetime
 	return t, err
+}
+
+// auditLoginFailed writes the audit row of a failed login (one statement, a
+// transaction of its own: nothing else is written) and returns
+// ErrInvalidCredentials, whatever the reason.
+func (s *Service) auditLoginFailed(ctx context.Context, userID uuid.UUID, reason string) error {
+	e := Event{Name: EventLoginFailed, Reason: reason, ActorID: userID, SubjectID: userID}
+	if err := s.audit(ctx, s.opt.Store.Q, e); err != nil {
+		return fmt.Errorf("audit failed login: %w", err)
+	}
+	s.observe(ctx, e)
+	return ErrInvalidCredentials
 }
 
 // Refresh rotates a refresh token. The rule (README, "Refresh tokens"):
@@ -158,8 +182,10 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string, caller uuid.
 	now := s.now()
 	expires := now.Add(s.opt.RefreshLifetime)
 	accessExpires := now.Add(s.opt.AccessLifetime)
-	rot, err := s.opt.Store.RefreshTokenRotateLive(ctx, oldHash, seed, caller, now, expires, accessExpires)
+	client := ClientOf(ctx)
+	rot, err := s.opt.Store.RefreshTokenRotateLive(ctx, oldHash, seed, caller, now, expires, accessExpires, client)
 	if err == nil {
+		s.observe(ctx, Event{Name: EventRefreshRotated, ActorID: rot.User.ID, SubjectID: rot.User.ID, SessionID: rot.SessionID})
 		return s.tokenPair(rot.User, rot.SessionID, tokenText(rot.Successor), now)
 	}
 	if !errors.Is(err, store.ErrNotFound) {
@@ -184,10 +210,13 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string, caller uuid.
 		}
 		if grant.Token.RetiredAt != nil && now.Sub(*grant.Token.RetiredAt) > s.opt.ReuseInterval {
 			reused = true
-			_, err := q.SessionRevoke(ctx, s.revocation(grant.User.ID, ReasonRefreshReuse, now, func(r *store.Revocation) { r.SessionID = grant.Session.ID }))
+			_, err := q.SessionRevoke(ctx, s.revocation(grant.User.ID, ReasonRefreshReuse, now, func(r *store.Revocation) {
+				r.SessionID = grant.Session.ID
+				r.Audit = &store.RevocationAudit{Event: EventRefreshReuseDetected, SessionID: grant.Session.ID, Client: client}
+			}))
 			return err
 		}
-		successor, err = q.RefreshTokenRotate(ctx, grant.Session.ID, oldHash, seed, now, expires, accessExpires)
+		successor, err = q.RefreshTokenRotate(ctx, grant.Session.ID, oldHash, seed, now, expires, accessExpires, client)
 		return err
 	})
 	if err != nil {
@@ -200,10 +229,9 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string, caller uuid.
 		s.log.WarnContext(ctx, "refresh token reused: session revoked",
 			"user_id", grant.User.ID, "session_id", grant.Session.ID,
 			"retired_for", now.Sub(*grant.Token.RetiredAt).Round(time.Millisecond).String())
-		if s.opt.ReuseDetectedFunc != nil {
-			s.opt.ReuseDetectedFunc()
-		}
+		s.observe(ctx, Event{Name: EventRefreshReuseDetected, SubjectID: grant.User.ID, SessionID: grant.Session.ID})
 		return TokenPair{}, ErrInvalidGrant
 	}
+	s.observe(ctx, Event{Name: EventRefreshRotated, ActorID: grant.User.ID, SubjectID: grant.User.ID, SessionID: grant.Session.ID})
 	return s.tokenPair(grant.User, grant.Session.ID, tokenText(successor), now)
 }

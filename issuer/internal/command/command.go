@@ -53,6 +53,25 @@ var commands = []command{
 	{"users revoke-role", "USERNAME ROLE", "remove a role the user holds and end every session of the user", 2, func(ctx context.Context, env Env, args []string) error {
 		return usersRole(ctx, env, "revoke-role", args[0], args[1])
 	}},
+	{"users import-django", "--source URL [--table NAME] [--dry-run]", "import the users of a Django user table (default authentication_user; docs/django-import.md)", -1, usersImportDjango},
+	{"users list", "[--q PREFIX] [--after USERNAME] [--limit N]", "list users by username, those whose username or e-mail starts with PREFIX", -1, func(ctx context.Context, env Env, args []string) error {
+		return usersList(ctx, env, args)
+	}},
+	{"users show", "USER-ID", "a user's roles, status, last login and live sessions", 1, func(ctx context.Context, env Env, args []string) error {
+		return usersChange(ctx, env, "show", args[0])
+	}},
+	{"users disable", "USER-ID", "disable a user and end every session of theirs", 1, func(ctx context.Context, env Env, args []string) error {
+		return usersChange(ctx, env, "disable", args[0])
+	}},
+	{"users enable", "USER-ID", "let a disabled user log in again", 1, func(ctx context.Context, env Env, args []string) error {
+		return usersChange(ctx, env, "enable", args[0])
+	}},
+	{"audit verify", "", "check the audit log's hash chain; exit 1 naming the first bad row or gap", 0, func(ctx context.Context, env Env, _ []string) error {
+		return auditVerify(ctx, env)
+	}},
+	{"audit export", "[--since TIME]", "write the audit log as JSON Lines (TIME: RFC 3339)", -1, func(ctx context.Context, env Env, args []string) error {
+		return auditExport(ctx, env, args)
+	}},
 	{"passwords compile-blocklist", "IN OUT", "compile a breached-password list (Pwned Passwords HEX:COUNT lines, SHA-1 hashes or plain passwords, one a line) into the file PASSWORD_BLOCKLIST_FILE names", 2,
 		func(_ context.Context, env Env, args []string) error { return compileBlocklist(env, args[0], args[1]) }},
 	{"healthcheck", "", "exit 0 when the local server answers ready", 0, func(ctx context.Context, env Env, _ []string) error { return healthcheck(ctx, env) }},
@@ -224,7 +243,9 @@ func keysGenerate(args []string, env Env) error {
 	return nil
 }
 
-func usersRole(ctx context.Context, env Env, action, username, role string) error {
+// withService runs fn with an auth service on the database, for the
+// commands that manage users or read the audit log (no signing key).
+func withService(ctx context.Context, env Env, fn func(*auth.Service) error) error {
 	c, err := loadConfig(env, config.NeedDatabase)
 	if err != nil {
 		return err
@@ -238,6 +259,14 @@ func usersRole(ctx context.Context, env Env, action, username, role string) erro
 	if err != nil {
 		return err
 	}
+	return fn(svc)
+}
+
+func usersRole(ctx context.Context, env Env, action, username, role string) error {
+	return withService(ctx, env, func(svc *auth.Service) error { return changeRole(ctx, env, svc, action, username, role) })
+}
+
+func changeRole(ctx context.Context, env Env, svc *auth.Service, action, username, role string) error {
 	if action == "grant-role" {
 		u, err := svc.GrantRole(ctx, username, role)
 		if err != nil {
@@ -331,6 +360,10 @@ func newLogger(w io.Writer, level slog.Level) *slog.Logger {
 // newAuthService builds the domain service from the configuration. The
 // signer may be nil for commands that sign nothing.
 func newAuthService(c config.Config, st *store.Store, sg *signer.Signer, log *slog.Logger, mx *metrics.Metrics, list *blocklist.List) (*auth.Service, error) {
+	var events auth.Events // nil: none
+	if mx != nil {
+		events = mx
+	}
 	var m auth.Mailer = mail.LogMailer{Logger: log, LinkURL: c.EmailVerificationURL, ResetURL: c.PasswordResetURL}
 	if c.SMTPURL != nil {
 		m = mail.SMTPMailer{URL: c.SMTPURL, From: c.MailFrom, LinkURL: c.EmailVerificationURL, ResetURL: c.PasswordResetURL}
@@ -343,8 +376,9 @@ func newAuthService(c config.Config, st *store.Store, sg *signer.Signer, log *sl
 		DefaultRoles: c.DefaultRoles, PasswordHashConcurrency: c.PasswordHashConcurrency,
 		Throttle: c.Throttle, DeviceTokenLifetime: c.DeviceTokenLifetime,
 		PasswordResetLifetime: c.PasswordResetLifetime, UnverifiedAccountTTL: c.UnverifiedAccountTTL,
-		ReuseDetectedFunc: mx.RefreshReuseDetected, ThrottleDecisionFunc: mx.ThrottleDecision,
-		PasswordHashFunc: mx.PasswordHashed, PasswordResetDoneFunc: mx.PasswordResetDone,
+		ThrottleDecisionFunc: mx.ThrottleDecision,
+		PasswordHashFunc:     mx.PasswordHashed, PasswordResetDoneFunc: mx.PasswordResetDone,
+		Events: events, AuditRetention: c.AuditRetention,
 	}
 	if list != nil { // a nil *List in the interface would not be nil
 		o.Blocklist = list

@@ -101,7 +101,7 @@ func serve(ctx context.Context, env Env) error {
 	}
 	handler, err := api.New(api.Options{
 		Auth: svc, Store: st, Signer: sg, Logger: log,
-		Issuer: c.Issuer, CORSAllowedOrigins: c.CORSAllowedOrigins,
+		Issuer: c.Issuer, CORSAllowedOrigins: c.CORSAllowedOrigins, RefreshCookiePath: c.RefreshCookiePath,
 		Revocations: revocations, Metrics: mx, TrustedProxies: c.TrustedProxies,
 	})
 	if err != nil {

@@ -22,19 +22,21 @@ import (
 
 // Defaults, used when a variable is unset or empty.
 const (
-	algorithmDefault       = "RS256"
-	accessLifetimeDefault  = 900 * time.Second
-	refreshLifetimeDefault = 2592000 * time.Second
-	issuerDefault          = "http://localhost:8001"
-	audienceDefault        = "medinsights"
-	listenAddrDefault      = ":8001"
-	defaultRolesDefault    = "patient"
-	reuseIntervalDefault   = 10 * time.Second
-	clockSkewDefault       = 30 * time.Second
-	shutdownTimeoutDefault = 20 * time.Second
-	drainDelayDefault      = 5 * time.Second
-	mailFromDefault        = "MedInsights <no-reply@localhost>"
-	logLevelDefault        = "info"
+	algorithmDefault         = "RS256"
+	accessLifetimeDefault    = 900 * time.Second
+	refreshLifetimeDefault   = 2592000 * time.Second
+	issuerDefault            = "http://localhost:8001"
+	audienceDefault          = "medinsights"
+	listenAddrDefault        = ":8001"
+	defaultRolesDefault      = "patient"
+	reuseIntervalDefault     = 10 * time.Second
+	clockSkewDefault         = 30 * time.Second
+	shutdownTimeoutDefault   = 20 * time.Second
+	drainDelayDefault        = 5 * time.Second
+	mailFromDefault          = "MedInsights <no-reply@localhost>"
+	logLevelDefault          = "info"
+	refreshCookiePathDefault = "/"
+	auditRetentionDays       = 400
 
 	// MinFeedTokenLength is the shortest REVOCATION_FEED_TOKEN accepted.
 	MinFeedTokenLength = 32
@@ -56,6 +58,7 @@ type Config struct {
 
 	ListenAddr           string        // LISTEN_ADDR
 	CORSAllowedOrigins   []string      // CORS_ALLOWED_ORIGINS, comma list
+	RefreshCookiePath    string        // REFRESH_COOKIE_PATH: the Path of the cookie-mode session cookies
 	DefaultRoles         []string      // DEFAULT_ROLES, comma list
 	RefreshReuseInterval time.Duration // REFRESH_REUSE_INTERVAL, seconds
 	ShutdownTimeout      time.Duration // SHUTDOWN_TIMEOUT, seconds
@@ -64,6 +67,8 @@ type Config struct {
 
 	PasswordHashConcurrency int    // PASSWORD_HASH_CONCURRENCY: argon2id computations at once; 0: GOMAXPROCS
 	PasswordBlocklistFile   string // PASSWORD_BLOCKLIST_FILE: optional; a compiled breached-password list (fail closed)
+
+	AuditRetention time.Duration // AUDIT_RETENTION_DAYS, days (default 400); 0: audit rows are kept forever
 
 	SMTPURL              *url.URL // SMTP_URL: unset means verification and reset mail go to the log
 	MailFrom             string   // MAIL_FROM
@@ -137,6 +142,7 @@ func Load(getenv func(string) string, need Need) (Config, error) {
 		ClockSkew:            l.seconds("JWT_CLOCK_SKEW", clockSkewDefault, 0, 5*time.Minute),
 		ListenAddr:           l.str("LISTEN_ADDR", listenAddrDefault),
 		CORSAllowedOrigins:   l.list("CORS_ALLOWED_ORIGINS", ""),
+		RefreshCookiePath:    l.str("REFRESH_COOKIE_PATH", refreshCookiePathDefault),
 		DefaultRoles:         l.list("DEFAULT_ROLES", defaultRolesDefault),
 		RefreshReuseInterval: l.seconds("REFRESH_REUSE_INTERVAL", reuseIntervalDefault, 0, 5*time.Minute),
 		ShutdownTimeout:      l.seconds("SHUTDOWN_TIMEOUT", shutdownTimeoutDefault, time.Second, 10*time.Minute),
@@ -148,6 +154,7 @@ func Load(getenv func(string) string, need Need) (Config, error) {
 
 		PasswordHashConcurrency: l.integer("PASSWORD_HASH_CONCURRENCY", 0, 0, 1024),
 		PasswordBlocklistFile:   l.str("PASSWORD_BLOCKLIST_FILE", ""),
+		AuditRetention:          time.Duration(l.integer("AUDIT_RETENTION_DAYS", auditRetentionDays, 0, 36600)) * 24 * time.Hour,
 
 		PasswordResetURL:      l.str("PASSWORD_RESET_URL", ""),
 		PasswordResetLifetime: l.seconds("PASSWORD_RESET_TOKEN_LIFETIME", auth.PasswordResetLifetimeDefault, time.Minute, 24*time.Hour),
@@ -202,6 +209,9 @@ func Load(getenv func(string) string, need Need) (Config, error) {
 	for i, o := range c.CORSAllowedOrigins {
 		c.CORSAllowedOrigins[i] = strings.TrimSuffix(o, "/")
 	}
+	if !validCookiePath(c.RefreshCookiePath) {
+		l.fail("REFRESH_COOKIE_PATH", fmt.Sprintf("%q is not a cookie path such as / or /auth (a leading /, visible ASCII, no ; or ,)", c.RefreshCookiePath))
+	}
 	if len(c.DefaultRoles) == 0 {
 		l.fail("DEFAULT_ROLES", "must name at least one role")
 	}
@@ -242,6 +252,20 @@ func Load(getenv func(string) string, need Need) (Config, error) {
 		return Config{}, errors.Join(l.errs...)
 	}
 	return c, nil
+}
+
+// validCookiePath accepts what RFC 6265 section 4.1.1 allows in a Path
+// attribute, starting with '/', and no comma, which some parsers split on.
+func validCookiePath(p string) bool {
+	if !strings.HasPrefix(p, "/") || len(p) > 200 {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; c <= ' ' || c >= 0x7f || c == ';' || c == ',' {
+			return false
+		}
+	}
+	return true
 }
 
 // Port returns the port of LISTEN_ADDR.

@@ -23,7 +23,8 @@ func TestDefaults(t *testing.T) {
 	if c.AccessLifetime != 900*time.Second || c.RefreshLifetime != 2592000*time.Second || c.Issuer != "http://localhost:8001" ||
 		c.Audience != "medinsights" || c.ListenAddr != ":8001" || len(c.DefaultRoles) != 1 || c.DefaultRoles[0] != "patient" ||
 		c.RefreshReuseInterval != 10*time.Second || c.ClockSkew != 30*time.Second || c.Algorithm != "RS256" || c.SMTPURL != nil ||
-		c.ShutdownTimeout != 20*time.Second || c.ShutdownDrainDelay != 5*time.Second || c.Port() != "8001" || c.Ignored != nil {
+		c.ShutdownTimeout != 20*time.Second || c.ShutdownDrainDelay != 5*time.Second || c.Port() != "8001" || c.Ignored != nil || c.RefreshCookiePath != "/" ||
+		c.AuditRetention != 400*24*time.Hour {
 		t.Fatalf("defaults %+v", c)
 	}
 	if !reflect.DeepEqual(c.Throttle, auth.DefaultThrottle) || c.TrustedProxies != nil || c.PasswordResetURL != "" ||
@@ -74,6 +75,7 @@ func TestEveryBadVariableIsReportedByName(t *testing.T) {
 		"JWT_CLOCK_SKEW":                  "9999",
 		"LISTEN_ADDR":                     "8001",
 		"CORS_ALLOWED_ORIGINS":            "https://ok.example,*",
+		"REFRESH_COOKIE_PATH":             "/auth; Domain=evil.example",
 		"DEFAULT_ROLES":                   "Patient",
 		"REFRESH_REUSE_INTERVAL":          "x",
 		"SHUTDOWN_TIMEOUT":                "0",
@@ -99,6 +101,7 @@ func TestEveryBadVariableIsReportedByName(t *testing.T) {
 		"THROTTLE_MAIL_PER_MINUTE":        "0",
 		"THROTTLE_MAIL_PER_DAY":           "0",
 		"THROTTLE_REGISTRATIONS_PER_HOUR": "0",
+		"AUDIT_RETENTION_DAYS":            "a year",
 	}
 	_, err := config.Load(env(bad), config.NeedDatabase|config.NeedSigningKey)
 	if err == nil {
@@ -181,5 +184,16 @@ func TestDjangoVariablesAreAcceptedAndListed(t *testing.T) {
 	}
 	if strings.Join(names, ",") != "SECRET_KEY,DEBUG,ALLOWED_HOSTS" {
 		t.Fatalf("ignored %v, want SECRET_KEY,DEBUG,ALLOWED_HOSTS", names)
+	}
+}
+
+func TestAuditRetentionZeroKeepsEveryRow(t *testing.T) {
+	t.Parallel()
+	c, err := config.Load(env(map[string]string{"AUDIT_RETENTION_DAYS": "0"}), 0)
+	if err != nil || c.AuditRetention != 0 {
+		t.Fatalf("AUDIT_RETENTION_DAYS=0: %v, %v", c.AuditRetention, err)
+	}
+	if _, err := config.Load(env(map[string]string{"AUDIT_RETENTION_DAYS": "-1"}), 0); err == nil || !strings.Contains(err.Error(), "AUDIT_RETENTION_DAYS") {
+		t.Fatalf("AUDIT_RETENTION_DAYS=-1 accepted: %v", err)
 	}
 }

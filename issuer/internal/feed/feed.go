@@ -82,6 +82,8 @@ type Options struct {
 	// Now is the clock that decides which events are alive (default
 	// time.Now). The order of reads and requests uses the monotonic clock.
 	Now func() time.Time
+	// Hooks are called at points tests wait on (all optional).
+	Hooks Hooks
 }
 
 // Feed reads the revocation events and tells waiting readers when there are
@@ -101,10 +103,6 @@ type Feed struct {
 	tailReads    atomic.Int64  // window fill reads
 	pageReads    atomic.Int64  // database reads for readers behind the window
 	fillFailures failureLog    // owned by the fill loop
-	// publishedFunc, when set, runs after each window is published, and
-	// snapshotJoinedFunc after a reader joined a shared snapshot (tests).
-	publishedFunc      func()
-	snapshotJoinedFunc func()
 
 	fallbackSlots chan struct{}
 
@@ -116,6 +114,22 @@ type Feed struct {
 
 	stopOnce sync.Once
 	stopping chan struct{} // closed by Stop: waiting readers answer, streams end
+
+	hooks Hooks
+}
+
+// Hooks are functions the feed calls at points a test waits on, instead of
+// sleeping until the feed has probably got there.
+type Hooks struct {
+	// Waiting is called each time a long-poll reader is about to wait for
+	// news.
+	Waiting func()
+	// Published is called after each window the fill publishes (after every
+	// read of the tail, including the once-a-Recheck one), with the window's
+	// head: the highest sequence number it knows.
+	Published func(head int64)
+	// Joined is called after a reader joined a shared snapshot read.
+	Joined func()
 }
 
 // New returns a Feed. Call Run to fill the window and prune; until then
@@ -136,6 +150,7 @@ func New(o Options) *Feed {
 		fillRequests:  make(chan struct{}, 1),
 		fallbackSlots: make(chan struct{}, cmp.Or(o.FallbackSlots, fallbackSlotsDefault)),
 		stopping:      make(chan struct{}),
+		hooks:         o.Hooks,
 	}
 	f.fillFailures = failureLog{log: f.log, failed: "read revocation window", recovered: "revocation window reading again"}
 	f.win.Store(emptyWindow())

@@ -63,6 +63,40 @@ func read(t *testing.T, f *feed.Feed, after int64, wait time.Duration) feed.Page
 	return p
 }
 
+// readResult is the answer of a Read run in a goroutine of its own.
+type readResult struct {
+	page feed.Page
+	took time.Duration
+	err  error
+}
+
+// readAsync runs Read in a goroutine and sends its answer; the test's own
+// goroutine checks it (t.Fatal is never called from another goroutine).
+func readAsync(ctx context.Context, f *feed.Feed, after int64, wait time.Duration) <-chan readResult {
+	got := make(chan readResult, 1)
+	go func() {
+		start := time.Now()
+		p, err := f.Read(ctx, after, wait)
+		got <- readResult{p, time.Since(start), err}
+	}()
+	return got
+}
+
+// signals returns a hook and a wait for n calls of it.
+func signals(t *testing.T) (hook func(), waitFor func(n int)) {
+	ch := make(chan struct{}, 64)
+	return func() { ch <- struct{}{} }, func(n int) {
+		t.Helper()
+		for range n {
+			select {
+			case <-ch:
+			case <-time.After(15 * time.Second):
+				t.Fatal("the code never reached the point the test waits for")
+			}
+		}
+	}
+}
+
 func sidsOf(p feed.Page) []uuid.UUID {
 	out := make([]uuid.UUID, len(p.Events))
 	for i, e := range p.Events {
@@ -225,20 +259,25 @@ func TestReadWaitsForACommitFromAnotherConnection(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			e := setup(t, feed.Options{})
+			waiting, waitFor := signals(t)
+			polled := make(chan int64, 64)
+			e := setup(t, feed.Options{Hooks: feed.Hooks{Waiting: waiting, Published: func(last int64) {
+				select { // never blocks the recheck
+				case polled <- last:
+				default:
+				}
+			}}})
 			revoke(t, e.url, true, live())
 			const wait = 20 * time.Second
-			type result struct {
-				page feed.Page
-				took time.Duration
+			got := readAsync(context.Background(), e.feed, 1, wait)
+			waitFor(1)                         // the reader waits
+			for last := int64(0); last != 1; { // the recheck knows the counter before the commit
+				select {
+				case last = <-polled:
+				case <-time.After(15 * time.Second):
+					t.Fatal("the recheck never read the counter")
+				}
 			}
-			got := make(chan result, 1)
-			go func() {
-				start := time.Now()
-				p, _ := e.feed.Read(context.Background(), 1, wait)
-				got <- result{p, time.Since(start)}
-			}()
-			time.Sleep(300 * time.Millisecond) // let the reader settle into its wait
 			sids := revoke(t, e.url, tt.notify, live())
 			select {
 			case r := <-got:
@@ -271,13 +310,17 @@ func TestReadWaitEndsEmpty(t *testing.T) {
 
 func TestReadOfAnEmptyFeedWaitsForItsFirstEvent(t *testing.T) {
 	t.Parallel()
-	e := setup(t, feed.Options{})
-	got := make(chan feed.Page, 1)
-	go func() { got <- read(t, e.feed, 0, 20*time.Second) }()
-	time.Sleep(300 * time.Millisecond)
+	waiting, waitFor := signals(t)
+	e := setup(t, feed.Options{Hooks: feed.Hooks{Waiting: waiting}})
+	got := readAsync(context.Background(), e.feed, 0, 20*time.Second)
+	waitFor(1)
 	sids := revoke(t, e.url, true, live())
 	select {
-	case p := <-got:
+	case r := <-got:
+		p := r.page
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
 		if !p.Snapshot || p.Cursor != 1 || !sameIDs(sidsOf(p), sids) {
 			t.Errorf("read = {cursor %d, snapshot %v, %d events}, want a snapshot at 1 with the event", p.Cursor, p.Snapshot, len(p.Events))
 		}
@@ -288,20 +331,16 @@ func TestReadOfAnEmptyFeedWaitsForItsFirstEvent(t *testing.T) {
 
 func TestStopAnswersWaitingReaders(t *testing.T) {
 	t.Parallel()
-	e := setup(t, feed.Options{})
+	waiting, waitFor := signals(t)
+	e := setup(t, feed.Options{Hooks: feed.Hooks{Waiting: waiting}})
 	revoke(t, e.url, true, live())
-	got := make(chan time.Duration, 1)
-	go func() {
-		start := time.Now()
-		_ = read(t, e.feed, 1, 20*time.Second)
-		got <- time.Since(start)
-	}()
-	time.Sleep(300 * time.Millisecond)
+	got := readAsync(context.Background(), e.feed, 1, 20*time.Second)
+	waitFor(1)
 	e.feed.Stop()
 	select {
-	case took := <-got:
-		if took > 10*time.Second {
-			t.Errorf("reader answered %v after Stop", took)
+	case r := <-got:
+		if r.err != nil || r.took > 10*time.Second {
+			t.Errorf("reader answered %v (%v) after Stop", r.took, r.err)
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("Stop left a reader waiting")
@@ -315,19 +354,16 @@ func TestStopAnswersWaitingReaders(t *testing.T) {
 
 func TestReadReturnsWhenTheReaderLeaves(t *testing.T) {
 	t.Parallel()
-	e := setup(t, feed.Options{})
+	waiting, waitFor := signals(t)
+	e := setup(t, feed.Options{Hooks: feed.Hooks{Waiting: waiting}})
 	revoke(t, e.url, true, live())
 	ctx, cancel := context.WithCancel(context.Background())
-	got := make(chan error, 1)
-	go func() {
-		_, err := e.feed.Read(ctx, 1, 20*time.Second)
-		got <- err
-	}()
-	time.Sleep(300 * time.Millisecond)
+	got := readAsync(ctx, e.feed, 1, 20*time.Second)
+	waitFor(1)
 	cancel()
 	select {
-	case err := <-got:
-		if err == nil {
+	case r := <-got:
+		if r.err == nil {
 			t.Error("Read returned no error for a reader that left")
 		}
 	case <-time.After(15 * time.Second):
@@ -340,12 +376,16 @@ func TestConcurrentSnapshotsAgree(t *testing.T) {
 	e := setup(t, feed.Options{})
 	sids := revoke(t, e.url, true, live(), live(), live())
 	const readers = 16
-	pages := make(chan feed.Page, readers)
+	var pages []<-chan readResult
 	for range readers {
-		go func() { pages <- read(t, e.feed, 0, 0) }()
+		pages = append(pages, readAsync(context.Background(), e.feed, 0, 0))
 	}
-	for range readers {
-		p := <-pages
+	for _, got := range pages {
+		r := <-got
+		p := r.page
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
 		if !p.Snapshot || p.Cursor != 3 || !sameIDs(sidsOf(p), sids) {
 			t.Errorf("concurrent snapshot = {cursor %d, snapshot %v, %d events}, want {3, true, the 3 revoked}", p.Cursor, p.Snapshot, len(p.Events))
 		}
@@ -358,7 +398,8 @@ func TestConcurrentSnapshotsAgree(t *testing.T) {
 // while a shared read runs share the next read instead, one for all of them.
 func TestSnapshotReadersNeverShareAReadBegunBeforeTheyArrived(t *testing.T) {
 	t.Parallel()
-	e := setup(t, feed.Options{})
+	joined, waitJoined := signals(t)
+	e := setup(t, feed.Options{Hooks: feed.Hooks{Joined: joined}})
 	first := revoke(t, e.url, true, live())
 	var reads atomic.Int32
 	inRead := make(chan struct{})
@@ -374,24 +415,23 @@ func TestSnapshotReadersNeverShareAReadBegunBeforeTheyArrived(t *testing.T) {
 		}
 	})
 
-	early := make(chan feed.Page, 1)
-	go func() { early <- read(t, e.feed, 0, 0) }()
+	early := readAsync(context.Background(), e.feed, 0, 0)
 	<-inRead
 	second := revoke(t, e.url, true, live()) // committed while the first read is under way
 	const readers = 8
-	late := make(chan feed.Page, readers)
+	var late []<-chan readResult
 	for range readers {
-		go func() { late <- read(t, e.feed, 0, 0) }()
+		late = append(late, readAsync(context.Background(), e.feed, 0, 0))
 	}
-	time.Sleep(300 * time.Millisecond) // the late readers are waiting
+	waitJoined(readers) // the late readers wait for the queued read
 	close(release)
 
-	if p := <-early; p.Cursor != 1 || !sameIDs(sidsOf(p), first) {
-		t.Errorf("early reader: cursor %d, %d events; want the snapshot at 1", p.Cursor, len(p.Events))
+	if r := <-early; r.err != nil || r.page.Cursor != 1 || !sameIDs(sidsOf(r.page), first) {
+		t.Errorf("early reader: cursor %d, %d events (%v); want the snapshot at 1", r.page.Cursor, len(r.page.Events), r.err)
 	}
-	for range readers {
-		if p := <-late; !p.Snapshot || p.Cursor != 2 || !sameIDs(sidsOf(p), append(first, second...)) {
-			t.Errorf("late reader: cursor %d, %d events; want the snapshot at 2 with the revocation committed before it arrived", p.Cursor, len(p.Events))
+	for _, got := range late {
+		if r := <-got; r.err != nil || !r.page.Snapshot || r.page.Cursor != 2 || !sameIDs(sidsOf(r.page), append(first, second...)) {
+			t.Errorf("late reader: cursor %d, %d events (%v); want the snapshot at 2 with the revocation committed before it arrived", r.page.Cursor, len(r.page.Events), r.err)
 		}
 	}
 	if n := reads.Load(); n != 2 {

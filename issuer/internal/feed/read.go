@@ -73,6 +73,9 @@ func (f *Feed) Read(ctx context.Context, after int64, wait time.Duration) (Page,
 			}
 			wake = w.news
 		}
+		if waiting && f.hooks.Waiting != nil {
+			f.hooks.Waiting()
+		}
 		select {
 		case <-wake:
 		case <-deadline:
@@ -177,8 +180,8 @@ type snapshotRead struct {
 func (f *Feed) joinSnapshotRead() *snapshotRead {
 	f.snapshotMu.Lock()
 	defer f.snapshotMu.Unlock()
-	if f.snapshotJoinedFunc != nil {
-		defer f.snapshotJoinedFunc()
+	if f.hooks.Joined != nil {
+		defer f.hooks.Joined()
 	}
 	if f.snapshotRunning == nil {
 		f.snapshotRunning = &snapshotRead{done: make(chan struct{})}

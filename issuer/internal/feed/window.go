@@ -214,7 +214,7 @@ func (f *Feed) publish(old, next *window) {
 	if next.news != old.news {
 		close(old.news)
 	}
-	if f.publishedFunc != nil {
-		f.publishedFunc()
+	if f.hooks.Published != nil {
+		f.hooks.Published(next.hi)
 	}
 }

@@ -160,6 +160,10 @@ type Options struct {
 	PasswordHashWait        time.Duration
 	// Blocklist: see auth.Options.
 	Blocklist auth.Blocklist
+	// Events observes the auth service's security events (nil: none).
+	Events auth.Events
+	// AuditRetention: see auth.Options (zero: audit rows are kept).
+	AuditRetention time.Duration
 	// Throttle replaces auth.DefaultThrottle (which New uses, as
 	// production does); NoThrottle switches throttling off.
 	Throttle   *auth.Throttle
@@ -168,6 +172,8 @@ type Options struct {
 	TrustedProxies []netip.Prefix
 	// Mailer, when set, sends the mail instead of the Mailer that keeps it.
 	Mailer auth.Mailer
+	// RefreshCookiePath: see api.Options (empty: /).
+	RefreshCookiePath string
 }
 
 // Issuer is a running issuer for one test.
@@ -253,13 +259,13 @@ func New(t testing.TB, o Options) *Issuer {
 		AccessLifetime: AccessLifetime, RefreshLifetime: RefreshLifetime,
 		ReuseInterval: ReuseInterval, ClockSkew: ClockSkew,
 		DefaultRoles: []string{"patient"}, Password: o.Password, Now: clock.Now,
-		PasswordHashConcurrency: o.PasswordHashConcurrency, PasswordHashWait: o.PasswordHashWait,
-		Blocklist: o.Blocklist,
+		PasswordHashConcurrency: o.PasswordHashConcurrency, PasswordHashWait: o.PasswordHashWait, Events: o.Events,
+		AuditRetention: o.AuditRetention, Blocklist: o.Blocklist,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := api.New(api.Options{Auth: svc, Store: st, Signer: sg, Logger: log, Issuer: IssuerURL, CORSAllowedOrigins: []string{Origin}, TrustedProxies: o.TrustedProxies})
+	h, err := api.New(api.Options{Auth: svc, Store: st, Signer: sg, Logger: log, Issuer: IssuerURL, CORSAllowedOrigins: []string{Origin}, TrustedProxies: o.TrustedProxies, RefreshCookiePath: o.RefreshCookiePath})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,8 +10,9 @@
 //     medinsights_http_request_duration_seconds{route,method}, where route is
 //     the pattern the request matched, never its raw path, and an unknown
 //     method counts as "other", so a client cannot grow the series;
-//   - medinsights_auth_events_total{event,reason}, read off the answers of
-//     the endpoints that cause them (see ObserveRequest);
+//   - medinsights_auth_events_total{event,reason}, the security events the
+//     auth service reports through auth.Events (Observe): event is one of
+//     auth.EventNames(), reason the login failure's reason (else empty);
 //   - medinsights_throttle_decisions_total{rule,decision}, every throttle
 //     decision (allowed, refused, bypassed) by rule, as the auth service
 //     reports them (ThrottleDecision);
@@ -31,6 +32,7 @@
 package metrics
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -47,44 +49,6 @@ import (
 
 // Path is the one path the metrics listener serves.
 const Path = "/metrics"
-
-// Authentication events, the values of medinsights_auth_events_total's
-// event label.
-const (
-	EventLoginSucceeded = "login_succeeded"
-	EventLoginFailed    = "login_failed"
-	EventRefreshRotated = "refresh_rotated"
-	EventSessionRevoked = "session_revoked"
-	// EventRefreshReuseDetected counts refresh tokens presented again after
-	// the reuse interval: each revoked its session and may mean a stolen
-	// token. The auth service reports it (RefreshReuseDetected), since its
-	// answer is indistinguishable from any other invalid_grant.
-	EventRefreshReuseDetected = "refresh_reuse_detected"
-)
-
-// answer is a route, method and status: what a request's answer says.
-type answer struct {
-	route, method string
-	status        int
-}
-
-type event struct{ name, reason string }
-
-// events are the answers that mean an authentication event. A logout counts
-// even when its session had already ended, and a password change counts
-// even when the caller had no other session to end: the counter counts
-// revoking requests, not sessions. Refresh-token reuse is answered exactly
-// like an unknown token (401 invalid_grant is all the client may learn), so
-// it cannot be read here: the auth service reports it through
-// RefreshReuseDetected, and logs it as a warning.
-var events = map[answer]event{
-	{"/api/auth/login", http.MethodPost, http.StatusOK}:             {EventLoginSucceeded, ""},
-	{"/api/auth/login", http.MethodPost, http.StatusUnauthorized}:   {EventLoginFailed, ""},
-	{"/api/auth/refresh", http.MethodPost, http.StatusOK}:           {EventRefreshRotated, ""},
-	{"/api/auth/logout", http.MethodPost, http.StatusNoContent}:     {EventSessionRevoked, auth.ReasonLogout},
-	{"/api/auth/logout-all", http.MethodPost, http.StatusNoContent}: {EventSessionRevoked, auth.ReasonLogoutAll},
-	{"/api/auth/change-password", http.MethodPost, http.StatusOK}:   {EventSessionRevoked, auth.ReasonPasswordChange},
-}
 
 // durationBuckets, in seconds: argon2id logins sit around 0.05-0.5 s; the
 // 30 s bucket catches the revocation feed's long polls.
@@ -133,7 +97,7 @@ func New(o Options) *Metrics {
 		}, []string{"route", "method"}),
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "medinsights_auth_events_total",
-			Help: "Authentication events: logins, refresh-token rotations and session-revoking requests (reason: logout, logout_all, password_change).",
+			Help: "Security events reported by the auth service after their commit (the audit log's events, and refresh_rotated), by login-failure or revocation reason.",
 		}, []string{"event", "reason"}),
 		throttle: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "medinsights_throttle_decisions_total",
@@ -150,10 +114,9 @@ func New(o Options) *Metrics {
 		log: o.Logger,
 	}
 	// Every event starts at zero, so rate() sees the first one.
-	for _, e := range events {
-		m.events.WithLabelValues(e.name, e.reason)
+	for _, name := range auth.EventNames() {
+		m.events.WithLabelValues(name, "")
 	}
-	m.events.WithLabelValues(EventRefreshReuseDetected, "")
 	for _, rule := range []string{auth.RuleLoginPair, auth.RuleLoginAddress, auth.RuleLoginAccount, auth.RulePasswordCheck,
 		auth.RuleMailPerMinute, auth.RuleMailPerDay, auth.RuleRegistration} {
 		m.throttle.WithLabelValues(rule, auth.DecisionAllowed)
@@ -188,8 +151,7 @@ func New(o Options) *Metrics {
 
 // ObserveRequest records one answered request: pattern is the ServeMux
 // pattern it matched ("" when it was answered before routing, as CORS
-// preflights are), method its method, status the status answered. An
-// answer that means an authentication event (see events) counts it too.
+// preflights are), method its method, status the status answered.
 func (m *Metrics) ObserveRequest(pattern, method string, status int, elapsed time.Duration) {
 	if m == nil {
 		return
@@ -197,18 +159,15 @@ func (m *Metrics) ObserveRequest(pattern, method string, status int, elapsed tim
 	r, meth := route(pattern), methodLabel(method)
 	m.requests.WithLabelValues(r, meth, strconv.Itoa(status)).Inc()
 	m.duration.WithLabelValues(r, meth).Observe(elapsed.Seconds())
-	if e, ok := events[answer{r, meth, status}]; ok {
-		m.events.WithLabelValues(e.name, e.reason).Inc()
-	}
 }
 
-// RefreshReuseDetected counts one refresh-token reuse. It is the auth
-// service's ReuseDetectedFunc; a nil *Metrics records nothing.
-func (m *Metrics) RefreshReuseDetected() {
+// Observe counts one security event: Metrics implements auth.Events. A nil
+// *Metrics records nothing.
+func (m *Metrics) Observe(_ context.Context, e auth.Event) {
 	if m == nil {
 		return
 	}
-	m.events.WithLabelValues(EventRefreshReuseDetected, "").Inc()
+	m.events.WithLabelValues(e.Name, e.Reason).Inc()
 }
 
 // ThrottleDecision counts one throttle decision. It is the auth service's

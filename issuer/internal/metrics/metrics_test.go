@@ -16,10 +16,12 @@ import (
 
 	"github.com/medinsights/auth/internal/testdb"
 	"github.com/medinsights/auth/issuer/internal/api"
+	"github.com/medinsights/auth/issuer/internal/auth"
 	"github.com/medinsights/auth/issuer/internal/command"
 	"github.com/medinsights/auth/issuer/internal/issuertest"
 	"github.com/medinsights/auth/issuer/internal/metrics"
 	"github.com/medinsights/auth/issuer/internal/signer"
+	"github.com/medinsights/auth/issuer/internal/store"
 )
 
 func TestMain(m *testing.M) {
@@ -34,8 +36,9 @@ func TestMain(m *testing.M) {
 // served on a loopback server of its own.
 func setup(t *testing.T) (*issuertest.Issuer, *metrics.Metrics) {
 	t.Helper()
-	is := issuertest.New(t, issuertest.Options{})
-	m := metrics.New(metrics.Options{PoolStatsFunc: is.Store.PoolStats})
+	var is *issuertest.Issuer // the metrics observe its auth service, and read its pool
+	m := metrics.New(metrics.Options{PoolStatsFunc: func() store.PoolStats { return is.Store.PoolStats() }})
+	is = issuertest.New(t, issuertest.Options{Events: m})
 	h, err := api.New(api.Options{
 		Auth: is.Auth, Store: is.Store, Signer: is.Signer, Logger: slog.New(slog.DiscardHandler),
 		Issuer: issuertest.IssuerURL, Metrics: m,
@@ -102,7 +105,7 @@ func TestRequestsAreCountedByRoutePattern(t *testing.T) {
 		{"an unknown method is other", `medinsights_http_requests_total{method="other",route="/api/auth/login",status="405"}`, "1"},
 		{"latency per route and method", `medinsights_http_request_duration_seconds_count{method="POST",route="/api/auth/login"}`, "3"},
 		{"login succeeded", `medinsights_auth_events_total{event="login_succeeded",reason=""}`, "1"},
-		{"login failed", `medinsights_auth_events_total{event="login_failed",reason=""}`, "2"},
+		{"login failed", `medinsights_auth_events_total{event="login_failed",reason="bad_password"}`, "2"},
 		{"events start at zero", `medinsights_auth_events_total{event="refresh_rotated",reason=""}`, "0"},
 	}
 	for _, tt := range tests {
@@ -138,9 +141,9 @@ func TestSessionEventsByReason(t *testing.T) {
 		name, series, want string
 	}{
 		{"refresh", `medinsights_auth_events_total{event="refresh_rotated",reason=""}`, "1"},
-		{"logout", `medinsights_auth_events_total{event="session_revoked",reason="logout"}`, "1"},
-		{"logout-all", `medinsights_auth_events_total{event="session_revoked",reason="logout_all"}`, "1"},
-		{"no password change", `medinsights_auth_events_total{event="session_revoked",reason="password_change"}`, "0"},
+		{"logout", `medinsights_auth_events_total{event="logout",reason=""}`, "1"},
+		{"logout-all", `medinsights_auth_events_total{event="logout_all",reason=""}`, "1"},
+		{"no password change", `medinsights_auth_events_total{event="password_changed",reason=""}`, "0"},
 		{"logins", `medinsights_auth_events_total{event="login_succeeded",reason=""}`, "2"},
 	}
 	for _, tt := range tests {
@@ -243,7 +246,7 @@ func TestServeExposesMetricsOnItsOwnListener(t *testing.T) {
 	for _, want := range []string{
 		`medinsights_http_requests_total{method="GET",route="/api/auth/ready",status="200"}`,
 		"# TYPE medinsights_http_request_duration_seconds histogram",
-		`medinsights_auth_events_total{event="login_failed",reason=""} 5`,
+		`medinsights_auth_events_total{event="login_failed",reason="unknown_user"} 5`,
 		`medinsights_throttle_decisions_total{decision="allowed",rule="login_pair"} 5`,
 		`medinsights_throttle_decisions_total{decision="refused",rule="login_pair"} 1`,
 		`medinsights_throttle_decisions_total{decision="allowed",rule="login_account"} 6`,
@@ -312,18 +315,19 @@ func TestServeRefusesABadMetricsAddr(t *testing.T) {
 	}
 }
 
-func TestRefreshReuseIsCountedWhenTheAuthServiceReportsIt(t *testing.T) {
+func TestEventsAreCountedWhenTheAuthServiceReportsThem(t *testing.T) {
 	t.Parallel()
 	m := metrics.New(metrics.Options{})
+	reuse := auth.Event{Name: auth.EventRefreshReuseDetected}
 	series := `medinsights_auth_events_total{event="refresh_reuse_detected",reason=""}`
 	if got := sample(scrape(t, m.Handler()), series); got != "0" {
 		t.Fatalf("before: %s = %q, want 0", series, got)
 	}
-	m.RefreshReuseDetected()
-	m.RefreshReuseDetected()
+	m.Observe(context.Background(), reuse)
+	m.Observe(context.Background(), reuse)
 	if got := sample(scrape(t, m.Handler()), series); got != "2" {
 		t.Fatalf("after two reuses: %s = %q, want 2", series, got)
 	}
 	var off *metrics.Metrics
-	off.RefreshReuseDetected() // metrics off: records nothing, does not panic
+	off.Observe(context.Background(), reuse) // metrics off: records nothing, does not panic
 }

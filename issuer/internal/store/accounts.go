@@ -16,6 +16,7 @@ import (
 type LoginCheck struct {
 	UserID                                                     uuid.UUID // uuid.Nil: no such login name
 	PasswordHash                                               string
+	Disabled                                                   bool // the user is disabled: the login will fail
 	DeviceKnown                                                bool
 	PairBlockedUntil, AddressBlockedUntil, AccountBlockedUntil time.Time
 }
@@ -38,7 +39,7 @@ func (q *Q) UserGetForLogin(ctx context.Context, login string, deviceHash []byte
 		return LoginCheck{}, interpretError(err)
 	}
 	return LoginCheck{
-		UserID: row.UserID.UUID, PasswordHash: row.PasswordHash.String, DeviceKnown: row.DeviceKnown,
+		UserID: row.UserID.UUID, PasswordHash: row.PasswordHash.String, Disabled: row.Disabled, DeviceKnown: row.DeviceKnown,
 		PairBlockedUntil: row.PairBlockedUntil, AddressBlockedUntil: row.AddressBlockedUntil, AccountBlockedUntil: row.AccountBlockedUntil,
 	}, nil
 }

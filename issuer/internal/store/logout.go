@@ -22,6 +22,9 @@ type Logout struct {
 	At              time.Time
 	EventExpiresAt  time.Time
 	EventMargin     time.Duration // see Revocation
+	Client          Client
+	// AuditEvent names the audit row written when the session is revoked.
+	AuditEvent string
 }
 
 // LogoutResult tells whether the caller's session was live and whether the
@@ -45,6 +48,9 @@ type logoutBatcher struct {
 	mu    sync.Mutex
 	queue []*logoutCall
 	busy  bool // a leader is running a batch
+	// queuedFunc, set by tests only, is called with the queue's length
+	// when a logout queues behind a running batch.
+	queuedFunc func(queued int)
 }
 
 type logoutCall struct {
@@ -67,6 +73,9 @@ func (s *Store) RevokeForLogout(ctx context.Context, l Logout) (LogoutResult, er
 	b.mu.Lock()
 	b.queue = append(b.queue, c)
 	if b.busy {
+		if b.queuedFunc != nil {
+			b.queuedFunc(len(b.queue))
+		}
 		b.mu.Unlock()
 		select {
 		case <-c.done:
@@ -191,6 +200,9 @@ func (s *Store) revokeBatch(ctx context.Context, batch []*logoutCall) ([]LogoutR
 		p.Reasons = append(p.Reasons, l.Reason)
 		p.EventExpiresAts = append(p.EventExpiresAts, l.EventExpiresAt)
 		p.EventMargins = append(p.EventMargins, interval(l.EventMargin))
+		p.ClientAddrs = append(p.ClientAddrs, l.Client.Addr)
+		p.UserAgents = append(p.UserAgents, l.Client.UserAgent)
+		p.AuditEvents = append(p.AuditEvents, l.AuditEvent)
 	}
 	rows, err := s.Q.q.SessionRevokeBatch(ctx, s.Q.db, p)
 	if err != nil {

@@ -22,6 +22,22 @@ type blockedLogouts struct {
 	caller  uuid.UUID
 	release func()
 	first   chan error
+	queued  chan int // the queue's length each time a logout queues
+}
+
+// waitQueued waits until n logouts queue behind the blocked batch.
+func (b *blockedLogouts) waitQueued(t *testing.T, n int) {
+	t.Helper()
+	for {
+		select {
+		case q := <-b.queued:
+			if q >= n {
+				return
+			}
+		case <-time.After(15 * time.Second):
+			t.Fatalf("fewer than %d logouts queued", n)
+		}
+	}
 }
 
 func hashOf(id uuid.UUID) []byte { h := make([]byte, 32); copy(h, id[:]); return h }
@@ -39,7 +55,8 @@ func setupBlockedLogouts(t *testing.T) *blockedLogouts {
 	}
 	t.Cleanup(st.Close)
 	u := newUser(t, st, "alice", "alice@example.org")
-	b := &blockedLogouts{st: st, url: url, userID: u.ID, caller: newSession(t, st, u.ID), first: make(chan error, 1)}
+	b := &blockedLogouts{st: st, url: url, userID: u.ID, caller: newSession(t, st, u.ID), first: make(chan error, 1), queued: make(chan int, 64)}
+	store.SetLogoutQueuedFunc(st, func(n int) { b.queued <- n })
 
 	lock, err := pgx.Connect(ctx, url)
 	if err != nil {
@@ -148,7 +165,7 @@ func TestBatchedLogoutsKeepTheirOwnTimes(t *testing.T) {
 			errs <- err
 		}()
 	}
-	time.Sleep(100 * time.Millisecond) // both queue behind the blocked batch
+	b.waitQueued(t, 2) // both queue behind the blocked batch
 	b.release()
 	for range sessions {
 		if err := <-errs; err != nil {
@@ -183,7 +200,7 @@ func TestOneBadLogoutDoesNotFailItsBatch(t *testing.T) {
 		r, err := b.st.RevokeForLogout(context.Background(), l)
 		badDone <- result{r, err}
 	}()
-	time.Sleep(100 * time.Millisecond) // both queue behind the blocked batch
+	b.waitQueued(t, 2) // both queue behind the blocked batch
 	b.release()
 	if g := <-goodDone; g.err != nil || !g.r.Revoked {
 		t.Fatalf("good logout batched with a bad one: %+v %v, want revoked", g.r, g.err)

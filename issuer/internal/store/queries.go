@@ -31,6 +31,21 @@ type User struct {
 	DisabledAt *time.Time
 }
 
+// Client is where a request came from: its address and its User-Agent,
+// as recorded on sessions and audit rows. The auth service bounds both.
+type Client struct {
+	Addr      string
+	UserAgent string
+}
+
+// LiveSession is a live session as its user sees it in their list.
+type LiveSession struct {
+	ID         uuid.UUID
+	CreatedAt  time.Time
+	LastUsedAt time.Time
+	Client     Client
+}
+
 // Session is one login and everything rotated from it.
 type Session struct {
 	ID           uuid.UUID
@@ -85,6 +100,9 @@ type NewSession struct {
 	ExpiresAt    time.Time
 	// AccessExpiresAt is the exp of the access token about to be signed.
 	AccessExpiresAt time.Time
+	Client          Client
+	// AuditEvent names the audit row written with the session.
+	AuditEvent string
 	// DeviceHash, when set, is the hash of the device token to store (or
 	// extend) for the user, until DeviceExpiresAt.
 	DeviceHash      []byte
@@ -106,6 +124,18 @@ type Revocation struct {
 	// latest access token exp + EventMargin.
 	EventExpiresAt time.Time
 	EventMargin    time.Duration
+	// Audit, when set, is the audit row written by the same statement when
+	// it ends at least one session.
+	Audit *RevocationAudit
+}
+
+// RevocationAudit is the audit row of a revocation: its subject is the
+// revocation's user, its detail the reason and the number of sessions ended.
+type RevocationAudit struct {
+	Event     string
+	ActorID   uuid.UUID
+	SessionID uuid.UUID
+	Client    Client
 }
 
 // RevokeResult tells how many sessions a revocation ended and the sequence
@@ -270,8 +300,8 @@ func (q *Q) SessionCreate(ctx context.Context, s NewSession) (User, error) {
 	}
 	row, err := q.q.SessionCreate(ctx, q.db, dbsqlc.SessionCreateParams{
 		ID: s.ID, UserID: s.UserID, PasswordHash: s.PasswordHash, Now: s.Now, ExpiresAt: s.ExpiresAt, RefreshHash: s.RefreshHash,
-		AccessExpiresAt: s.AccessExpiresAt, DeviceHash: s.DeviceHash, DeviceExpiresAt: s.DeviceExpiresAt, ThrottleKey: s.ThrottleKey,
-		RefreshKey: key,
+		AccessExpiresAt: s.AccessExpiresAt, ClientAddr: s.Client.Addr, UserAgent: s.Client.UserAgent, AuditEvent: s.AuditEvent,
+		DeviceHash: s.DeviceHash, DeviceExpiresAt: s.DeviceExpiresAt, ThrottleKey: s.ThrottleKey, RefreshKey: key,
 	})
 	return userResult(dbsqlc.User(row), err)
 }
@@ -291,16 +321,40 @@ func (q *Q) SessionGetByID(ctx context.Context, id uuid.UUID) (Session, error) {
 	return toSession(s), nil
 }
 
+// SessionListLive returns up to max live sessions of a user, newest first.
+func (q *Q) SessionListLive(ctx context.Context, userID uuid.UUID, now time.Time, max int32) ([]LiveSession, error) {
+	rows, err := q.q.SessionListLive(ctx, q.db, dbsqlc.SessionListLiveParams{UserID: userID, Now: now, MaxRows: max})
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	out := make([]LiveSession, len(rows))
+	for i, r := range rows {
+		used := r.CreatedAt
+		if r.LastUsedAt.Valid {
+			used = r.LastUsedAt.Time
+		}
+		out[i] = LiveSession{ID: r.ID, CreatedAt: r.CreatedAt, LastUsedAt: used, Client: Client{Addr: r.ClientAddr, UserAgent: r.UserAgent}}
+	}
+	return out, nil
+}
+
 // SessionRevoke revokes the sessions r selects and records one revocation
 // event for each, with its sequence number, and notifies the feed's
-// listeners at commit. Inside a transaction, call it last: it locks the feed
+// listeners at commit; with r.Audit set and a session ended, it writes the
+// audit row too. Inside a transaction, call it last: it locks the feed
 // row until the transaction ends.
 func (q *Q) SessionRevoke(ctx context.Context, r Revocation) (RevokeResult, error) {
-	row, err := q.q.SessionRevoke(ctx, q.db, dbsqlc.SessionRevokeParams{
+	p := dbsqlc.SessionRevokeParams{
 		Now: r.At, Reason: r.Reason, UserID: r.UserID,
 		OnlySessionID: nullUUID(r.SessionID), ExceptSessionID: nullUUID(r.ExceptSessionID),
 		RefreshHash: r.RefreshHash, EventExpiresAt: r.EventExpiresAt, EventMargin: interval(r.EventMargin),
-	})
+	}
+	if a := r.Audit; a != nil {
+		p.AuditEvent = pgtype.Text{String: a.Event, Valid: true}
+		p.AuditActorID, p.AuditSessionID = nullUUID(a.ActorID), nullUUID(a.SessionID)
+		p.AuditClientAddr, p.AuditUserAgent = a.Client.Addr, a.Client.UserAgent
+	}
+	row, err := q.q.SessionRevoke(ctx, q.db, p)
 	if err != nil {
 		return RevokeResult{}, interpretError(err)
 	}
@@ -323,12 +377,13 @@ const refreshKeyLen = 32
 
 // RefreshTokenRotate retires oldHash (unless already retired), extends the
 // session to expiresAt, records accessExpiresAt (the exp of the access
-// token about to be signed) and returns the successor's 32 bytes: the same
-// successor RefreshTokenRotateLive returned for this seed, stored unless it
-// already is.
-func (q *Q) RefreshTokenRotate(ctx context.Context, sessionID uuid.UUID, oldHash, successorSeed []byte, now, expiresAt, accessExpiresAt time.Time) ([]byte, error) {
+// token about to be signed) and that the session was used now by client,
+// and returns the successor's 32 bytes: the same successor
+// RefreshTokenRotateLive returned for this seed, stored unless it already is.
+func (q *Q) RefreshTokenRotate(ctx context.Context, sessionID uuid.UUID, oldHash, successorSeed []byte, now, expiresAt, accessExpiresAt time.Time, client Client) ([]byte, error) {
 	successor, err := q.q.RefreshTokenRotate(ctx, q.db, dbsqlc.RefreshTokenRotateParams{
 		OldHash: oldHash, SuccessorSeed: successorSeed, SessionID: sessionID, Now: now, ExpiresAt: expiresAt, AccessExpiresAt: accessExpiresAt,
+		ClientAddr: client.Addr, UserAgent: client.UserAgent,
 	})
 	return successor, interpretError(err)
 }
@@ -371,13 +426,15 @@ type Rotation struct {
 // RefreshTokenRotateLive rotates a live refresh token of a live session in
 // one statement: it retires oldHash, stores the successor derived from
 // successorSeed, extends the session to expiresAt, records accessExpiresAt
-// (the exp of the access token about to be signed), and returns the
-// rotation. ErrNotFound when the token is unknown, retired or expired, its
-// session revoked or expired, or (when userID is set) the session is
-// another user's; the caller then decides with RefreshTokenGetForUpdate.
-func (q *Q) RefreshTokenRotateLive(ctx context.Context, oldHash, successorSeed []byte, userID uuid.UUID, now, expiresAt, accessExpiresAt time.Time) (Rotation, error) {
+// (the exp of the access token about to be signed) and that the session was
+// used now by client, and returns the rotation. ErrNotFound when the token
+// is unknown, retired or expired, its session revoked or expired, or (when
+// userID is set) the session is another user's; the caller then decides
+// with RefreshTokenGetForUpdate.
+func (q *Q) RefreshTokenRotateLive(ctx context.Context, oldHash, successorSeed []byte, userID uuid.UUID, now, expiresAt, accessExpiresAt time.Time, client Client) (Rotation, error) {
 	row, err := q.q.RefreshTokenRotateLive(ctx, q.db, dbsqlc.RefreshTokenRotateLiveParams{
 		OldHash: oldHash, SuccessorSeed: successorSeed, UserID: nullUUID(userID), Now: now, ExpiresAt: expiresAt, AccessExpiresAt: accessExpiresAt,
+		ClientAddr: client.Addr, UserAgent: client.UserAgent,
 	})
 	if err != nil {
 		return Rotation{}, interpretError(err)

@@ -9,6 +9,8 @@ package main
 
 import (
 	"log"
+	"os"
+	"slices"
 
 	"github.com/Kong/go-pdk/server"
 
@@ -17,6 +19,10 @@ import (
 )
 
 func main() {
+	// -dump runs this too (Kong's query command): it must not listen.
+	if !slices.Contains(os.Args[1:], "-dump") && !slices.Contains(os.Args[1:], "--dump") {
+		plugin.ServeMetrics() // when MEDINSIGHTS_AUTH_METRICS_ADDR is set; never prints to stdout
+	}
 	if err := server.StartServer(plugin.New, version.Version, plugin.Priority); err != nil {
 		log.Fatalf("medinsights-auth: %s", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/medinsights/auth/internal/accesstoken"
+	"github.com/medinsights/auth/kong-plugin/internal/jwks"
 	"github.com/medinsights/auth/kong-plugin/internal/revocation"
 )
 
@@ -314,7 +315,7 @@ func (c *Config) build() (*settings, error) {
 			logger.Warn("jwks_url is plain http: whoever sits on that network path can publish signing keys; use https outside a trusted network",
 				"plugin_id", c.pluginID, "jwks_url", c.JWKSURL)
 		}
-		keys = jwksFor(c.JWKSURL, time.Duration(refresh)*time.Second)
+		keys = jwksKeys{jwks.For(c.JWKSURL, time.Duration(refresh)*time.Second, logger)}
 	}
 	v, err := verifierFor(verifierKey{
 		issuer:      c.Issuer,

@@ -71,6 +71,18 @@ type tokenSource struct {
 
 var errMalformed = errors.New("malformed credentials")
 
+// Refusal reasons that metrics tell apart from the others of their status.
+const (
+	reasonRevoked = "session revoked"
+	reasonStale   = "revocation list is stale"
+)
+
+// isStale is the rule for a revocation list last synced at last: never
+// synced, or longer ago than bound.
+func isStale(last, now time.Time, bound time.Duration) bool {
+	return last.IsZero() || now.Sub(last) > bound
+}
+
 // decide is the whole access-phase decision as plain Go: no PDK call except
 // the lazy methodFunc and rawQueryFunc.
 func decide(s *settings, r request, now time.Time) outcome {
@@ -200,9 +212,9 @@ func decide(s *settings, r request, now time.Time) outcome {
 
 	if s.revocation != nil {
 		last := s.revocation.LastSync()
-		if stale := last.IsZero() || now.Sub(last) > s.revocationStale; stale {
+		if isStale(last, now, s.revocationStale) {
 			if !s.revocationOpen {
-				o = o.refuse(http.StatusServiceUnavailable, "", "revocation list is stale")
+				o = o.refuse(http.StatusServiceUnavailable, "", reasonStale)
 				o.retryAfter = min(int(s.revocationStale/time.Second), 5)
 				return o.about(id)
 			}
@@ -220,7 +232,7 @@ func decide(s *settings, r request, now time.Time) outcome {
 			}
 		}
 		if s.revocation.Revoked(id.sid, now) {
-			return o.refuse(http.StatusUnauthorized, codeInvalidToken, "session revoked").about(id)
+			return o.refuse(http.StatusUnauthorized, codeInvalidToken, reasonRevoked).about(id)
 		}
 	}
 

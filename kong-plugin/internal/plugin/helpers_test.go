@@ -24,7 +24,7 @@ func TestMain(m *testing.M) {
 		goleak.IgnoreAnyFunction("github.com/Kong/go-pdk/bridge/bridgetest.MockFunc.func1"),
 		// Process-wide by design: one refresh loop per JWKS URL, and the
 		// JWKS client's idle keep-alive connections.
-		goleak.IgnoreAnyFunction("github.com/medinsights/auth/kong-plugin/internal/plugin.(*jwksFetcher).run"),
+		goleak.IgnoreAnyFunction("github.com/medinsights/auth/kong-plugin/internal/jwks.(*Fetcher).run"),
 		goleak.IgnoreAnyFunction("github.com/medinsights/auth/kong-plugin/internal/revocation.(*Syncer).run"),
 		goleak.IgnoreAnyFunction("net/http.(*persistConn).readLoop"),
 		goleak.IgnoreAnyFunction("net/http.(*persistConn).writeLoop"),

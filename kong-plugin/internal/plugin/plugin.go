@@ -60,7 +60,9 @@ func (c *Config) Access(kong *pdk.PDK) {
 		logger.Error("read request headers", "error", err.Error())
 		return
 	}
-	o := decide(s, request{headers: headers, methodFunc: kong.Request.GetMethod, rawQueryFunc: kong.Request.GetRawQuery}, time.Now())
+	now := time.Now()
+	o := decide(s, request{headers: headers, methodFunc: kong.Request.GetMethod, rawQueryFunc: kong.Request.GetRawQuery}, now)
+	metrics.decided(&o, time.Since(now))
 	if o.status != 0 {
 		logRefusal(s, o)
 		respond(kong, o)

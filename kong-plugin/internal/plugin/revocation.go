@@ -22,5 +22,10 @@ var _ revocationChecker = (*revocation.Syncer)(nil)
 // newRevocationChecker is the seam where a configuration obtains the
 // process-wide syncer of its revocation feed.
 func newRevocationChecker(url, token string, maxStaleness time.Duration) revocationChecker {
-	return revocation.For(url, token, maxStaleness, logger)
+	s := revocation.Shared(revocation.Options{
+		URL: url, Token: token, MaxStaleness: maxStaleness, Logger: logger,
+		OnApplied: metrics.revocationsApplied,
+	})
+	metrics.followFeed(s, url, maxStaleness)
+	return s
 }

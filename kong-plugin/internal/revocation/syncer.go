@@ -251,6 +251,14 @@ type registryKey struct{ url, token string }
 // (its LastSync stays zero), so the caller's stale-feed rule applies; the
 // caller should have validated the URL first.
 func For(rawURL, token string, maxStaleness time.Duration, log *slog.Logger) *Syncer {
+	return Shared(Options{URL: rawURL, Token: token, MaxStaleness: maxStaleness, Logger: log})
+}
+
+// Shared is [For] with every option: the process-wide Syncer for o.URL and
+// o.Token. The options of the call that creates it are kept (OnApplied
+// included); later calls only lower the long-poll wait.
+func Shared(o Options) *Syncer {
+	rawURL, token, maxStaleness, log := o.URL, o.Token, o.MaxStaleness, o.Logger
 	registry.Lock()
 	defer registry.Unlock()
 	key := registryKey{rawURL, token}
@@ -258,7 +266,7 @@ func For(rawURL, token string, maxStaleness time.Duration, log *slog.Logger) *Sy
 		s.lowerWait(waitFor(maxStaleness))
 		return s
 	}
-	s, err := New(Options{URL: rawURL, Token: token, MaxStaleness: maxStaleness, Logger: log})
+	s, err := New(o)
 	if err != nil {
 		if log == nil {
 			log = slog.Default()
@@ -317,6 +325,10 @@ func (s *Syncer) LastSync() time.Time {
 	}
 	return s.lastSyncTime()
 }
+
+// Synced is LastSync without marking the Syncer in use: for metrics, whose
+// scrapes must not keep an abandoned Syncer running.
+func (s *Syncer) Synced() time.Time { return s.lastSyncTime() }
 
 func (s *Syncer) lastSyncTime() time.Time {
 	ns := s.lastSync.Load()

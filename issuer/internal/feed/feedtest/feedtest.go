@@ -33,47 +33,11 @@ func NewStore(t testing.TB) (*store.Store, string) {
 	return st, url
 }
 
-// Revoke records one revocation event per expiry in one transaction on a
-// connection of its own, as SessionRevoke does: the counter advanced under
-// its row lock, the events inserted, and (when notify is set) a notification
-// delivered at commit. It returns the revoked session ids, in seq order.
+// Revoke records one revocation event per expiry of a made-up session in
+// one statement on a connection of its own, with revocation_events_record,
+// as the revoking statements do; notify false simulates a lost
+// notification. It returns the revoked session ids, in seq order.
 func Revoke(t testing.TB, url string, notify bool, expiries ...time.Time) []uuid.UUID {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	defer conn.Close(ctx)
-	sids := make([]uuid.UUID, len(expiries))
-	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-		var last int64
-		if err := tx.QueryRow(ctx, `UPDATE revocation_feed SET last_seq = last_seq + $1 RETURNING last_seq`, len(expiries)).Scan(&last); err != nil {
-			return err
-		}
-		first := last - int64(len(expiries)) + 1
-		for i, exp := range expiries {
-			sids[i] = uuid.New()
-			if _, err := tx.Exec(ctx, `INSERT INTO revocation_events (seq, session_id, user_id, reason, revoked_at, expires_at)
-				VALUES ($1, $2, $3, 'logout', now(), $4)`, first+int64(i), sids[i], uuid.New(), exp); err != nil {
-				return err
-			}
-		}
-		if notify {
-			_, err := tx.Exec(ctx, `SELECT pg_notify($1, $2::bigint::text)`, store.RevocationChannel, last)
-			return err
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("record revocation: %v", err)
-	}
-	return sids
-}
-
-// RevokeMany records n events expiring at exp in batches, for load tests.
-func RevokeMany(t testing.TB, url string, n int, exp time.Time) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -82,14 +46,29 @@ func RevokeMany(t testing.TB, url string, n int, exp time.Time) {
 		t.Fatalf("connect: %v", err)
 	}
 	defer conn.Close(ctx)
-	_, err = conn.Exec(ctx, `
-		WITH feed AS (UPDATE revocation_feed SET last_seq = last_seq + $1 RETURNING last_seq)
-		INSERT INTO revocation_events (seq, session_id, user_id, reason, revoked_at, expires_at)
-		SELECT feed.last_seq - $1 + i, gen_random_uuid(), gen_random_uuid(), 'logout', now(), $2
-		FROM feed CROSS JOIN generate_series(1, $1::bigint) AS i`, n, exp)
-	if err != nil {
-		t.Fatalf("record %d revocations: %v", n, err)
+	rows, _ := conn.Query(ctx, RecordSQL+` ORDER BY e.seq`, expiries, notify)
+	sids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil || len(sids) != len(expiries) {
+		t.Fatalf("record revocations: %d recorded, %v", len(sids), err)
 	}
+	return sids
+}
+
+// RecordSQL records one revocation event of a made-up session and user per
+// expiry in $1 (timestamptz[]), notifying when $2, with the revoking
+// statements' revocation_events_record, and returns the session ids.
+const RecordSQL = `SELECT e.session_id FROM revocation_events_record(ARRAY(
+	SELECT ROW(gen_random_uuid(), gen_random_uuid(), 'logout', now(), x.exp)::revocation
+	FROM unnest($1::timestamptz[]) WITH ORDINALITY AS x (exp, n) ORDER BY x.n), $2) AS e`
+
+// RevokeMany records n events expiring at exp in one statement, for load tests.
+func RevokeMany(t testing.TB, url string, n int, exp time.Time) {
+	t.Helper()
+	expiries := make([]time.Time, n)
+	for i := range expiries {
+		expiries[i] = exp
+	}
+	Revoke(t, url, true, expiries...)
 }
 
 // Live is an expiry a quarter of an hour away.

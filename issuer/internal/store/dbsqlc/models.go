@@ -11,11 +11,40 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
+type AuditChain struct {
+	ID            bool
+	LastSeq       int64
+	LastHash      []byte
+	PrunedThrough int64
+	PrunedHash    []byte
+}
+
+type AuditLog struct {
+	Seq        int64
+	At         time.Time
+	Event      string
+	ActorID    uuid.NullUUID
+	SubjectID  uuid.NullUUID
+	SessionID  uuid.NullUUID
+	ClientAddr string
+	UserAgent  string
+	Detail     []byte
+	Hash       []byte
+}
+
 type DeviceToken struct {
 	Hash      []byte
 	UserID    uuid.UUID
 	CreatedAt time.Time
 	ExpiresAt time.Time
+}
+
+type DjangoUser struct {
+	DjangoTable string
+	DjangoID    string
+	UserID      uuid.UUID
+	LastLogin   pgtype.Timestamptz
+	ImportedAt  time.Time
 }
 
 type EmailVerification struct {
@@ -73,6 +102,9 @@ type Session struct {
 	RevokeReason  pgtype.Text
 	LastAccessExp pgtype.Timestamptz
 	RefreshKey    []byte
+	LastUsedAt    pgtype.Timestamptz
+	ClientAddr    string
+	UserAgent     string
 }
 
 type ThrottleCounter struct {

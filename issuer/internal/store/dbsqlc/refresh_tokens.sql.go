@@ -13,7 +13,7 @@ import (
 )
 
 const refreshTokenGetForUpdate = `-- name: RefreshTokenGetForUpdate :one
-SELECT refresh_tokens.hash, refresh_tokens.session_id, refresh_tokens.issued_at, refresh_tokens.expires_at, refresh_tokens.retired_at, sessions.id, sessions.user_id, sessions.created_at, sessions.expires_at, sessions.revoked_at, sessions.revoke_reason, sessions.last_access_exp, sessions.refresh_key, users.id, users.username, users.email, users.password_hash, users.first_name, users.last_name, users.email_verified, users.roles, users.date_joined, users.updated_at, users.disabled_at, users.unverified_expires_at
+SELECT refresh_tokens.hash, refresh_tokens.session_id, refresh_tokens.issued_at, refresh_tokens.expires_at, refresh_tokens.retired_at, sessions.id, sessions.user_id, sessions.created_at, sessions.expires_at, sessions.revoked_at, sessions.revoke_reason, sessions.last_access_exp, sessions.refresh_key, sessions.last_used_at, sessions.client_addr, sessions.user_agent, users.id, users.username, users.email, users.password_hash, users.first_name, users.last_name, users.email_verified, users.roles, users.date_joined, users.updated_at, users.disabled_at, users.unverified_expires_at
 FROM refresh_tokens
 JOIN sessions ON sessions.id = refresh_tokens.session_id
 JOIN users ON users.id = sessions.user_id
@@ -48,6 +48,9 @@ func (q *Queries) RefreshTokenGetForUpdate(ctx context.Context, db DBTX, hash []
 		&i.Session.RevokeReason,
 		&i.Session.LastAccessExp,
 		&i.Session.RefreshKey,
+		&i.Session.LastUsedAt,
+		&i.Session.ClientAddr,
+		&i.Session.UserAgent,
 		&i.User.ID,
 		&i.User.Username,
 		&i.User.Email,
@@ -83,12 +86,13 @@ WITH retired AS (
     WHERE refresh_tokens.hash = $2 AND refresh_tokens.retired_at IS NULL
 ), extended AS (
     UPDATE sessions
-    SET expires_at = $3, last_access_exp = greatest(sessions.last_access_exp, $4::timestamptz)
-    WHERE sessions.id = $5
-    RETURNING hmac_sha256(sessions.refresh_key, $6::bytea) AS successor
+    SET expires_at = $3, last_access_exp = greatest(sessions.last_access_exp, $4::timestamptz),
+        last_used_at = $1, client_addr = $5::text, user_agent = $6::text
+    WHERE sessions.id = $7
+    RETURNING hmac_sha256(sessions.refresh_key, $8::bytea) AS successor
 ), issued AS (
     INSERT INTO refresh_tokens (hash, session_id, issued_at, expires_at)
-    SELECT refresh_token_hash(extended.successor), $5, $1, $3 FROM extended
+    SELECT refresh_token_hash(extended.successor), $7, $1, $3 FROM extended
     ON CONFLICT (hash) DO NOTHING
 )
 SELECT extended.successor::bytea FROM extended
@@ -99,6 +103,8 @@ type RefreshTokenRotateParams struct {
 	OldHash         []byte
 	ExpiresAt       time.Time
 	AccessExpiresAt time.Time
+	ClientAddr      string
+	UserAgent       string
 	SessionID       uuid.UUID
 	SuccessorSeed   []byte
 }
@@ -107,15 +113,18 @@ type RefreshTokenRotateParams struct {
 // reuse interval (or of a live token the fast path did not take): it
 // retires the presented token (a no-op when it is already retired),
 // extends the session to @expires_at, records the exp of the access token
-// about to be signed, and returns the successor, which is the same one
-// RefreshTokenRotateLive returned the first time (it is stored unless it
-// already is), in one statement.
+// about to be signed and when and from where the session was used, and
+// returns the successor, which is the same one RefreshTokenRotateLive
+// returned the first time (it is stored unless it already is), in one
+// statement.
 func (q *Queries) RefreshTokenRotate(ctx context.Context, db DBTX, arg RefreshTokenRotateParams) ([]byte, error) {
 	row := db.QueryRow(ctx, refreshTokenRotate,
 		arg.Now,
 		arg.OldHash,
 		arg.ExpiresAt,
 		arg.AccessExpiresAt,
+		arg.ClientAddr,
+		arg.UserAgent,
 		arg.SessionID,
 		arg.SuccessorSeed,
 	)
@@ -136,12 +145,13 @@ WITH retired AS (
     RETURNING refresh_tokens.session_id
 ), extended AS (
     UPDATE sessions
-    SET expires_at = $4, last_access_exp = greatest(sessions.last_access_exp, $5::timestamptz)
+    SET expires_at = $4, last_access_exp = greatest(sessions.last_access_exp, $5::timestamptz),
+        last_used_at = $1, client_addr = $6::text, user_agent = $7::text
     FROM retired
     WHERE sessions.id = retired.session_id
       AND sessions.revoked_at IS NULL
       AND sessions.expires_at > $1
-    RETURNING sessions.id, sessions.user_id, hmac_sha256(sessions.refresh_key, $6::bytea) AS successor
+    RETURNING sessions.id, sessions.user_id, hmac_sha256(sessions.refresh_key, $8::bytea) AS successor
 ), issued AS (
     INSERT INTO refresh_tokens (hash, session_id, issued_at, expires_at)
     SELECT refresh_token_hash(extended.successor), extended.id, $1, $4 FROM extended
@@ -156,6 +166,8 @@ type RefreshTokenRotateLiveParams struct {
 	UserID          uuid.NullUUID
 	ExpiresAt       time.Time
 	AccessExpiresAt time.Time
+	ClientAddr      string
+	UserAgent       string
 	SuccessorSeed   []byte
 }
 
@@ -167,10 +179,11 @@ type RefreshTokenRotateLiveRow struct {
 
 // RefreshTokenRotateLive is the common case of a refresh in one statement:
 // when the token is live and its session too, it retires the token, extends
-// the session, stores the successor and returns the session's id, user and
-// the successor's 32 bytes: HMAC-SHA256(session's refresh_key,
-// @successor_seed), so the same token presented again gets the same
-// successor (RefreshTokenRotate), never a second chain.
+// the session (recording when and from where it was used), stores the
+// successor and returns the session's id, user and the successor's 32
+// bytes: HMAC-SHA256(session's refresh_key, @successor_seed), so the same
+// token presented again gets the same successor (RefreshTokenRotate), never
+// a second chain.
 // Otherwise it returns no row and the caller takes the slow path
 // (RefreshTokenGetForUpdate) to tell a retry within the reuse interval from
 // reuse or a dead token. A concurrent rotation of the same token waits on
@@ -184,6 +197,8 @@ func (q *Queries) RefreshTokenRotateLive(ctx context.Context, db DBTX, arg Refre
 		arg.UserID,
 		arg.ExpiresAt,
 		arg.AccessExpiresAt,
+		arg.ClientAddr,
+		arg.UserAgent,
 		arg.SuccessorSeed,
 	)
 	var i RefreshTokenRotateLiveRow

@@ -53,22 +53,26 @@ WITH owner AS (
       AND users.disabled_at IS NULL
     FOR SHARE
 ), session AS (
-    INSERT INTO sessions (id, user_id, created_at, expires_at, last_access_exp, refresh_key)
-    SELECT $3, owner.id, $4, $5, $6::timestamptz, $7::bytea FROM owner
-    RETURNING id
+    INSERT INTO sessions (id, user_id, created_at, expires_at, last_access_exp, last_used_at, client_addr, user_agent, refresh_key)
+    SELECT $3, owner.id, $4, $5, $6::timestamptz, $4, $7, $8, $9::bytea
+    FROM owner
+    RETURNING id, user_id
 ), token AS (
     INSERT INTO refresh_tokens (hash, session_id, issued_at, expires_at)
-    SELECT $8, session.id, $4, $5 FROM session
+    SELECT $10, session.id, $4, $5 FROM session
+), audited AS (
+    INSERT INTO audit_log (at, event, actor_id, subject_id, session_id, client_addr, user_agent)
+    SELECT $4, $11::text, session.user_id, session.user_id, session.id, $7, $8 FROM session
 ), device AS (
     INSERT INTO device_tokens (hash, user_id, created_at, expires_at)
-    SELECT $9::bytea, owner.id, $4, $10::timestamptz
+    SELECT $12::bytea, owner.id, $4, $13::timestamptz
     FROM owner CROSS JOIN session
-    WHERE $9::bytea IS NOT NULL
+    WHERE $12::bytea IS NOT NULL
     ON CONFLICT (hash) DO UPDATE SET expires_at = excluded.expires_at
     WHERE device_tokens.user_id = excluded.user_id
 ), cleared AS (
     DELETE FROM throttle_counters
-    WHERE throttle_counters.key = $11::bytea AND EXISTS (SELECT 1 FROM session)
+    WHERE throttle_counters.key = $14::bytea AND EXISTS (SELECT 1 FROM session)
 )
 SELECT owner.id, owner.username, owner.email, owner.password_hash, owner.first_name, owner.last_name, owner.email_verified, owner.roles, owner.date_joined, owner.updated_at, owner.disabled_at, owner.unverified_expires_at FROM owner CROSS JOIN session
 `
@@ -80,8 +84,11 @@ type SessionCreateParams struct {
 	Now             time.Time
 	ExpiresAt       time.Time
 	AccessExpiresAt time.Time
+	ClientAddr      string
+	UserAgent       string
 	RefreshKey      []byte
 	RefreshHash     []byte
+	AuditEvent      string
 	DeviceHash      []byte
 	DeviceExpiresAt time.Time
 	ThrottleKey     []byte
@@ -111,6 +118,8 @@ type SessionCreateRow struct {
 // commits first: then this statement sees the new row, creates nothing on a
 // new password hash, and returns the new roles otherwise. A disabled user
 // (disabled_at set) gets no session: the login fails like a wrong password.
+// The same statement writes the login's audit row (event @audit_event)
+// when, and only when, it creates the session.
 // With the session, the same statement stores (or extends) the device token
 // @device_hash of the user, when set, and forgets the throttle counter
 // @throttle_key, when set: a successful login resets its pair's counter.
@@ -124,8 +133,11 @@ func (q *Queries) SessionCreate(ctx context.Context, db DBTX, arg SessionCreateP
 		arg.Now,
 		arg.ExpiresAt,
 		arg.AccessExpiresAt,
+		arg.ClientAddr,
+		arg.UserAgent,
 		arg.RefreshKey,
 		arg.RefreshHash,
+		arg.AuditEvent,
 		arg.DeviceHash,
 		arg.DeviceExpiresAt,
 		arg.ThrottleKey,
@@ -170,7 +182,7 @@ func (q *Queries) SessionDeleteExpired(ctx context.Context, db DBTX, arg Session
 }
 
 const sessionGetByID = `-- name: SessionGetByID :one
-SELECT id, user_id, created_at, expires_at, revoked_at, revoke_reason, last_access_exp, refresh_key FROM sessions WHERE id = $1
+SELECT id, user_id, created_at, expires_at, revoked_at, revoke_reason, last_access_exp, refresh_key, last_used_at, client_addr, user_agent FROM sessions WHERE id = $1
 `
 
 func (q *Queries) SessionGetByID(ctx context.Context, db DBTX, id uuid.UUID) (Session, error) {
@@ -185,8 +197,60 @@ func (q *Queries) SessionGetByID(ctx context.Context, db DBTX, id uuid.UUID) (Se
 		&i.RevokeReason,
 		&i.LastAccessExp,
 		&i.RefreshKey,
+		&i.LastUsedAt,
+		&i.ClientAddr,
+		&i.UserAgent,
 	)
 	return i, err
+}
+
+const sessionListLive = `-- name: SessionListLive :many
+SELECT id, created_at, last_used_at, client_addr, user_agent
+FROM sessions
+WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2
+ORDER BY created_at DESC, id DESC
+LIMIT $3
+`
+
+type SessionListLiveParams struct {
+	UserID  uuid.UUID
+	Now     time.Time
+	MaxRows int32
+}
+
+type SessionListLiveRow struct {
+	ID         uuid.UUID
+	CreatedAt  time.Time
+	LastUsedAt pgtype.Timestamptz
+	ClientAddr string
+	UserAgent  string
+}
+
+// SessionListLive lists a user's live sessions, newest first.
+func (q *Queries) SessionListLive(ctx context.Context, db DBTX, arg SessionListLiveParams) ([]SessionListLiveRow, error) {
+	rows, err := db.Query(ctx, sessionListLive, arg.UserID, arg.Now, arg.MaxRows)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []SessionListLiveRow
+	for rows.Next() {
+		var i SessionListLiveRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.CreatedAt,
+			&i.LastUsedAt,
+			&i.ClientAddr,
+			&i.UserAgent,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const sessionRevoke = `-- name: SessionRevoke :one
@@ -201,29 +265,21 @@ WITH revoked AS (
       AND ($6::bytea IS NULL OR sessions.id = (
           SELECT refresh_tokens.session_id FROM refresh_tokens WHERE refresh_tokens.hash = $6::bytea))
     RETURNING sessions.id, sessions.user_id, sessions.last_access_exp
-), expiry AS (
-    SELECT $7::timestamptz AS at, $8::interval AS margin
-), numbered AS (
-    SELECT revoked.id, revoked.user_id, revoked.last_access_exp, row_number() OVER (ORDER BY revoked.id) AS n,
-           count(*) OVER () AS total
-    FROM revoked
-), feed AS (
-    UPDATE revocation_feed
-    SET last_seq = last_seq + (SELECT count(*) FROM revoked)
-    WHERE EXISTS (SELECT 1 FROM revoked)
-    RETURNING last_seq
 ), events AS (
-    INSERT INTO revocation_events (seq, session_id, user_id, reason, revoked_at, expires_at)
-    SELECT feed.last_seq - numbered.total + numbered.n, numbered.id, numbered.user_id,
-           $2::text, $1, greatest(expiry.at, numbered.last_access_exp + expiry.margin)
-    FROM numbered CROSS JOIN feed CROSS JOIN expiry
-    RETURNING seq
-), notified AS (
-    SELECT pg_notify('medinsights_revocations', feed.last_seq::text) FROM feed
+    SELECT e.seq FROM revocation_events_record(ARRAY(
+        SELECT ROW(revoked.id, revoked.user_id, $2::text, $1::timestamptz,
+                   greatest($7::timestamptz, revoked.last_access_exp + $8::interval))::revocation
+        FROM revoked ORDER BY revoked.id)) AS e
+), audited AS (
+    INSERT INTO audit_log (at, event, actor_id, subject_id, session_id, client_addr, user_agent, detail)
+    SELECT $1, $9::text, $10::uuid, $3,
+           $11::uuid, $12::text, $13::text,
+           jsonb_build_object('reason', $2::text, 'sessions_ended', ended.n)
+    FROM (SELECT count(*) AS n FROM events) AS ended
+    WHERE ended.n > 0 AND $9::text IS NOT NULL
 )
 SELECT (SELECT count(*) FROM events)::bigint AS revoked,
-       (SELECT coalesce(max(seq), 0) FROM events)::bigint AS last_seq,
-       (SELECT count(*) FROM notified)::bigint AS notified
+       (SELECT coalesce(max(seq), 0) FROM events)::bigint AS last_seq
 `
 
 type SessionRevokeParams struct {
@@ -235,22 +291,30 @@ type SessionRevokeParams struct {
 	RefreshHash     []byte
 	EventExpiresAt  time.Time
 	EventMargin     pgtype.Interval
+	AuditEvent      pgtype.Text
+	AuditActorID    uuid.NullUUID
+	AuditSessionID  uuid.NullUUID
+	AuditClientAddr string
+	AuditUserAgent  string
 }
 
 type SessionRevokeRow struct {
-	Revoked  int64
-	LastSeq  int64
-	Notified int64
+	Revoked int64
+	LastSeq int64
 }
 
 // SessionRevoke ends the live sessions of one user that match the optional
 // filters (one session by id, the session of one refresh token, all but one
-// session) and records one revocation event per session, all in one
-// statement. An event expires at the later of @event_expires_at and the
-// session's last_access_exp + @event_margin. The feed row is locked last, right before the statement's
-// transaction commits, which keeps seq order equal to commit order; the
-// notification is delivered at commit. Nothing is locked or notified when no
-// session matches. (Logouts use SessionRevokeBatch below.)
+// session) and records one revocation event per session
+// (revocation_events_record, migration 00012), all in one statement. An
+// event expires at the later of @event_expires_at and the session's
+// last_access_exp + @event_margin. The feed row is locked last, right before
+// the statement's transaction commits, which keeps seq order equal to commit
+// order; the notification is delivered at commit. Nothing is locked or
+// notified when no session matches. With @audit_event set, and when it ends a session, it
+// also writes one audit row about the user (reason and number of sessions
+// ended in its detail), after the feed row is locked. (Logouts use
+// SessionRevokeBatch below.)
 func (q *Queries) SessionRevoke(ctx context.Context, db DBTX, arg SessionRevokeParams) (SessionRevokeRow, error) {
 	row := db.QueryRow(ctx, sessionRevoke,
 		arg.Now,
@@ -261,15 +325,21 @@ func (q *Queries) SessionRevoke(ctx context.Context, db DBTX, arg SessionRevokeP
 		arg.RefreshHash,
 		arg.EventExpiresAt,
 		arg.EventMargin,
+		arg.AuditEvent,
+		arg.AuditActorID,
+		arg.AuditSessionID,
+		arg.AuditClientAddr,
+		arg.AuditUserAgent,
 	)
 	var i SessionRevokeRow
-	err := row.Scan(&i.Revoked, &i.LastSeq, &i.Notified)
+	err := row.Scan(&i.Revoked, &i.LastSeq)
 	return i, err
 }
 
 const sessionRevokeBatch = `-- name: SessionRevokeBatch :many
 WITH req AS (
-    SELECT u.i, u.user_id, c.caller_session_id, h.refresh_hash, n.now, r.reason, e.event_expires_at, m.event_margin
+    SELECT u.i, u.user_id, c.caller_session_id, h.refresh_hash, n.now, r.reason, e.event_expires_at, m.event_margin,
+           a.client_addr, g.user_agent, v.audit_event
     FROM unnest($1::uuid[]) WITH ORDINALITY AS u (user_id, i)
     JOIN unnest($2::uuid[]) WITH ORDINALITY AS c (caller_session_id, i) ON c.i = u.i
     JOIN unnest($3::bytea[]) WITH ORDINALITY AS h (refresh_hash, i) ON h.i = u.i
@@ -277,6 +347,9 @@ WITH req AS (
     JOIN unnest($5::text[]) WITH ORDINALITY AS r (reason, i) ON r.i = u.i
     JOIN unnest($6::timestamptz[]) WITH ORDINALITY AS e (event_expires_at, i) ON e.i = u.i
     JOIN unnest($7::interval[]) WITH ORDINALITY AS m (event_margin, i) ON m.i = u.i
+    JOIN unnest($8::text[]) WITH ORDINALITY AS a (client_addr, i) ON a.i = u.i
+    JOIN unnest($9::text[]) WITH ORDINALITY AS g (user_agent, i) ON g.i = u.i
+    JOIN unnest($10::text[]) WITH ORDINALITY AS v (audit_event, i) ON v.i = u.i
 ), live_callers AS (
     SELECT req.i FROM req
     JOIN sessions ON sessions.id = req.caller_session_id
@@ -285,7 +358,8 @@ WITH req AS (
     -- Only the items that may revoke their session take part; of several
     -- such items for one session, the first revokes it.
     SELECT DISTINCT ON (refresh_tokens.session_id) refresh_tokens.session_id, req.user_id, req.i,
-           req.now, req.reason, req.event_expires_at, req.event_margin
+           req.now, req.reason, req.event_expires_at, req.event_margin, req.client_addr, req.user_agent,
+           req.audit_event
     FROM req
     JOIN live_callers ON live_callers.i = req.i
     JOIN refresh_tokens ON refresh_tokens.hash = req.refresh_hash
@@ -301,30 +375,23 @@ WITH req AS (
       AND sessions.expires_at > targets.now
     RETURNING sessions.id, sessions.user_id, targets.i, targets.now, targets.reason,
               greatest(targets.event_expires_at,
-                       sessions.last_access_exp + targets.event_margin) AS event_expires_at
-), numbered AS (
-    SELECT revoked.id, revoked.user_id, revoked.now, revoked.reason, revoked.event_expires_at,
-           row_number() OVER (ORDER BY revoked.id) AS n, count(*) OVER () AS total
-    FROM revoked
-), feed AS (
-    UPDATE revocation_feed
-    SET last_seq = last_seq + (SELECT count(*) FROM revoked)
-    WHERE EXISTS (SELECT 1 FROM revoked)
-    RETURNING last_seq
+                       sessions.last_access_exp + targets.event_margin) AS event_expires_at,
+              targets.client_addr, targets.user_agent, targets.audit_event
 ), events AS (
-    INSERT INTO revocation_events (seq, session_id, user_id, reason, revoked_at, expires_at)
-    SELECT feed.last_seq - numbered.total + numbered.n, numbered.id, numbered.user_id,
-           numbered.reason, numbered.now, numbered.event_expires_at
-    FROM numbered CROSS JOIN feed
-    RETURNING seq
-), notified AS (
-    SELECT pg_notify('medinsights_revocations', feed.last_seq::text) FROM feed
+    SELECT e.seq, e.session_id FROM revocation_events_record(ARRAY(
+        SELECT ROW(revoked.id, revoked.user_id, revoked.reason, revoked.now, revoked.event_expires_at)::revocation
+        FROM revoked ORDER BY revoked.id)) AS e
+), audited AS (
+    INSERT INTO audit_log (at, event, actor_id, subject_id, session_id, client_addr, user_agent, detail)
+    SELECT revoked.now, revoked.audit_event, revoked.user_id, revoked.user_id, revoked.id,
+           revoked.client_addr, revoked.user_agent, jsonb_build_object('reason', revoked.reason)
+    FROM revoked JOIN events ON events.session_id = revoked.id
+    ORDER BY events.seq
 )
 SELECT req.i::bigint AS item,
        EXISTS (SELECT 1 FROM live_callers WHERE live_callers.i = req.i)::boolean AS caller_live,
        EXISTS (SELECT 1 FROM revoked WHERE revoked.i = req.i)::boolean AS revoked,
-       (SELECT count(*) FROM events)::bigint AS events,
-       (SELECT count(*) FROM notified)::bigint AS notified
+       (SELECT count(*) FROM events)::bigint AS events
 FROM req
 ORDER BY req.i
 `
@@ -337,6 +404,9 @@ type SessionRevokeBatchParams struct {
 	Reasons          []string
 	EventExpiresAts  []time.Time
 	EventMargins     []pgtype.Interval
+	ClientAddrs      []string
+	UserAgents       []string
+	AuditEvents      []string
 }
 
 type SessionRevokeBatchRow struct {
@@ -344,7 +414,6 @@ type SessionRevokeBatchRow struct {
 	CallerLive bool
 	Revoked    bool
 	Events     int64
-	Notified   int64
 }
 
 // SessionRevokeBatch is many logouts in one statement, from any users: for
@@ -353,8 +422,11 @@ type SessionRevokeBatchRow struct {
 // the session's last_access_exp + event_margins[i], when it is a live
 // session of user_ids[i] and caller_session_ids[i] is a live session of the
 // same user. It writes the events, advances the feed and notifies exactly
-// as SessionRevoke does, so concurrent logouts share one turn at the feed
-// row instead of queueing for it one by one. One row per item, in order.
+// as SessionRevoke does (revocation_events_record), so concurrent logouts share one turn at the feed
+// row instead of queueing for it one by one, and writes one audit row
+// (event audit_events[i], with client_addrs[i] and user_agents[i]) per
+// session revoked, after the feed row is locked. One row per
+// item, in order.
 func (q *Queries) SessionRevokeBatch(ctx context.Context, db DBTX, arg SessionRevokeBatchParams) ([]SessionRevokeBatchRow, error) {
 	rows, err := db.Query(ctx, sessionRevokeBatch,
 		arg.UserIds,
@@ -364,6 +436,9 @@ func (q *Queries) SessionRevokeBatch(ctx context.Context, db DBTX, arg SessionRe
 		arg.Reasons,
 		arg.EventExpiresAts,
 		arg.EventMargins,
+		arg.ClientAddrs,
+		arg.UserAgents,
+		arg.AuditEvents,
 	)
 	if err != nil {
 		return nil, err
@@ -377,7 +452,6 @@ func (q *Queries) SessionRevokeBatch(ctx context.Context, db DBTX, arg SessionRe
 			&i.CallerLive,
 			&i.Revoked,
 			&i.Events,
-			&i.Notified,
 		); err != nil {
 			return nil, err
 		}

@@ -13,6 +13,45 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
+type LoginNameImportParams struct {
+	Name   string
+	UserID uuid.UUID
+}
+
+const loginNameLookup = `-- name: LoginNameLookup :many
+SELECT n.name::text AS name, lower(n.name)::text AS lowered,
+       EXISTS (SELECT 1 FROM login_names WHERE login_names.name = lower(n.name))::boolean AS taken
+FROM unnest($1::text[]) AS n (name)
+`
+
+type LoginNameLookupRow struct {
+	Name    string
+	Lowered string
+	Taken   bool
+}
+
+// LoginNameLookup lower-cases each of @names as the issuer does (the
+// login_names rule) and says whether it is already a login name.
+func (q *Queries) LoginNameLookup(ctx context.Context, db DBTX, names []string) ([]LoginNameLookupRow, error) {
+	rows, err := db.Query(ctx, loginNameLookup, names)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []LoginNameLookupRow
+	for rows.Next() {
+		var i LoginNameLookupRow
+		if err := rows.Scan(&i.Name, &i.Lowered, &i.Taken); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const loginNameSetSkeleton = `-- name: LoginNameSetSkeleton :execrows
 UPDATE login_names SET skeleton = $1
 WHERE login_names.name = $2 AND login_names.skeleton IS NULL
@@ -164,6 +203,30 @@ func (q *Queries) UserGetByID(ctx context.Context, db DBTX, id uuid.UUID) (User,
 	return i, err
 }
 
+const userGetByIDForUpdate = `-- name: UserGetByIDForUpdate :one
+SELECT id, username, email, password_hash, first_name, last_name, email_verified, roles, date_joined, updated_at, disabled_at, unverified_expires_at FROM users WHERE id = $1 FOR UPDATE
+`
+
+func (q *Queries) UserGetByIDForUpdate(ctx context.Context, db DBTX, id uuid.UUID) (User, error) {
+	row := db.QueryRow(ctx, userGetByIDForUpdate, id)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Username,
+		&i.Email,
+		&i.PasswordHash,
+		&i.FirstName,
+		&i.LastName,
+		&i.EmailVerified,
+		&i.Roles,
+		&i.DateJoined,
+		&i.UpdatedAt,
+		&i.DisabledAt,
+		&i.UnverifiedExpiresAt,
+	)
+	return i, err
+}
+
 const userGetByUsername = `-- name: UserGetByUsername :one
 SELECT id, username, email, password_hash, first_name, last_name, email_verified, roles, date_joined, updated_at, disabled_at, unverified_expires_at FROM users WHERE lower(username) = lower($1)
 `
@@ -189,7 +252,7 @@ func (q *Queries) UserGetByUsername(ctx context.Context, db DBTX, username strin
 }
 
 const userGetForLogin = `-- name: UserGetForLogin :one
-SELECT users.id AS user_id, users.password_hash,
+SELECT users.id AS user_id, users.password_hash, (users.disabled_at IS NOT NULL)::boolean AS disabled,
        EXISTS (SELECT 1 FROM device_tokens
                WHERE device_tokens.hash = $1::bytea AND device_tokens.user_id = users.id
                  AND device_tokens.expires_at > $2::timestamptz)::boolean AS device_known,
@@ -213,6 +276,7 @@ type UserGetForLoginParams struct {
 type UserGetForLoginRow struct {
 	UserID              uuid.NullUUID
 	PasswordHash        pgtype.Text
+	Disabled            bool
 	DeviceKnown         bool
 	PairBlockedUntil    time.Time
 	AddressBlockedUntil time.Time
@@ -239,12 +303,27 @@ func (q *Queries) UserGetForLogin(ctx context.Context, db DBTX, arg UserGetForLo
 	err := row.Scan(
 		&i.UserID,
 		&i.PasswordHash,
+		&i.Disabled,
 		&i.DeviceKnown,
 		&i.PairBlockedUntil,
 		&i.AddressBlockedUntil,
 		&i.AccountBlockedUntil,
 	)
 	return i, err
+}
+
+type UserImportParams struct {
+	ID            uuid.UUID
+	Username      string
+	Email         string
+	PasswordHash  string
+	FirstName     string
+	LastName      string
+	EmailVerified bool
+	Roles         []string
+	DateJoined    time.Time
+	UpdatedAt     time.Time
+	DisabledAt    pgtype.Timestamptz
 }
 
 const userInsert = `-- name: UserInsert :one
@@ -374,6 +453,52 @@ func (q *Queries) UserListUnverifiedExpired(ctx context.Context, db DBTX, arg Us
 	return items, nil
 }
 
+const userOverview = `-- name: UserOverview :one
+SELECT users.id, users.username, users.email, users.password_hash, users.first_name, users.last_name, users.email_verified, users.roles, users.date_joined, users.updated_at, users.disabled_at, users.unverified_expires_at,
+       (SELECT count(*) FROM sessions
+        WHERE sessions.user_id = users.id AND sessions.revoked_at IS NULL AND sessions.expires_at > $1)::bigint AS live_sessions,
+       (SELECT max(audit_log.at) FROM audit_log
+        WHERE audit_log.subject_id = users.id AND audit_log.event = $2::text) AS last_login_at
+FROM users
+WHERE users.id = $3
+`
+
+type UserOverviewParams struct {
+	Now        time.Time
+	LoginEvent string
+	ID         uuid.UUID
+}
+
+type UserOverviewRow struct {
+	User         User
+	LiveSessions int64
+	LastLoginAt  interface{}
+}
+
+// UserOverview is a user with the number of its live sessions and the time
+// of its last successful login (its latest @login_event audit row).
+func (q *Queries) UserOverview(ctx context.Context, db DBTX, arg UserOverviewParams) (UserOverviewRow, error) {
+	row := db.QueryRow(ctx, userOverview, arg.Now, arg.LoginEvent, arg.ID)
+	var i UserOverviewRow
+	err := row.Scan(
+		&i.User.ID,
+		&i.User.Username,
+		&i.User.Email,
+		&i.User.PasswordHash,
+		&i.User.FirstName,
+		&i.User.LastName,
+		&i.User.EmailVerified,
+		&i.User.Roles,
+		&i.User.DateJoined,
+		&i.User.UpdatedAt,
+		&i.User.DisabledAt,
+		&i.User.UnverifiedExpiresAt,
+		&i.LiveSessions,
+		&i.LastLoginAt,
+	)
+	return i, err
+}
+
 const userRehashPassword = `-- name: UserRehashPassword :one
 UPDATE users SET password_hash = $1, updated_at = $2
 WHERE id = $3 AND password_hash = $4
@@ -481,6 +606,57 @@ func (q *Queries) UserRoleRemove(ctx context.Context, db DBTX, arg UserRoleRemov
 	return i, err
 }
 
+const userSearch = `-- name: UserSearch :many
+SELECT id, username, email, password_hash, first_name, last_name, email_verified, roles, date_joined, updated_at, disabled_at, unverified_expires_at FROM users
+WHERE ($1::text = '' OR lower(username) LIKE $1::text OR lower(email) LIKE $1::text)
+  AND lower(username) > $2::text
+ORDER BY lower(username)
+LIMIT $3
+`
+
+type UserSearchParams struct {
+	Pattern string
+	After   string
+	MaxRows int32
+}
+
+// UserSearch lists up to @max_rows users, by lower-cased username, after
+// @after, whose username or e-mail address (lower-cased) is LIKE @pattern
+// (a prefix pattern, escaped by the caller; an empty pattern matches
+// every user).
+func (q *Queries) UserSearch(ctx context.Context, db DBTX, arg UserSearchParams) ([]User, error) {
+	rows, err := db.Query(ctx, userSearch, arg.Pattern, arg.After, arg.MaxRows)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []User
+	for rows.Next() {
+		var i User
+		if err := rows.Scan(
+			&i.ID,
+			&i.Username,
+			&i.Email,
+			&i.PasswordHash,
+			&i.FirstName,
+			&i.LastName,
+			&i.EmailVerified,
+			&i.Roles,
+			&i.DateJoined,
+			&i.UpdatedAt,
+			&i.DisabledAt,
+			&i.UnverifiedExpiresAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const userSetDisabled = `-- name: UserSetDisabled :one
 UPDATE users SET disabled_at = $1, updated_at = $2
 WHERE id = $3
@@ -529,6 +705,41 @@ type UserSetPasswordHashParams struct {
 
 func (q *Queries) UserSetPasswordHash(ctx context.Context, db DBTX, arg UserSetPasswordHashParams) (User, error) {
 	row := db.QueryRow(ctx, userSetPasswordHash, arg.PasswordHash, arg.Now, arg.ID)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Username,
+		&i.Email,
+		&i.PasswordHash,
+		&i.FirstName,
+		&i.LastName,
+		&i.EmailVerified,
+		&i.Roles,
+		&i.DateJoined,
+		&i.UpdatedAt,
+		&i.DisabledAt,
+		&i.UnverifiedExpiresAt,
+	)
+	return i, err
+}
+
+const userSetRoles = `-- name: UserSetRoles :one
+UPDATE users
+SET roles = (SELECT coalesce(array_agg(DISTINCT r ORDER BY r), '{}') FROM unnest($1::text[]) AS r),
+    updated_at = $2
+WHERE id = $3
+RETURNING id, username, email, password_hash, first_name, last_name, email_verified, roles, date_joined, updated_at, disabled_at, unverified_expires_at
+`
+
+type UserSetRolesParams struct {
+	Roles []string
+	Now   time.Time
+	ID    uuid.UUID
+}
+
+// UserSetRoles replaces a user's roles by @roles, sorted and distinct.
+func (q *Queries) UserSetRoles(ctx context.Context, db DBTX, arg UserSetRolesParams) (User, error) {
+	row := db.QueryRow(ctx, userSetRoles, arg.Roles, arg.Now, arg.ID)
 	var i User
 	err := row.Scan(
 		&i.ID,

@@ -1,0 +1,155 @@
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/medinsights/auth/issuer/internal/store"
+)
+
+// Security events: the event column of the audit log and the event label of
+// the issuer's metrics. Every one but EventRefreshRotated (routine, not
+// audited) is written to the audit log in the transaction of its change.
+const (
+	EventRegistered             = "registered"
+	EventLoginSucceeded         = "login_succeeded"
+	EventLoginFailed            = "login_failed"
+	EventRefreshRotated         = "refresh_rotated"
+	EventRefreshReuseDetected   = "refresh_reuse_detected"
+	EventLogout                 = "logout"
+	EventLogoutAll              = "logout_all"
+	EventSessionRevoked         = "session_revoked"
+	EventPasswordChanged        = "password_changed"
+	EventPasswordResetRequested = "password_reset_requested"
+	EventPasswordResetCompleted = "password_reset_completed"
+	EventEmailVerified          = "email_verified"
+	EventRoleGranted            = "role_granted"
+	EventRoleRevoked            = "role_revoked"
+	EventUserDisabled           = "user_disabled"
+	EventUserEnabled            = "user_enabled"
+	EventUserImported           = "user_imported"
+	// EventLogoutForced: an administrator ended every session of a user.
+	EventLogoutForced = "logout_forced"
+)
+
+// EventNames lists every event, for metrics to start each at zero.
+func EventNames() []string {
+	return []string{
+		EventRegistered, EventLoginSucceeded, EventLoginFailed, EventRefreshRotated, EventRefreshReuseDetected,
+		EventLogout, EventLogoutAll, EventSessionRevoked, EventPasswordChanged, EventPasswordResetRequested,
+		EventPasswordResetCompleted, EventEmailVerified, EventRoleGranted, EventRoleRevoked, EventUserDisabled,
+		EventUserEnabled, EventUserImported, EventLogoutForced,
+	}
+}
+
+// Reasons a login fails, in the detail of its EventLoginFailed row and the
+// reason label of its metric. An open set: the login throttle adds its own.
+const (
+	LoginFailedUnknownUser = "unknown_user"
+	LoginFailedBadPassword = "bad_password"
+	LoginFailedDisabled    = "disabled"
+	// LoginFailedAccountChanged: the password was changed, or the user
+	// disabled, between the password check and the session's creation.
+	LoginFailedAccountChanged = "account_changed"
+)
+
+// Event is one security event, as the audit log and metrics see it.
+type Event struct {
+	Name   string
+	Reason string // the login failure's or the revocation's reason, or ""
+	// ActorID acted (the user, or an administrator); SubjectID is whom it
+	// concerns; uuid.Nil when none.
+	ActorID, SubjectID, SessionID uuid.UUID
+	// Detail is the audit row's detail (Reason is added to it): a small
+	// JSON object, bounded by maxAuditDetail. Never a password, token or hash.
+	Detail map[string]any
+}
+
+// Events observes security events after their transaction has committed.
+// The issuer's metrics implement it. The audit log is written inside the
+// transaction instead, from the same Event (see Service.audit), so there is
+// never an event without its change, nor a change without its event.
+type Events interface {
+	Observe(ctx context.Context, e Event)
+}
+
+// noEvents observes nothing.
+type noEvents struct{}
+
+func (noEvents) Observe(context.Context, Event) {}
+
+// maxAuditDetail bounds an audit row's detail, in bytes of JSON; a larger
+// one is replaced by {"truncated": true} (the table's CHECK is a backstop).
+const maxAuditDetail = 1024
+
+// auditDetail is e's detail as JSON: Detail with Reason added.
+func auditDetail(e Event) []byte {
+	d := map[string]any{}
+	for k, v := range e.Detail {
+		d[k] = v
+	}
+	if e.Reason != "" {
+		d["reason"] = e.Reason
+	}
+	b, err := json.Marshal(d)
+	if err != nil || len(b) > maxAuditDetail {
+		return []byte(`{"truncated": true}`)
+	}
+	return b
+}
+
+// audit writes e's audit row with q, in the caller's transaction, as done
+// at the moment now by the request's client.
+func (s *Service) audit(ctx context.Context, q *store.Q, e Event) error {
+	return q.AuditLogAppend(ctx, store.AuditEntry{
+		At: s.now(), Event: e.Name, ActorID: e.ActorID, SubjectID: e.SubjectID, SessionID: e.SessionID,
+		Client: ClientOf(ctx), Detail: auditDetail(e),
+	})
+}
+
+// observe tells the observers about e, after its commit.
+func (s *Service) observe(ctx context.Context, e Event) { s.events.Observe(ctx, e) }
+
+// Bounds of what a client says about itself, as stored.
+const (
+	maxUserAgent  = 256 // characters
+	maxClientAddr = 64  // bytes
+)
+
+type clientKey struct{}
+
+// WithClient returns ctx carrying the request's client, which sessions
+// and audit rows record: its address, cut to 64 bytes, and its User-Agent,
+// cut to 256 characters, control characters and invalid UTF-8 replaced.
+func WithClient(ctx context.Context, c store.Client) context.Context {
+	c.Addr = cut(c.Addr, maxClientAddr)
+	c.UserAgent = cut(c.UserAgent, maxUserAgent)
+	return context.WithValue(ctx, clientKey{}, c)
+}
+
+// ClientOf returns the client WithClient put in ctx (empty for commands).
+func ClientOf(ctx context.Context) store.Client {
+	c, _ := ctx.Value(clientKey{}).(store.Client)
+	return c
+}
+
+// cut keeps at most n characters of s, each printable.
+func cut(s string, n int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	var b strings.Builder
+	for i, r := range []rune(s) {
+		if i == n || b.Len()+utf8.RuneLen(r) > 4*n {
+			break
+		}
+		if unicode.IsControl(r) {
+			r = '\uFFFD'
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}

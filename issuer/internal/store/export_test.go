@@ -1,0 +1,6 @@
+package store
+
+// SetLogoutQueuedFunc makes every logout that queues behind a running batch
+// call fn with the queue's length, under the batcher's lock (fn must not
+// block).
+func SetLogoutQueuedFunc(s *Store, fn func(queued int)) { s.logouts.queuedFunc = fn }
