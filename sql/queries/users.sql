@@ -181,3 +181,18 @@ FROM unnest(@names::text[]) AS n (name);
 -- the import then rolls back.
 -- name: LoginNameImport :copyfrom
 INSERT INTO login_names (name, user_id) VALUES (@name, @user_id);
+
+-- LoginNameImportSkeletons records the confusable skeletons of the login
+-- names an import just claimed (@skeletons[i] is that of @names[i]), as
+-- `issuer migrate up` does for the names from before migration 00008: a
+-- name whose skeleton another name already has, or an earlier name of the
+-- batch (in name order), keeps NULL and goes on working; no new look-alike
+-- of either can register.
+-- name: LoginNameImportSkeletons :execrows
+UPDATE login_names SET skeleton = batch.skeleton
+FROM (SELECT DISTINCT ON (k.skeleton) n.name, k.skeleton
+      FROM unnest(@names::text[]) WITH ORDINALITY AS n (name, i)
+      JOIN unnest(@skeletons::text[]) WITH ORDINALITY AS k (skeleton, i) ON k.i = n.i
+      ORDER BY k.skeleton, n.name) AS batch
+WHERE login_names.name = batch.name AND login_names.skeleton IS NULL
+  AND NOT EXISTS (SELECT 1 FROM login_names other WHERE other.skeleton = batch.skeleton);

@@ -312,3 +312,26 @@ func TestImportDjangoRefusesBadRows(t *testing.T) {
 	is.Login(t, "x", "lètmein")
 	is.Login(t, "SAME@example.org", "lètmein")
 }
+
+// Imported login names get their confusable skeletons, as registered ones
+// do: a registration whose e-mail address only looks like an imported
+// user's (Cyrillic а) is refused as taken.
+func TestImportDjangoClaimsSkeletons(t *testing.T) {
+	t.Parallel()
+	is := issuertest.New(t, issuertest.Options{})
+	importDjango(t, is, djangoSource(t, "authentication_user.sql"), "authentication_user", false)
+
+	var missing int
+	if err := issuertest.QueryRow(t, is.DatabaseURL, "SELECT count(*) FROM login_names WHERE skeleton IS NULL", &missing); err != nil {
+		t.Fatal(err)
+	}
+	if missing != 0 {
+		t.Errorf("%d imported login names without a skeleton", missing)
+	}
+	r := is.Post(t, "/api/auth/register/", map[string]string{
+		"username": "newcomer", "email": "st\u0430ffer@example.org", "password": "a long and unguessable passphrase",
+	}, "")
+	if r.Status != http.StatusConflict || r.JSON["code"] != "email_taken" {
+		t.Fatalf("look-alike of an imported address: %d %s, want 409 email_taken", r.Status, r.Body)
+	}
+}

@@ -18,6 +18,35 @@ type LoginNameImportParams struct {
 	UserID uuid.UUID
 }
 
+const loginNameImportSkeletons = `-- name: LoginNameImportSkeletons :execrows
+UPDATE login_names SET skeleton = batch.skeleton
+FROM (SELECT DISTINCT ON (k.skeleton) n.name, k.skeleton
+      FROM unnest($1::text[]) WITH ORDINALITY AS n (name, i)
+      JOIN unnest($2::text[]) WITH ORDINALITY AS k (skeleton, i) ON k.i = n.i
+      ORDER BY k.skeleton, n.name) AS batch
+WHERE login_names.name = batch.name AND login_names.skeleton IS NULL
+  AND NOT EXISTS (SELECT 1 FROM login_names other WHERE other.skeleton = batch.skeleton)
+`
+
+type LoginNameImportSkeletonsParams struct {
+	Names     []string
+	Skeletons []string
+}
+
+// LoginNameImportSkeletons records the confusable skeletons of the login
+// names an import just claimed (@skeletons[i] is that of @names[i]), as
+// `issuer migrate up` does for the names from before migration 00008: a
+// name whose skeleton another name already has, or an earlier name of the
+// batch (in name order), keeps NULL and goes on working; no new look-alike
+// of either can register.
+func (q *Queries) LoginNameImportSkeletons(ctx context.Context, db DBTX, arg LoginNameImportSkeletonsParams) (int64, error) {
+	result, err := db.Exec(ctx, loginNameImportSkeletons, arg.Names, arg.Skeletons)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const loginNameLookup = `-- name: LoginNameLookup :many
 SELECT n.name::text AS name, lower(n.name)::text AS lowered,
        EXISTS (SELECT 1 FROM login_names WHERE login_names.name = lower(n.name))::boolean AS taken
