@@ -313,13 +313,21 @@ func TestImportDjangoRefusesBadRows(t *testing.T) {
 	is.Login(t, "SAME@example.org", "lètmein")
 }
 
-// Imported login names get their confusable skeletons, as registered ones
-// do: a registration whose e-mail address only looks like an imported
-// user's (Cyrillic а) is refused as taken.
-func TestImportDjangoClaimsSkeletons(t *testing.T) {
+// Imported login names are claimed as registered ones are: the address
+// normalised (its domain in IDNA A-labels), so it logs in however its
+// domain is spelt, and with its confusable skeleton, so a registration
+// whose address only looks like an imported user's (Cyrillic а) is
+// refused as taken.
+func TestImportDjangoClaimsLoginNamesAsRegistrationDoes(t *testing.T) {
 	t.Parallel()
 	is := issuertest.New(t, issuertest.Options{})
-	importDjango(t, is, djangoSource(t, "authentication_user.sql"), "authentication_user", false)
+	source := djangoSource(t, "authentication_user.sql")
+	issuertest.Exec(t, source, `INSERT INTO authentication_user (id, password, is_superuser, username, first_name, last_name, email, is_staff, is_active, date_joined, email_verified)
+		SELECT 1000, password, false, 'idnuser', '', '', 'idn@bücher.example', false, true, date_joined, false
+		FROM authentication_user WHERE username = 'staffer'`)
+	importDjango(t, is, source, "authentication_user", false)
+	is.Login(t, "idn@BÜCHER.example", "staff password")
+	is.Login(t, "idn@xn--bcher-kva.example", "staff password")
 
 	var missing int
 	if err := issuertest.QueryRow(t, is.DatabaseURL, "SELECT count(*) FROM login_names WHERE skeleton IS NULL", &missing); err != nil {
