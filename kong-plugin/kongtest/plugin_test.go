@@ -164,6 +164,8 @@ func TestRefusals(t *testing.T) {
 		{name: "bearer with two parts", headers: kongtest.Headers("Authorization", "Bearer a b"), status: 400, challenge: malfrm},
 		{name: "empty authorization", headers: kongtest.Headers("Authorization", ""), status: 400, challenge: malfrm},
 		{name: "two authorization headers", headers: kongtest.Headers("Authorization", "Bearer "+validToken(t, k0, nil), "Authorization", "Bearer "+validToken(t, k0, nil)), status: 400, challenge: malfrm},
+		{name: "Basic and Bearer in one header", headers: kongtest.Headers("Authorization", "Basic dXNlcjpwYXNz, Bearer "+validToken(t, k0, nil)), status: 400, challenge: malfrm},
+		{name: "Basic and Bearer in two headers", headers: kongtest.Headers("Authorization", "Basic dXNlcjpwYXNz", "Authorization", "Bearer "+validToken(t, k0, nil)), status: 400, challenge: malfrm},
 		{name: "garbage", headers: kongtest.Headers("Authorization", "Bearer abc"), status: 401, challenge: bad},
 		{name: "character outside base64url", headers: kongtest.Headers("Authorization", "Bearer a.b.c~"), status: 401, challenge: bad},
 		{name: "over 8 KiB", headers: kongtest.Headers("Authorization", "Bearer "+strings.Repeat("a", 8200)+".b.c"), status: 401, challenge: bad},
@@ -393,6 +395,26 @@ func TestAnonymous(t *testing.T) {
 		t.Fatalf("valid token refused %d", r.Status)
 	}
 	assertIdentity(t, r, userID(2), "patient", "alice@example.org")
+}
+
+// anonymous lets a request without a token through only when no role is
+// required: a request that cannot have the roles is refused.
+func TestAnonymousWithRequiredRoles(t *testing.T) {
+	t.Parallel()
+	_, inst, _ := setup(t, map[string]any{"anonymous": true, "required_roles": []string{"clinician"}})
+	k := testKey(t, 0)
+
+	r := inst.MustAccess(t, kongtest.Request{Headers: kongtest.Headers("X-User-Id", "admin")})
+	assertRefused(t, r, 401, `Bearer realm="medinsights"`)
+
+	r = inst.MustAccess(t, bearer(validToken(t, k, func(c *accesstoken.Claims) { c.Roles = []string{"patient"} })))
+	assertRefused(t, r, 403, `Bearer realm="medinsights", error="insufficient_scope"`)
+
+	r = inst.MustAccess(t, bearer(validToken(t, k, func(c *accesstoken.Claims) { c.Subject = userID(3); c.Roles = []string{"clinician"} })))
+	if r.Exited {
+		t.Fatalf("token with the role refused %d", r.Status)
+	}
+	assertIdentity(t, r, userID(3), "clinician", "alice@example.org")
 }
 
 func TestPreflight(t *testing.T) {

@@ -12,6 +12,8 @@
 -- With the session, the same statement stores (or extends) the device token
 -- @device_hash of the user, when set, and forgets the throttle counter
 -- @throttle_key, when set: a successful login resets its pair's counter.
+-- @refresh_key keys the derivation of every successor refresh token
+-- (RefreshTokenRotateLive).
 -- name: SessionCreate :one
 WITH owner AS (
     SELECT users.* FROM users
@@ -19,8 +21,9 @@ WITH owner AS (
       AND users.disabled_at IS NULL
     FOR SHARE
 ), session AS (
-    INSERT INTO sessions (id, user_id, created_at, expires_at, last_access_exp, last_used_at, client_addr, user_agent)
-    SELECT @id, owner.id, @now, @expires_at, @access_expires_at::timestamptz, @now, @client_addr, @user_agent FROM owner
+    INSERT INTO sessions (id, user_id, created_at, expires_at, last_access_exp, last_used_at, client_addr, user_agent, refresh_key)
+    SELECT @id, owner.id, @now, @expires_at, @access_expires_at::timestamptz, @now, @client_addr, @user_agent, @refresh_key::bytea
+    FROM owner
     RETURNING id, user_id
 ), token AS (
     INSERT INTO refresh_tokens (hash, session_id, issued_at, expires_at)

@@ -1,9 +1,11 @@
 -- UserInsert creates a user and claims its login names (its username and
--- e-mail address, lower-cased) in one statement, and says which names it
--- could claim: a name another user holds, or is claiming in a transaction
--- not yet committed (this statement waits for it), is not claimed, and the
--- caller must then roll back. @unverified_expires_at (NULL: never) is when
--- the account is deleted if its address is still unverified.
+-- e-mail address, lower-cased, each with its confusable skeleton) in one
+-- statement, and says which names it could claim: a name, or a skeleton,
+-- another user holds, or is claiming in a transaction not yet committed
+-- (this statement waits for it), is not claimed, and the caller must then
+-- roll back. A username and an address of the same user that look alike
+-- share one row. @unverified_expires_at (NULL: never) is when the account
+-- is deleted if its address is still unverified.
 -- name: UserInsert :one
 WITH inserted AS (
     INSERT INTO users (id, username, email, password_hash, first_name, last_name, roles, date_joined, updated_at, unverified_expires_at)
@@ -11,16 +13,33 @@ WITH inserted AS (
             sqlc.narg('unverified_expires_at')::timestamptz)
     RETURNING *
 ), claimed AS (
-    INSERT INTO login_names (name, user_id)
-    SELECT DISTINCT lower(n.name), inserted.id
-    FROM inserted CROSS JOIN unnest(ARRAY[inserted.username, inserted.email]) AS n (name)
-    ON CONFLICT (name) DO NOTHING
-    RETURNING name
+    INSERT INTO login_names (name, user_id, skeleton)
+    SELECT DISTINCT ON (n.skeleton) lower(n.name), inserted.id, n.skeleton
+    FROM inserted CROSS JOIN LATERAL (VALUES (inserted.username, @username_skeleton::text),
+                                             (inserted.email, @email_skeleton::text)) AS n (name, skeleton)
+    ON CONFLICT DO NOTHING
+    RETURNING skeleton
 )
 SELECT inserted.*,
-       EXISTS (SELECT 1 FROM claimed WHERE claimed.name = lower(inserted.username))::boolean AS username_claimed,
-       EXISTS (SELECT 1 FROM claimed WHERE claimed.name = lower(inserted.email))::boolean AS email_claimed
+       EXISTS (SELECT 1 FROM claimed WHERE claimed.skeleton = @username_skeleton::text)::boolean AS username_claimed,
+       EXISTS (SELECT 1 FROM claimed WHERE claimed.skeleton = @email_skeleton::text)::boolean AS email_claimed
 FROM inserted;
+
+-- LoginNamesWithoutSkeleton lists up to @max_rows login names after @after
+-- (in name order) whose skeleton is not recorded: those from before
+-- migration 00008, and the look-alikes that could not have theirs.
+-- name: LoginNamesWithoutSkeleton :many
+SELECT name FROM login_names
+WHERE skeleton IS NULL AND name > @after
+ORDER BY name
+LIMIT @max_rows;
+
+-- LoginNameSetSkeleton records a name's skeleton unless another name
+-- already has it; it says whether it did.
+-- name: LoginNameSetSkeleton :execrows
+UPDATE login_names SET skeleton = @skeleton
+WHERE login_names.name = @name AND login_names.skeleton IS NULL
+  AND NOT EXISTS (SELECT 1 FROM login_names other WHERE other.skeleton = @skeleton);
 
 -- name: UserGetByID :one
 SELECT * FROM users WHERE id = @id;
@@ -50,6 +69,22 @@ LEFT JOIN users ON users.id = login_names.user_id;
 -- name: UserSetPasswordHash :one
 UPDATE users SET password_hash = @password_hash, updated_at = @now
 WHERE id = @id
+RETURNING *;
+
+-- UserChangePassword replaces the password hash @old_hash, the one the
+-- caller verified, by @new_hash, only while the caller's session is live
+-- (not revoked, as SessionAuthenticate checks it), in one statement. The session row is locked FOR SHARE, so a revocation
+-- in flight (logout-all) is waited for and then seen; the user row lock
+-- makes a concurrent change wait, and then find its @old_hash gone. No row
+-- when either is so (the caller tells which).
+-- name: UserChangePassword :one
+WITH caller AS (
+    SELECT sessions.id FROM sessions
+    WHERE sessions.id = @session_id AND sessions.user_id = @id AND sessions.revoked_at IS NULL
+    FOR SHARE
+)
+UPDATE users SET password_hash = @new_hash, updated_at = @now
+WHERE users.id = @id AND users.password_hash = @old_hash AND EXISTS (SELECT 1 FROM caller)
 RETURNING *;
 
 -- UserRehashPassword replaces a password hash with a stronger one only while
@@ -146,3 +181,18 @@ FROM unnest(@names::text[]) AS n (name);
 -- the import then rolls back.
 -- name: LoginNameImport :copyfrom
 INSERT INTO login_names (name, user_id) VALUES (@name, @user_id);
+
+-- LoginNameImportSkeletons records the confusable skeletons of the login
+-- names an import just claimed (@skeletons[i] is that of @names[i]), as
+-- `issuer migrate up` does for the names from before migration 00008: a
+-- name whose skeleton another name already has, or an earlier name of the
+-- batch (in name order), keeps NULL and goes on working; no new look-alike
+-- of either can register.
+-- name: LoginNameImportSkeletons :execrows
+UPDATE login_names SET skeleton = batch.skeleton
+FROM (SELECT DISTINCT ON (k.skeleton) n.name, k.skeleton
+      FROM unnest(@names::text[]) WITH ORDINALITY AS n (name, i)
+      JOIN unnest(@skeletons::text[]) WITH ORDINALITY AS k (skeleton, i) ON k.i = n.i
+      ORDER BY k.skeleton, n.name) AS batch
+WHERE login_names.name = batch.name AND login_names.skeleton IS NULL
+  AND NOT EXISTS (SELECT 1 FROM login_names other WHERE other.skeleton = batch.skeleton);

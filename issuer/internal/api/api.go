@@ -101,8 +101,10 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
 // routes wires every endpoint, and is the only place that does. Each path
 // answers with and without its trailing slash (two exact patterns, no
-// redirect); any other method on a known path gets 405 with Allow; any
-// other path gets 404. Both are problem documents.
+// redirect); OPTIONS on a known path gets 204 with Allow (RFC 9110 section
+// 9.3.7; a CORS preflight is answered before, by withCORS); any other
+// method on a known path gets 405 with Allow; any other path gets 404. Both
+// are problem documents.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	allowed := map[string][]string{}
@@ -155,6 +157,10 @@ func (s *Server) routes() http.Handler {
 		allow := strings.Join(append(methods, "OPTIONS"), ", ")
 		notAllowed := func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Allow", allow)
+			if r.Method == http.MethodOptions {
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
 			writeProblem(w, newProblem(http.StatusMethodNotAllowed, "method_not_allowed", "This path does not answer "+r.Method+"."))
 		}
 		mux.HandleFunc(base, notAllowed)

@@ -129,7 +129,9 @@ func TestRegister(t *testing.T) {
 	if _, err := uuid.Parse(u["id"].(string)); err != nil {
 		t.Fatalf("id %v is not a UUID", u["id"])
 	}
-	want := map[string]any{"username": "Alice.Smith+1", "email": "Alice@Example.org", "first_name": "Alice", "last_name": "Smith", "email_verified": false}
+	// The address's domain is stored in lower case (IDNA), the local part
+	// as sent.
+	want := map[string]any{"username": "Alice.Smith+1", "email": "Alice@example.org", "first_name": "Alice", "last_name": "Smith", "email_verified": false}
 	for k, v := range want {
 		if u[k] != v {
 			t.Errorf("user.%s = %v, want %v", k, u[k], v)
@@ -147,25 +149,66 @@ func TestRegister(t *testing.T) {
 	if bytes.Contains(r.Body, []byte("argon2")) || bytes.Contains(r.Body, []byte("password")) {
 		t.Errorf("response reveals the password or its hash: %s", r.Body)
 	}
-	if is.Mailer.Count("Alice@Example.org") != 1 {
+	if is.Mailer.Count("Alice@example.org") != 1 {
 		t.Errorf("no verification mail sent")
+	}
+}
+
+// registerBody is dave's registration with the fields of over replaced
+// (removed when nil).
+func registerBody(over map[string]any) map[string]any {
+	m := map[string]any{"username": "dave", "email": "dave@example.org", "password": password}
+	for k, v := range over {
+		if v == nil {
+			delete(m, k)
+		} else {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+// Identifiers and names that hold invisible characters, or look like
+// another user's, and guessable passwords are refused at registration.
+// (Throttling is off: these are more registrations from one address than
+// an hour allows.)
+func TestRegisterRefusesLookAlikesAndInvisibleCharacters(t *testing.T) {
+	t.Parallel()
+	is := issuertest.New(t, issuertest.Options{NoThrottle: true})
+	is.Register(t, "alice", password)
+	ok := registerBody
+	for _, c := range []struct {
+		name   string
+		body   any
+		status int
+		code   string
+		field  string
+	}{
+		{"name with a zero-width space", ok(map[string]any{"first_name": "Da\u200bve"}), 400, "validation_failed", "first_name"},
+		{"name with a right-to-left override", ok(map[string]any{"last_name": "Smith\u202e"}), 400, "validation_failed", "last_name"},
+		{"email with a zero-width joiner", ok(map[string]any{"email": "dave\u200d@example.org"}), 400, "validation_failed", "email"},
+		{"email with a NUL", ok(map[string]any{"email": "dave\u0000@example.org"}), 400, "validation_failed", "email"},
+		{"email with a quoted local part", ok(map[string]any{"email": `"dave"@example.org`}), 400, "validation_failed", "email"},
+		{"email equal to another in Cyrillic look-alikes", ok(map[string]any{"email": "\u0430lice@example.org"}), 409, "email_taken", "email"},
+		{"email equal to another in fullwidth letters", ok(map[string]any{"email": "\uff41lice@example.org"}), 409, "email_taken", "email"},
+		{"email equal to another with an IDN look-alike domain", ok(map[string]any{"email": "alice@ex\u0430mple.org"}), 409, "email_taken", "email"},
+		{"username that looks like another", ok(map[string]any{"username": "a1ice"}), 409, "username_taken", "username"},
+		{"password too easy to guess", ok(map[string]any{"password": "password1234"}), 400, "validation_failed", "password"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := is.Post(t, "/api/auth/register/", c.body, "")
+			wantProblem(t, r, c.status, c.code)
+			if msgs, ok := fieldErrors(r)[c.field].([]any); !ok || len(msgs) == 0 {
+				t.Fatalf("errors lack %q: %s", c.field, r.Body)
+			}
+		})
 	}
 }
 
 func TestRegisterRefusals(t *testing.T) {
 	t.Parallel()
 	is := setup(t)
-	ok := func(over map[string]any) map[string]any {
-		m := map[string]any{"username": "dave", "email": "dave@example.org", "password": password}
-		for k, v := range over {
-			if v == nil {
-				delete(m, k)
-			} else {
-				m[k] = v
-			}
-		}
-		return m
-	}
+	ok := registerBody
 	for _, c := range []struct {
 		name   string
 		body   any
@@ -341,6 +384,8 @@ func TestRefreshReuseRevokesTheSession(t *testing.T) {
 	wantStatus(t, is.Get(t, "/api/auth/me/", is.Login(t, "alice", password).Access), 200)
 }
 
+// Two tabs refreshing one token within the reuse interval both succeed,
+// with the same successor: the session goes on as one chain.
 func TestRefreshTwiceWithinTheReuseIntervalBothSucceed(t *testing.T) {
 	t.Parallel()
 	is := setup(t)
@@ -348,16 +393,18 @@ func TestRefreshTwiceWithinTheReuseIntervalBothSucceed(t *testing.T) {
 	tabA := is.Refresh(t, first.Refresh)
 	is.Clock.Advance(issuertest.ReuseInterval - time.Second)
 	tabB := is.Refresh(t, first.Refresh)
-	if tabA.Refresh == tabB.Refresh {
-		t.Fatal("both tabs got the same refresh token")
+	if tabA.Refresh != tabB.Refresh {
+		t.Fatal("the tabs got different refresh tokens: the session forked into two chains")
 	}
 	sid := parseAccess(t, is, tabA.Access).SessionID
 	if parseAccess(t, is, tabB.Access).SessionID != sid {
 		t.Fatal("the second tab got another session")
 	}
-	// Both tabs go on refreshing.
-	is.Refresh(t, tabA.Refresh)
-	is.Refresh(t, tabB.Refresh)
+	// Both tabs go on refreshing, on the one chain.
+	next := is.Refresh(t, tabA.Refresh)
+	if again := is.Refresh(t, tabB.Refresh); again.Refresh != next.Refresh {
+		t.Fatal("the second tab's refresh forked the chain")
+	}
 }
 
 func TestConcurrentRefreshesOfOneTokenAllSucceedInOneSession(t *testing.T) {
@@ -381,8 +428,8 @@ func TestConcurrentRefreshesOfOneTokenAllSucceedInOneSession(t *testing.T) {
 			t.Fatalf("a concurrent refresh got session %s", sid)
 		}
 	}
-	if len(seen) != n {
-		t.Fatalf("%d distinct refresh tokens for %d refreshes", len(seen), n)
+	if len(seen) != 1 {
+		t.Fatalf("%d distinct refresh tokens for %d refreshes of one token, want 1: the session forked", len(seen), n)
 	}
 	if events := revocationEvents(t, is); len(events) != 0 {
 		t.Fatalf("concurrent refreshes revoked something: %+v", events)
@@ -684,6 +731,36 @@ func TestUnknownPathsAndMethods(t *testing.T) {
 		t.Fatalf("Allow %q", r.Header.Get("Allow"))
 	}
 	wantProblem(t, is.Get(t, "/api/auth/login/", ""), 405, "method_not_allowed")
+	wantProblem(t, is.Do(t, req{Method: "OPTIONS", Path: "/api/auth/nothing-here/"}), 404, "not_found")
+}
+
+// Every path lists OPTIONS in Allow, so OPTIONS answers on every path: 204
+// with the same Allow, no body (RFC 9110 section 9.3.7).
+func TestOptionsAnswersWithAllow(t *testing.T) {
+	t.Parallel()
+	is := issuertest.New(t, issuertest.Options{})
+	for path, allow := range map[string]string{
+		"/api/auth/login/":              "POST, OPTIONS",
+		"/api/auth/login":               "POST, OPTIONS",
+		"/api/auth/me/":                 "GET, HEAD, OPTIONS",
+		"/api/auth/logout-all/":         "POST, OPTIONS",
+		"/.well-known/jwks.json":        "GET, HEAD, OPTIONS",
+		"/api/auth/verify-email/resend": "POST, OPTIONS",
+	} {
+		r := is.Do(t, req{Method: "OPTIONS", Path: path})
+		wantStatus(t, r, http.StatusNoContent)
+		if got := r.Header.Get("Allow"); got != allow {
+			t.Errorf("OPTIONS %s: Allow %q, want %q", path, got, allow)
+		}
+		if len(r.Body) != 0 {
+			t.Errorf("OPTIONS %s: body %q", path, r.Body)
+		}
+		denied := is.Do(t, req{Method: "PUT", Path: path})
+		wantProblem(t, denied, http.StatusMethodNotAllowed, "method_not_allowed")
+		if got := denied.Header.Get("Allow"); got != allow {
+			t.Errorf("PUT %s: Allow %q, want %q", path, got, allow)
+		}
+	}
 }
 
 func TestCORS(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"github.com/go-playground/validator/v10"
 
 	"github.com/medinsights/auth/issuer/internal/auth"
+	"github.com/medinsights/auth/issuer/internal/identifier"
 )
 
 // maxBodyBytes bounds a request body; larger ones get 413.
@@ -30,6 +31,9 @@ func newValidator() *validator.Validate {
 		return name
 	})
 	_ = v.RegisterValidation("username", func(fl validator.FieldLevel) bool { return auth.ValidUsername(fl.Field().String()) })
+	// plaintext: valid UTF-8 without control, zero-width, bidirectional or
+	// other invisible characters (auth.PlainText), for every identifier and
+	// name a user sends.
 	_ = v.RegisterValidation("plaintext", func(fl validator.FieldLevel) bool { return auth.PlainText(fl.Field().String()) })
 	return v
 }
@@ -141,7 +145,7 @@ func message(fe validator.FieldError) string {
 	case "username":
 		return "must be 3 to 150 characters: letters, digits and @ . + - _"
 	case "plaintext":
-		return "must not contain control characters"
+		return identifier.ErrInvisible.Error()
 	case "oneof":
 		return "must be one of: " + fe.Param()
 	}

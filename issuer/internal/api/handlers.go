@@ -21,13 +21,13 @@ import (
 type (
 	registerRequest struct {
 		Username  string `json:"username" validate:"required,username"`
-		Email     string `json:"email" validate:"required,max=254,email"`
+		Email     string `json:"email" validate:"required,max=254,plaintext,email"`
 		Password  string `json:"password" validate:"required,min=12,max=128"`
 		FirstName string `json:"first_name" validate:"max=150,plaintext"`
 		LastName  string `json:"last_name" validate:"max=150,plaintext"`
 	}
 	loginRequest struct {
-		Username    string `json:"username" validate:"required,max=254"` // or the e-mail address
+		Username    string `json:"username" validate:"required,max=254,plaintext"` // or the e-mail address
 		Password    string `json:"password" validate:"required,max=1024"`
 		SessionMode string `json:"session_mode" validate:"omitempty,oneof=cookie body"`
 		// DeviceToken is the device_token of an earlier login on this

@@ -70,3 +70,35 @@ func TestConcurrentRegistrationsClaimingOneLoginNameOneWins(t *testing.T) {
 		t.Fatalf("statuses %v: want exactly one 201", statuses)
 	}
 }
+
+// Login names are text: a NUL byte, a control or an invisible character in
+// the login username is a field error (400), never a database error (500).
+func TestLoginRefusesInvisibleCharacters(t *testing.T) {
+	t.Parallel()
+	is := setup(t)
+	for _, name := range []string{"ali\x00ce", "alice\u200b", "\u202ealice", "alice\n"} {
+		r := is.Post(t, "/api/auth/login/", map[string]string{"username": name, "password": password}, "")
+		wantProblem(t, r, http.StatusBadRequest, "validation_failed")
+		if _, ok := fieldErrors(r)["username"]; !ok {
+			t.Errorf("%q: errors lack username: %s", name, r.Body)
+		}
+	}
+}
+
+// An address registered with an internationalised domain logs in however
+// the domain is spelt (Unicode or A-labels, any case), and another one that
+// only looks like it is taken.
+func TestInternationalisedAddresses(t *testing.T) {
+	t.Parallel()
+	is := setup(t)
+	r := is.Post(t, "/api/auth/register/", map[string]string{"username": "jose", "email": "jos\u00e9@B\u00dcCHER.de", "password": password}, "")
+	wantStatus(t, r, http.StatusCreated)
+	if got := r.JSON["user"].(map[string]any)["email"]; got != "jos\u00e9@xn--bcher-kva.de" {
+		t.Fatalf("stored address %q, want NFC and a lower-case A-label domain", got)
+	}
+	for _, login := range []string{"jos\u00e9@b\u00fccher.de", "jose\u0301@xn--bcher-kva.de", "JOS\u00c9@XN--BCHER-KVA.DE"} {
+		is.Login(t, login, password)
+	}
+	r = is.Post(t, "/api/auth/register/", map[string]string{"username": "jose2", "email": "jos\u00e9@b\u00fccher.de", "password": password}, "")
+	wantProblem(t, r, http.StatusConflict, "email_taken")
+}

@@ -96,6 +96,9 @@ func problemFor(err error) *Problem {
 	var v *auth.ValidationError
 	if errors.As(err, &v) {
 		p := newProblem(http.StatusBadRequest, "validation_failed", "The request body has invalid fields.")
+		if v.Code == auth.CodePasswordBreached {
+			p = newProblem(http.StatusBadRequest, v.Code, "The password appears in a list of passwords exposed in data breaches.")
+		}
 		p.Errors = v.Fields
 		return p
 	}
@@ -106,6 +109,8 @@ func problemFor(err error) *Problem {
 		return errInvalidGrant()
 	case errors.Is(err, auth.ErrInvalidToken):
 		return errInvalidToken()
+	case errors.Is(err, auth.ErrPasswordChanged):
+		return newProblem(http.StatusConflict, "password_changed", "The password was changed by another request meanwhile; sign in again with the new one.")
 	case errors.Is(err, auth.ErrForeignRefreshToken):
 		// Only at logout, where the caller is authenticated: 403 with a code
 		// of its own. At /refresh another user's token is indistinguishable

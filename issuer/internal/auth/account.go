@@ -38,7 +38,12 @@ type Mailer interface {
 // session of the caller, in one transaction; the caller's session goes on.
 // The current password is checked under the login throttle of the
 // caller's username and address, and a wrong one counts as a failed login:
-// a stolen access token is no unlimited password-guessing oracle.
+// a stolen access token is no unlimited password-guessing oracle. The new
+// hash is written only while the stored one is still the one verified and
+// the caller's session is still live, in one statement: of two changes
+// racing, the second gets ErrPasswordChanged instead of silently
+// overwriting the first, and a change from a session revoked meanwhile
+// (logout-all) gets ErrInvalidToken and changes nothing.
 func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next string) (store.User, error) {
 	now := s.now()
 	counters := s.loginCounters(p.User.Username, p.Client)
@@ -58,7 +63,7 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next
 		}
 		return store.User{}, &ValidationError{Fields: map[string][]string{"current_password": {"is incorrect"}}}
 	}
-	if err := CheckPassword("new_password", next, p.User.Username, p.User.Email); err != nil {
+	if err := s.CheckPassword("new_password", next, AccountOf(p.User)); err != nil {
 		return store.User{}, err
 	}
 	if next == current {
@@ -68,11 +73,14 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next
 	if err != nil {
 		return store.User{}, err
 	}
+	if s.beforeChangeWriteFunc != nil {
+		s.beforeChangeWriteFunc(ctx)
+	}
 	var u store.User
 	e := Event{Name: EventPasswordChanged, ActorID: p.User.ID, SubjectID: p.User.ID, SessionID: p.SessionID}
 	err = s.opt.Store.Tx(ctx, func(q *store.Q) error {
 		var err error
-		if u, err = q.UserSetPasswordHash(ctx, p.User.ID, hash, now); err != nil {
+		if u, err = q.UserChangePassword(ctx, p.User.ID, p.SessionID, p.User.PasswordHash, hash, now); err != nil {
 			return err
 		}
 		res, err := q.SessionRevoke(ctx, s.revocation(p.User.ID, ReasonPasswordChange, now, func(r *store.Revocation) { r.ExceptSessionID = p.SessionID }))
@@ -82,6 +90,14 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next
 		e.Detail = map[string]any{"sessions_ended": res.Revoked}
 		return s.audit(ctx, q, e)
 	})
+	if errors.Is(err, store.ErrNotFound) {
+		// Lost a race: the session is gone (checked first), or another
+		// change came first.
+		if err := s.CheckLive(ctx, Caller{UserID: p.User.ID, SessionID: p.SessionID}); err != nil {
+			return store.User{}, err
+		}
+		return store.User{}, ErrPasswordChanged
+	}
 	if err != nil {
 		return store.User{}, fmt.Errorf("change password: %w", err)
 	}

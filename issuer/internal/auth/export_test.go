@@ -6,6 +6,10 @@ import "context"
 // write: tests run a concurrent change there.
 func SetAfterVerifyFunc(s *Service, f func(context.Context)) { s.afterVerifyFunc = f }
 
+// SetBeforeChangeWriteFunc makes ChangePassword call f between the password
+// check and its write.
+func SetBeforeChangeWriteFunc(s *Service, f func(context.Context)) { s.beforeChangeWriteFunc = f }
+
 // HoldPasswordHashSlots takes every password hashing slot of s until
 // release is called.
 func HoldPasswordHashSlots(s *Service) (release func()) {

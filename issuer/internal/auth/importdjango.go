@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/medinsights/auth/issuer/internal/identifier"
 	"github.com/medinsights/auth/issuer/internal/store"
 )
 
@@ -56,6 +57,10 @@ var errDryRun = errors.New("dry run")
 // updated. With dryRun the same report is made and nothing is written.
 func (s *Service) ImportDjango(ctx context.Context, table string, rows []store.DjangoRow, dryRun bool) (ImportReport, error) {
 	now := s.now()
+	rows = slices.Clone(rows)
+	for i := range rows { // the address is stored and looked up as a registered one is
+		rows[i].Email = identifier.LoginName(rows[i].Email)
+	}
 	ids := make([]string, len(rows))
 	var names []string
 	for i, r := range rows {
@@ -136,10 +141,10 @@ func (s *Service) importedUser(r store.DjangoRow, now time.Time) (u store.Import
 		return u, "", "username must be 1 to 150 characters: letters, digits and @ . + - _"
 	case r.Email == "":
 		return u, "", "no e-mail address: the issuer requires one"
-	case len(r.Email) > 254 || !strings.Contains(r.Email, "@") || !PlainText(r.Email):
+	case len(r.Email) > 254 || !normalEmail(r.Email):
 		return u, "", "e-mail address is not valid"
 	case utf8.RuneCountInString(r.FirstName) > 150 || utf8.RuneCountInString(r.LastName) > 150 || !PlainText(r.FirstName) || !PlainText(r.LastName):
-		return u, "", "first or last name is longer than 150 characters or holds control characters"
+		return u, "", "first or last name is longer than 150 characters or holds control or invisible characters"
 	}
 	hash := r.Password
 	if _, err := CheckDjangoHash(hash); errors.Is(err, ErrNoUsablePassword) {
@@ -169,6 +174,14 @@ func (s *Service) importedUser(r store.DjangoRow, now time.Time) (u store.Import
 		u.DisabledAt = &now
 	}
 	return u, noPassword, ""
+}
+
+// normalEmail reports whether s is an e-mail address in the form
+// registration stores (identifier.NormalizeEmail), which ImportDjango
+// brings every valid one to.
+func normalEmail(s string) bool {
+	n, err := identifier.NormalizeEmail(s)
+	return err == nil && n == s
 }
 
 // nameConflict says why a row's username or e-mail address cannot be had:

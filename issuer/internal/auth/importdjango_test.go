@@ -324,3 +324,34 @@ func TestImportDjangoRefusesBadRows(t *testing.T) {
 	is.Login(t, "x", "lètmein")
 	is.Login(t, "SAME@example.org", "lètmein")
 }
+
+// Imported login names are claimed as registered ones are: the address
+// normalised (its domain in IDNA A-labels), so it logs in however its
+// domain is spelt, and with its confusable skeleton, so a registration
+// whose address only looks like an imported user's (Cyrillic а) is
+// refused as taken.
+func TestImportDjangoClaimsLoginNamesAsRegistrationDoes(t *testing.T) {
+	t.Parallel()
+	is := issuertest.New(t, issuertest.Options{})
+	source := djangoSource(t, "authentication_user.sql")
+	issuertest.Exec(t, source, `INSERT INTO authentication_user (id, password, is_superuser, username, first_name, last_name, email, is_staff, is_active, date_joined, email_verified)
+		SELECT 1000, password, false, 'idnuser', '', '', 'idn@bücher.example', false, true, date_joined, false
+		FROM authentication_user WHERE username = 'staffer'`)
+	importDjango(t, is, source, "authentication_user", false)
+	is.Login(t, "idn@BÜCHER.example", "staff password")
+	is.Login(t, "idn@xn--bcher-kva.example", "staff password")
+
+	var missing int
+	if err := issuertest.QueryRow(t, is.DatabaseURL, "SELECT count(*) FROM login_names WHERE skeleton IS NULL", &missing); err != nil {
+		t.Fatal(err)
+	}
+	if missing != 0 {
+		t.Errorf("%d imported login names without a skeleton", missing)
+	}
+	r := is.Post(t, "/api/auth/register/", map[string]string{
+		"username": "newcomer", "email": "st\u0430ffer@example.org", "password": "a long and unguessable passphrase",
+	}, "")
+	if r.Status != http.StatusConflict || r.JSON["code"] != "email_taken" {
+		t.Fatalf("look-alike of an imported address: %d %s, want 409 email_taken", r.Status, r.Body)
+	}
+}

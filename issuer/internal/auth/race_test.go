@@ -1,7 +1,12 @@
 package auth_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"sync/atomic"
@@ -33,7 +38,8 @@ func setup(t *testing.T) (*issuertest.Issuer, store.User) {
 }
 
 // changePassword runs alice's password change as /change-password does,
-// from a session that is not one of those the test looks at.
+// from a session of its own that it ends afterwards, so that the sessions
+// the test counts are only those it looks at.
 func changePassword(t *testing.T, is *issuertest.Issuer) {
 	t.Helper()
 	ctx := context.Background()
@@ -42,9 +48,26 @@ func changePassword(t *testing.T, is *issuertest.Issuer) {
 		t.Error(err)
 		return
 	}
-	if _, err := is.Auth.ChangePassword(ctx, auth.Principal{User: u, SessionID: uuid.New()}, password, newPassword); err != nil {
+	sid := sessionID(t, is, u)
+	if _, err := is.Auth.ChangePassword(ctx, auth.Principal{User: u, SessionID: sid}, password, newPassword); err != nil {
 		t.Errorf("change password: %v", err)
 	}
+	if _, err := is.Store.SessionRevoke(ctx, store.Revocation{UserID: u.ID, SessionID: sid, Reason: auth.ReasonLogout, At: time.Now(), EventExpiresAt: time.Now()}); err != nil {
+		t.Error(err)
+	}
+}
+
+// sessionID starts a session of u directly in the store and returns its id.
+func sessionID(t *testing.T, is *issuertest.Issuer, u store.User) uuid.UUID {
+	t.Helper()
+	now := is.Clock.Now()
+	id := uuid.New()
+	hash := make([]byte, 32)
+	copy(hash, id[:])
+	if _, err := is.Store.SessionCreate(context.Background(), store.NewSession{ID: id, UserID: u.ID, PasswordHash: u.PasswordHash, RefreshHash: hash, Now: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		t.Error(err)
+	}
+	return id
 }
 
 func liveSessions(t *testing.T, is *issuertest.Issuer) int {
@@ -331,6 +354,161 @@ func TestLoginOfADisabledUserFailsLikeAWrongPassword(t *testing.T) {
 	}
 	if _, err := is.Auth.Login(ctx, auth.LoginInput{Login: "alice", Password: password}); err != nil {
 		t.Fatalf("enabled again: %v", err)
+	}
+}
+
+// Two password changes race, both having verified the same current
+// password: the first commits, and the second never silently replaces the
+// first one's password. From the same session (a double submit) the loser
+// gets 409 password_changed; from another session, which the winner ended,
+// 401 invalid_token.
+func TestChangePasswordRacingAnotherChangeFails(t *testing.T) {
+	t.Parallel()
+	const loserPassword = "a third, quite different passphrase"
+	for _, c := range []struct {
+		name        string
+		sameSession bool
+		status      int
+		code        string
+	}{
+		{name: "same session", sameSession: true, status: http.StatusConflict, code: "password_changed"},
+		{name: "other session", sameSession: false, status: http.StatusUnauthorized, code: "invalid_token"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			is, _ := setup(t)
+			winner := is.Login(t, "alice", password)
+			loser := winner
+			if !c.sameSession {
+				loser = is.Login(t, "alice", password)
+			}
+			var fired atomic.Bool // the winner's change runs the hook too
+			auth.SetBeforeChangeWriteFunc(is.Auth, func(context.Context) {
+				if fired.CompareAndSwap(false, true) {
+					r := is.Post(t, "/api/auth/change-password/", map[string]string{"current_password": password, "new_password": newPassword}, winner.Access)
+					if r.Status != http.StatusOK {
+						t.Errorf("the winning change: %d %s", r.Status, r.Body)
+					}
+				}
+			})
+			r := is.Post(t, "/api/auth/change-password/", map[string]string{"current_password": password, "new_password": loserPassword}, loser.Access)
+			if r.Status != c.status || r.JSON["code"] != c.code {
+				t.Fatalf("the losing change: %d %s, want %d %s", r.Status, r.Body, c.status, c.code)
+			}
+			ctx := context.Background()
+			if _, err := is.Auth.Login(ctx, auth.LoginInput{Login: "alice", Password: newPassword}); err != nil {
+				t.Fatalf("the winner's password: %v", err)
+			}
+			if _, err := is.Auth.Login(ctx, auth.LoginInput{Login: "alice", Password: loserPassword}); !errors.Is(err, auth.ErrInvalidCredentials) {
+				t.Fatalf("the loser's password: %v, want ErrInvalidCredentials", err)
+			}
+		})
+	}
+}
+
+// A change from a session that logout-all revokes between the password
+// check and the write changes nothing and fails with ErrInvalidToken.
+func TestChangePasswordFromASessionRevokedMeanwhileFails(t *testing.T) {
+	t.Parallel()
+	is, _ := setup(t)
+	ctx := context.Background()
+	tok := is.Login(t, "alice", password)
+	p, err := is.Auth.Authenticate(ctx, tok.Access)
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth.SetBeforeChangeWriteFunc(is.Auth, func(context.Context) {
+		if _, err := is.Auth.LogoutAll(ctx, p); err != nil {
+			t.Errorf("logout-all: %v", err)
+		}
+	})
+	if _, err := is.Auth.ChangePassword(ctx, p, password, newPassword); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Fatalf("change from a revoked session: %v, want ErrInvalidToken", err)
+	}
+	auth.SetBeforeChangeWriteFunc(is.Auth, nil)
+	if _, err := is.Auth.Login(ctx, auth.LoginInput{Login: "alice", Password: password}); err != nil {
+		t.Fatalf("the old password no longer works: %v", err)
+	}
+}
+
+// A refresh token presented twice within the reuse interval gets the same
+// successor both times: the session never forks into two chains. The
+// successor is stored as a hash only, and once the interval has passed, the
+// old token is reuse and the shared chain ends.
+func TestRefreshWithinTheReuseIntervalReturnsTheSameSuccessor(t *testing.T) {
+	t.Parallel()
+	is, _ := setup(t)
+	ctx := context.Background()
+	first := is.Login(t, "alice", password)
+
+	owner, err := is.Auth.Refresh(ctx, first.Refresh, uuid.Nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	is.Clock.Advance(issuertest.ReuseInterval / 2)
+	thief, err := is.Auth.Refresh(ctx, first.Refresh, uuid.Nil)
+	if err != nil {
+		t.Fatalf("second refresh within the interval: %v", err)
+	}
+	if thief.RefreshToken != owner.RefreshToken {
+		t.Fatal("the second refresh within the interval got another successor: the session forked")
+	}
+	var tokens int
+	if err := issuertest.QueryRow(t, is.DatabaseURL, "SELECT count(*) FROM refresh_tokens", &tokens); err != nil {
+		t.Fatal(err)
+	}
+	if tokens != 2 {
+		t.Fatalf("%d refresh tokens stored, want 2 (the first and its one successor)", tokens)
+	}
+	var stored int
+	if err := issuertest.QueryRow(t, is.DatabaseURL, "SELECT count(*) FROM refresh_tokens WHERE hash = sha256(convert_to($1, 'UTF8'))", &stored, owner.RefreshToken); err != nil {
+		t.Fatal(err)
+	}
+	if stored != 1 {
+		t.Fatal("the successor is not stored as the SHA-256 of its text")
+	}
+
+	// The holders share one chain: the next rotation moves both on, and
+	// the stale successor, later, is reuse that ends the session.
+	next, err := is.Auth.Refresh(ctx, owner.RefreshToken, uuid.Nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	is.Clock.Advance(issuertest.ReuseInterval + time.Second)
+	if _, err := is.Auth.Refresh(ctx, thief.RefreshToken, uuid.Nil); !errors.Is(err, auth.ErrInvalidGrant) {
+		t.Fatalf("stale successor after the interval: %v, want ErrInvalidGrant", err)
+	}
+	if _, err := is.Auth.Refresh(ctx, next.RefreshToken, uuid.Nil); !errors.Is(err, auth.ErrInvalidGrant) {
+		t.Fatalf("the newest token after reuse: %v, want ErrInvalidGrant (session revoked)", err)
+	}
+}
+
+// The store derives successors with HMAC-SHA256 in SQL: it agrees with
+// crypto/hmac, for keys and messages of the sizes used and others.
+func TestSQLHMACAgreesWithGo(t *testing.T) {
+	t.Parallel()
+	is, _ := setup(t)
+	for _, n := range [][2]int{{32, 32}, {1, 0}, {64, 200}, {20, 7}} {
+		key, msg := make([]byte, n[0]), make([]byte, n[1])
+		_, _ = rand.Read(key)
+		_, _ = rand.Read(msg)
+		var got []byte
+		if err := issuertest.QueryRow(t, is.DatabaseURL, "SELECT hmac_sha256($1, $2)", &got, key, msg); err != nil {
+			t.Fatal(err)
+		}
+		m := hmac.New(sha256.New, key)
+		m.Write(msg)
+		if want := m.Sum(nil); !bytes.Equal(got, want) {
+			t.Errorf("key %d bytes, message %d: SQL %x, Go %x", n[0], n[1], got, want)
+		}
+		var hashed []byte
+		if err := issuertest.QueryRow(t, is.DatabaseURL, "SELECT refresh_token_hash($1)", &hashed, msg); err != nil {
+			t.Fatal(err)
+		}
+		want := sha256.Sum256([]byte(base64.RawURLEncoding.EncodeToString(msg)))
+		if !bytes.Equal(hashed, want[:]) {
+			t.Errorf("refresh_token_hash of %d bytes disagrees with sha256(base64url)", n[1])
+		}
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/medinsights/auth/issuer/internal/identifier"
 	"github.com/medinsights/auth/issuer/internal/store"
 )
 
@@ -30,7 +31,14 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (store.User, e
 	if err := s.allowRegistration(ctx, in.Client, now); err != nil {
 		return store.User{}, err
 	}
-	if err := CheckPassword("password", in.Password, in.Username, in.Email); err != nil {
+	email, err := identifier.NormalizeEmail(in.Email)
+	if err != nil {
+		return store.User{}, &ValidationError{Fields: map[string][]string{"email": {err.Error()}}}
+	}
+	in.Email = email
+	if err := s.CheckPassword("password", in.Password, Account{
+		Username: in.Username, Email: in.Email, FirstName: in.FirstName, LastName: in.LastName,
+	}); err != nil {
 		return store.User{}, err
 	}
 	hash, err := s.hashPassword(ctx, in.Password)

@@ -98,7 +98,7 @@ func (s *Service) ConfirmPasswordReset(ctx context.Context, token, password stri
 	if err != nil {
 		return store.User{}, fmt.Errorf("find password reset token: %w", err)
 	}
-	if err := CheckPassword("password", password, u.Username, u.Email); err != nil {
+	if err := s.CheckPassword("password", password, AccountOf(u)); err != nil {
 		return store.User{}, err
 	}
 	newHash, err := s.hashPassword(ctx, password)

@@ -51,6 +51,9 @@ var (
 	ErrUserNotFound = errors.New("user not found")
 	// ErrInvalidRole: a role name that is not header-safe.
 	ErrInvalidRole = errors.New("role must be lower-case letters, digits, '-' and '_'")
+	// ErrPasswordChanged: a password change lost the race to another one:
+	// the password it verified is no longer the user's.
+	ErrPasswordChanged = errors.New("the password was changed meanwhile")
 	// ErrRoleNotHeld: a role to remove that the user does not have.
 	ErrRoleNotHeld = errors.New("user does not hold the role")
 	// ErrOverloaded: every password hashing slot stayed busy for
@@ -72,8 +75,11 @@ var (
 	ErrInvalidResetToken = errors.New("invalid or expired password reset token")
 )
 
-// ValidationError lists, per input field, what is wrong with it.
+// ValidationError lists, per input field, what is wrong with it. Code,
+// when set, is the problem code it is answered with instead of
+// validation_failed (CodePasswordBreached).
 type ValidationError struct {
+	Code   string
 	Fields map[string][]string
 }
 
@@ -129,9 +135,14 @@ type Options struct {
 	ClockSkew       time.Duration // leeway on exp/nbf/iat, and added to revocation event expiry
 	DefaultRoles    []string
 	Password        PasswordParams // zero: DefaultPasswordParams
+	// Blocklist, when set, is the breached-password list CheckPassword
+	// refuses from (PASSWORD_BLOCKLIST_FILE).
+	Blocklist Blocklist
 	// PasswordHashConcurrency bounds the argon2id computations running at
-	// once (each holds Password.Memory, 19 MiB by default); zero: twice
-	// GOMAXPROCS. PasswordHashWait is how long a request waits for a slot
+	// once (each holds Password.Memory, 19 MiB by default); zero:
+	// GOMAXPROCS. argon2id with p=1 keeps one core busy, so more hashes in
+	// flight than cores add memory and no throughput: the extra requests
+	// wait for a slot instead. PasswordHashWait is how long a request waits for a slot
 	// before ErrOverloaded; zero: 2 s.
 	PasswordHashConcurrency int
 	PasswordHashWait        time.Duration
@@ -176,9 +187,11 @@ type Service struct {
 	events        Events
 	dummyHash     string // verified for unknown users and UnusablePassword, so they cost what a wrong password costs
 	hashSlots     chan struct{}
-	// afterVerifyFunc, set by tests only, runs in Login between the
-	// password check and the write, to force races deterministically.
-	afterVerifyFunc func(context.Context)
+	// afterVerifyFunc and beforeChangeWriteFunc, set by tests only, run in
+	// Login and in ChangePassword between the password check and the
+	// write, to force races deterministically.
+	afterVerifyFunc       func(context.Context)
+	beforeChangeWriteFunc func(context.Context)
 }
 
 // New returns a Service.
@@ -199,7 +212,7 @@ func New(o Options) (*Service, error) {
 		o.Events = noEvents{}
 	}
 	if o.PasswordHashConcurrency <= 0 {
-		o.PasswordHashConcurrency = 2 * runtime.GOMAXPROCS(0)
+		o.PasswordHashConcurrency = runtime.GOMAXPROCS(0)
 	}
 	if o.PasswordHashWait <= 0 {
 		o.PasswordHashWait = passwordHashWaitDefault
@@ -232,6 +245,12 @@ func New(o Options) (*Service, error) {
 		opt: o, log: o.Logger, parser: parser, expiredParser: expiredParser, now: o.Now, dummyHash: dummy, events: o.Events,
 		hashSlots: make(chan struct{}, o.PasswordHashConcurrency),
 	}, nil
+}
+
+// HashingMemory is the most memory the password hashes in flight hold at
+// once: PasswordHashConcurrency x argon2id's memory parameter, in bytes.
+func (s *Service) HashingMemory() int64 {
+	return int64(cap(s.hashSlots)) * int64(s.opt.Password.Memory) << 10
 }
 
 // TokenPair is what login and refresh return.
@@ -281,8 +300,22 @@ func newOpaqueToken() (string, []byte, error) {
 	if _, err := rand.Read(b); err != nil {
 		return "", nil, fmt.Errorf("read random token: %w", err)
 	}
-	t := base64.RawURLEncoding.EncodeToString(b)
+	t := tokenText(b)
 	return t, hashToken(t), nil
+}
+
+// tokenText is the text of an opaque token's 32 bytes: unpadded base64url.
+// (The store's refresh_token_hash computes hashToken(tokenText(b)) for the
+// successors it derives: the two must agree.)
+func tokenText(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+
+// successorSeed is what the successor of a refresh token is derived from:
+// a hash of the token that, unlike hashToken's, is never stored, so the
+// session's refresh key and a copy of the database are not enough to
+// compute a live token.
+func successorSeed(t string) []byte {
+	sum := sha256.Sum256([]byte("medinsights refresh successor\x00" + t))
+	return sum[:]
 }
 
 func hashToken(t string) []byte {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/medinsights/auth/issuer/internal/identifier"
 	"github.com/medinsights/auth/issuer/internal/store"
 )
 
@@ -29,6 +30,7 @@ type LoginInput struct {
 // stores the device token in the statement that creates the session.
 func (s *Service) Login(ctx context.Context, in LoginInput) (TokenPair, error) {
 	now := s.now()
+	in.Login = identifier.LoginName(in.Login) // also the throttle's key: one per address, however spelt
 	counters := s.loginCounters(in.Login, in.Client)
 	var deviceHash []byte
 	if in.DeviceToken != "" {
@@ -155,8 +157,12 @@ func (s *Service) auditLoginFailed(ctx context.Context, userID uuid.UUID, reason
 //
 //   - a live token is retired and replaced by a new one in the same session;
 //   - a token retired at most ReuseInterval ago is presented again (two tabs
-//     refreshing at once, or a retry after a lost response): it gets a new
-//     token in the same session too, and stays retired;
+//     refreshing at once, or a retry after a lost response): it gets the
+//     same successor as the first time, and stays retired, so the session
+//     never forks into two chains: a thief racing the owner shares the
+//     owner's chain, and the next stale use of either is caught as reuse.
+//     The successor is derived from the presented token (successorSeed)
+//     under the session's random refresh key, inside the statement;
 //   - a token retired longer ago is reuse, a sign that it was stolen: the
 //     whole session is revoked (its newest token stops working too), a
 //     revocation event is recorded, a warning is logged, and the answer is
@@ -172,25 +178,22 @@ func (s *Service) auditLoginFailed(ctx context.Context, userID uuid.UUID, reason
 // concurrent refreshes and revocations of one session run one at a time.
 // The access token is signed after the commit, keeping the locks short.
 func (s *Service) Refresh(ctx context.Context, refreshToken string, caller uuid.UUID) (TokenPair, error) {
-	oldHash := hashToken(refreshToken)
-	newToken, newHash, err := newOpaqueToken()
-	if err != nil {
-		return TokenPair{}, err
-	}
+	oldHash, seed := hashToken(refreshToken), successorSeed(refreshToken)
 	now := s.now()
 	expires := now.Add(s.opt.RefreshLifetime)
 	accessExpires := now.Add(s.opt.AccessLifetime)
 	client := ClientOf(ctx)
-	sessionID, u, err := s.opt.Store.RefreshTokenRotateLive(ctx, oldHash, newHash, caller, now, expires, accessExpires, client)
+	rot, err := s.opt.Store.RefreshTokenRotateLive(ctx, oldHash, seed, caller, now, expires, accessExpires, client)
 	if err == nil {
-		s.observe(ctx, Event{Name: EventRefreshRotated, ActorID: u.ID, SubjectID: u.ID, SessionID: sessionID})
-		return s.tokenPair(u, sessionID, newToken, now)
+		s.observe(ctx, Event{Name: EventRefreshRotated, ActorID: rot.User.ID, SubjectID: rot.User.ID, SessionID: rot.SessionID})
+		return s.tokenPair(rot.User, rot.SessionID, tokenText(rot.Successor), now)
 	}
 	if !errors.Is(err, store.ErrNotFound) {
 		return TokenPair{}, fmt.Errorf("rotate refresh token: %w", err)
 	}
 	var grant store.RefreshGrant
 	var reused bool
+	var successor []byte
 	err = s.opt.Store.Tx(ctx, func(q *store.Q) error {
 		reused = false // Tx may run this twice
 		var err error
@@ -213,7 +216,8 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string, caller uuid.
 			}))
 			return err
 		}
-		return q.RefreshTokenRotate(ctx, grant.Session.ID, oldHash, newHash, now, expires, accessExpires, client)
+		successor, err = q.RefreshTokenRotate(ctx, grant.Session.ID, oldHash, seed, now, expires, accessExpires, client)
+		return err
 	})
 	if err != nil {
 		if errors.Is(err, ErrInvalidGrant) {
@@ -229,5 +233,5 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string, caller uuid.
 		return TokenPair{}, ErrInvalidGrant
 	}
 	s.observe(ctx, Event{Name: EventRefreshRotated, ActorID: grant.User.ID, SubjectID: grant.User.ID, SessionID: grant.Session.ID})
-	return s.tokenPair(grant.User, grant.Session.ID, newToken, now)
+	return s.tokenPair(grant.User, grant.Session.ID, tokenText(successor), now)
 }

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/medinsights/auth/internal/version"
 	"github.com/medinsights/auth/issuer/internal/auth"
+	"github.com/medinsights/auth/issuer/internal/blocklist"
 	"github.com/medinsights/auth/issuer/internal/config"
 	"github.com/medinsights/auth/issuer/internal/mail"
 	"github.com/medinsights/auth/issuer/internal/metrics"
@@ -70,6 +72,8 @@ var commands = []command{
 	{"audit export", "[--since TIME]", "write the audit log as JSON Lines (TIME: RFC 3339)", -1, func(ctx context.Context, env Env, args []string) error {
 		return auditExport(ctx, env, args)
 	}},
+	{"passwords compile-blocklist", "IN OUT", "compile a breached-password list (Pwned Passwords HEX:COUNT lines, SHA-1 hashes or plain passwords, one a line) into the file PASSWORD_BLOCKLIST_FILE names", 2,
+		func(_ context.Context, env Env, args []string) error { return compileBlocklist(env, args[0], args[1]) }},
 	{"healthcheck", "", "exit 0 when the local server answers ready", 0, func(ctx context.Context, env Env, _ []string) error { return healthcheck(ctx, env) }},
 	{"version", "", "print the version", 0, func(_ context.Context, env Env, _ []string) error {
 		fmt.Fprintf(env.Stdout, "issuer %s (%s)\n", version.Version, version.Commit)
@@ -251,7 +255,7 @@ func withService(ctx context.Context, env Env, fn func(*auth.Service) error) err
 		return err
 	}
 	defer st.Close()
-	svc, err := newAuthService(c, st, nil, newLogger(env.Stderr, c.LogLevel), nil)
+	svc, err := newAuthService(c, st, nil, newLogger(env.Stderr, c.LogLevel), nil, nil)
 	if err != nil {
 		return err
 	}
@@ -291,6 +295,39 @@ func roleError(err error, role string) error {
 	return err
 }
 
+// compileBlocklist writes the blocklist compiled from in to out, through a
+// temporary file renamed at the end, so a failure never leaves a partial
+// list where serve would find it.
+func compileBlocklist(env Env, in, out string) error {
+	src, err := os.Open(in)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // a no-op after the rename
+	st, err := blocklist.Compile(src, tmp)
+	if err == nil {
+		err = tmp.Close()
+	} else {
+		_ = tmp.Close()
+	}
+	if err != nil {
+		return fmt.Errorf("compile blocklist: %w", err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), out); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "wrote %s: %d entries from %d lines\n", out, st.Entries, st.Lines)
+	return nil
+}
+
 // healthcheck asks the local server whether it is ready, for images that
 // have no curl.
 func healthcheck(ctx context.Context, env Env) error {
@@ -322,7 +359,7 @@ func newLogger(w io.Writer, level slog.Level) *slog.Logger {
 
 // newAuthService builds the domain service from the configuration. The
 // signer may be nil for commands that sign nothing.
-func newAuthService(c config.Config, st *store.Store, sg *signer.Signer, log *slog.Logger, mx *metrics.Metrics) (*auth.Service, error) {
+func newAuthService(c config.Config, st *store.Store, sg *signer.Signer, log *slog.Logger, mx *metrics.Metrics, list *blocklist.List) (*auth.Service, error) {
 	var events auth.Events // nil: none
 	if mx != nil {
 		events = mx
@@ -331,7 +368,7 @@ func newAuthService(c config.Config, st *store.Store, sg *signer.Signer, log *sl
 	if c.SMTPURL != nil {
 		m = mail.SMTPMailer{URL: c.SMTPURL, From: c.MailFrom, LinkURL: c.EmailVerificationURL, ResetURL: c.PasswordResetURL}
 	}
-	return auth.New(auth.Options{
+	o := auth.Options{
 		Store: st, Signer: sg, Mailer: m, Logger: log,
 		Issuer: c.Issuer, Audience: c.Audience,
 		AccessLifetime: c.AccessLifetime, RefreshLifetime: c.RefreshLifetime,
@@ -342,5 +379,9 @@ func newAuthService(c config.Config, st *store.Store, sg *signer.Signer, log *sl
 		ThrottleDecisionFunc: mx.ThrottleDecision,
 		PasswordHashFunc:     mx.PasswordHashed, PasswordResetDoneFunc: mx.PasswordResetDone,
 		Events: events, AuditRetention: c.AuditRetention,
-	})
+	}
+	if list != nil { // a nil *List in the interface would not be nil
+		o.Blocklist = list
+	}
+	return auth.New(o)
 }

@@ -7,11 +7,13 @@ import (
 	"net"
 	"net/http"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
 	"github.com/medinsights/auth/internal/version"
 	"github.com/medinsights/auth/issuer/internal/api"
+	"github.com/medinsights/auth/issuer/internal/blocklist"
 	"github.com/medinsights/auth/issuer/internal/config"
 	"github.com/medinsights/auth/issuer/internal/feed"
 	"github.com/medinsights/auth/issuer/internal/metrics"
@@ -36,6 +38,16 @@ func serve(ctx context.Context, env Env) error {
 		return err
 	}
 	log := newLogger(env.Stdout, c.LogLevel)
+	// A configured blocklist that is missing or corrupt stops start-up:
+	// serving without it would quietly accept breached passwords.
+	var list *blocklist.List
+	if c.PasswordBlocklistFile != "" {
+		if list, err = blocklist.Open(c.PasswordBlocklistFile); err != nil {
+			return fmt.Errorf("PASSWORD_BLOCKLIST_FILE: %w", err)
+		}
+		defer list.Close()
+		log.Info("breached-password blocklist loaded", "file", c.PasswordBlocklistFile, "entries", list.Len())
+	}
 	sg, err := signer.Load(c.PrivateKeyPath, c.PublicKeyPath, c.RetiredKeysDir)
 	if err != nil {
 		return fmt.Errorf("load signing key: %w", err)
@@ -52,9 +64,14 @@ func serve(ctx context.Context, env Env) error {
 	if c.MetricsAddr != "" {
 		mx = metrics.New(metrics.Options{PoolStatsFunc: st.PoolStats, FeedReadsFunc: revocationFeed.Reads, Logger: log})
 	}
-	svc, err := newAuthService(c, st, sg, log, mx)
+	svc, err := newAuthService(c, st, sg, log, mx, list)
 	if err != nil {
 		return err
+	}
+	if env.Getenv("GOMEMLIMIT") == "" {
+		limit := memoryLimit(svc.HashingMemory(), cgroupMemoryLimit("/sys/fs/cgroup"))
+		debug.SetMemoryLimit(limit)
+		log.Info("go memory limit set", "bytes", limit, "hashing_bytes", svc.HashingMemory())
 	}
 	// The revocation feed is served only with its credential set (else 404).
 	var revocations http.Handler

@@ -67,7 +67,8 @@ type Config struct {
 	ShutdownDrainDelay   time.Duration // SHUTDOWN_DRAIN_DELAY, seconds: readiness fails, serving goes on
 	MetricsAddr          string        // METRICS_ADDR: optional; GET /metrics on a listener of its own
 
-	PasswordHashConcurrency int // PASSWORD_HASH_CONCURRENCY: argon2id computations at once; 0: 2 x GOMAXPROCS
+	PasswordHashConcurrency int    // PASSWORD_HASH_CONCURRENCY: argon2id computations at once; 0: GOMAXPROCS
+	PasswordBlocklistFile   string // PASSWORD_BLOCKLIST_FILE: optional; a compiled breached-password list (fail closed)
 
 	AuditRetention time.Duration // AUDIT_RETENTION_DAYS, days (default 400); 0: audit rows are kept forever
 
@@ -172,6 +173,7 @@ func Load(getenv func(string) string, need Need) (Config, error) {
 		RevocationFeedToken:  l.str("REVOCATION_FEED_TOKEN", ""),
 
 		PasswordHashConcurrency: l.integer("PASSWORD_HASH_CONCURRENCY", 0, 0, 1024),
+		PasswordBlocklistFile:   l.str("PASSWORD_BLOCKLIST_FILE", ""),
 		AuditRetention:          time.Duration(l.integer("AUDIT_RETENTION_DAYS", auditRetentionDays, 0, 36600)) * 24 * time.Hour,
 
 		PasswordResetURL:      l.str("PASSWORD_RESET_URL", ""),

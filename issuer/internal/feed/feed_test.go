@@ -417,6 +417,7 @@ func TestSnapshotReadersNeverShareAReadBegunBeforeTheyArrived(t *testing.T) {
 
 	early := readAsync(context.Background(), e.feed, 0, 0)
 	<-inRead
+	waitJoined(1)                            // the early reader's own join
 	second := revoke(t, e.url, true, live()) // committed while the first read is under way
 	const readers = 8
 	var late []<-chan readResult

@@ -158,6 +158,8 @@ type Options struct {
 	// PasswordHashConcurrency and PasswordHashWait: see auth.Options.
 	PasswordHashConcurrency int
 	PasswordHashWait        time.Duration
+	// Blocklist: see auth.Options.
+	Blocklist auth.Blocklist
 	// Events observes the auth service's security events (nil: none).
 	Events auth.Events
 	// AuditRetention: see auth.Options (zero: audit rows are kept).
@@ -258,7 +260,7 @@ func New(t testing.TB, o Options) *Issuer {
 		ReuseInterval: ReuseInterval, ClockSkew: ClockSkew,
 		DefaultRoles: []string{"patient"}, Password: o.Password, Now: clock.Now,
 		PasswordHashConcurrency: o.PasswordHashConcurrency, PasswordHashWait: o.PasswordHashWait, Events: o.Events,
-		AuditRetention: o.AuditRetention,
+		AuditRetention: o.AuditRetention, Blocklist: o.Blocklist,
 	})
 	if err != nil {
 		t.Fatal(err)

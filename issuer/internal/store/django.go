@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/medinsights/auth/issuer/internal/identifier"
 	"github.com/medinsights/auth/issuer/internal/store/dbsqlc"
 )
 
@@ -222,8 +223,9 @@ func (q *Q) LoginNameLookup(ctx context.Context, names []string) (map[string]Log
 	return out, nil
 }
 
-// UserImport writes users, claims their login names and records
-// which Django row of table each comes from. Call it inside Tx, after
+// UserImport writes users, claims their login names (with their
+// confusable skeletons, LoginNameImportSkeletons) and records which Django
+// row of table each comes from. Call it inside Tx, after
 // checking the names with LoginNameLookup under DjangoImportLock: a name
 // claimed since then is ErrConflict, and the transaction must roll back.
 func (q *Q) UserImport(ctx context.Context, table string, users []ImportedUser, now time.Time) error {
@@ -251,6 +253,13 @@ func (q *Q) UserImport(ctx context.Context, table string, users []ImportedUser, 
 	}
 	if _, err := q.q.LoginNameImport(ctx, q.db, names); err != nil {
 		return fmt.Errorf("claim login names: %w", interpretError(err))
+	}
+	skeletons := dbsqlc.LoginNameImportSkeletonsParams{Names: make([]string, len(names)), Skeletons: make([]string, len(names))}
+	for i, n := range names {
+		skeletons.Names[i], skeletons.Skeletons[i] = n.Name, identifier.Skeleton(n.Name)
+	}
+	if _, err := q.q.LoginNameImportSkeletons(ctx, q.db, skeletons); err != nil {
+		return fmt.Errorf("record login name skeletons: %w", interpretError(err))
 	}
 	if _, err := q.q.DjangoUserInsert(ctx, q.db, links); err != nil {
 		return fmt.Errorf("record django ids: %w", interpretError(err))

@@ -2,12 +2,15 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgtype"
 
+	"github.com/medinsights/auth/issuer/internal/identifier"
 	"github.com/medinsights/auth/issuer/internal/store/dbsqlc"
 )
 
@@ -195,13 +198,15 @@ func userResult(u dbsqlc.User, err error) (User, error) {
 
 // UserInsert creates a user and claims its login names, the username and
 // the e-mail address, in one statement: ErrUsernameTaken when the username
-// is any user's username or e-mail address (any case), ErrEmailTaken when
-// the address is. On either error the user row is written all the same:
-// call it inside Tx, which rolls back on the error.
+// is any user's username or e-mail address (any case), or looks like one
+// (the same identifier.Skeleton), ErrEmailTaken when the address is. On
+// either error the user row is written all the same: call it inside Tx,
+// which rolls back on the error.
 func (q *Q) UserInsert(ctx context.Context, u NewUser) (User, error) {
 	row, err := q.q.UserInsert(ctx, q.db, dbsqlc.UserInsertParams{
 		ID: u.ID, Username: u.Username, Email: u.Email, PasswordHash: u.PasswordHash,
 		FirstName: u.FirstName, LastName: u.LastName, Roles: u.Roles, Now: u.Now,
+		UsernameSkeleton: identifier.Skeleton(u.Username), EmailSkeleton: identifier.Skeleton(u.Email),
 		UnverifiedExpiresAt: timestamptz(u.UnverifiedExpiresAt),
 	})
 	switch {
@@ -249,6 +254,16 @@ func (q *Q) UserSetPasswordHash(ctx context.Context, id uuid.UUID, hash string, 
 	return userResult(q.q.UserSetPasswordHash(ctx, q.db, dbsqlc.UserSetPasswordHashParams{ID: id, PasswordHash: hash, Now: now}))
 }
 
+// UserChangePassword replaces the password hash oldHash, the one the caller
+// verified, by newHash, only while session sessionID of the user is live.
+// ErrNotFound when the session is not live or the hash is no longer
+// oldHash: the caller tells which (a revoked session is checked first).
+func (q *Q) UserChangePassword(ctx context.Context, id, sessionID uuid.UUID, oldHash, newHash string, now time.Time) (User, error) {
+	return userResult(q.q.UserChangePassword(ctx, q.db, dbsqlc.UserChangePasswordParams{
+		ID: id, SessionID: sessionID, OldHash: oldHash, NewHash: newHash, Now: now,
+	}))
+}
+
 // UserRehashPassword replaces a user's password hash oldHash by newHash,
 // and returns ErrNotFound when the stored hash is no longer oldHash (the
 // password was changed since it was read).
@@ -275,12 +290,18 @@ func (q *Q) UserRoleRemove(ctx context.Context, id uuid.UUID, role string, now t
 // SessionCreate starts a session with its first refresh token, only while
 // the user's password hash is still s.PasswordHash, and returns the user as
 // the statement saw it (sign the access token with these roles).
-// ErrNotFound when the user is gone or its password hash has changed.
+// ErrNotFound when the user is gone or its password hash has changed. The
+// session's refresh key, which derives every successor refresh token, is
+// drawn here and goes straight to the database.
 func (q *Q) SessionCreate(ctx context.Context, s NewSession) (User, error) {
+	key := make([]byte, refreshKeyLen)
+	if _, err := rand.Read(key); err != nil {
+		return User{}, fmt.Errorf("read session refresh key: %w", err)
+	}
 	row, err := q.q.SessionCreate(ctx, q.db, dbsqlc.SessionCreateParams{
 		ID: s.ID, UserID: s.UserID, PasswordHash: s.PasswordHash, Now: s.Now, ExpiresAt: s.ExpiresAt, RefreshHash: s.RefreshHash,
 		AccessExpiresAt: s.AccessExpiresAt, ClientAddr: s.Client.Addr, UserAgent: s.Client.UserAgent, AuditEvent: s.AuditEvent,
-		DeviceHash: s.DeviceHash, DeviceExpiresAt: s.DeviceExpiresAt, ThrottleKey: s.ThrottleKey,
+		DeviceHash: s.DeviceHash, DeviceExpiresAt: s.DeviceExpiresAt, ThrottleKey: s.ThrottleKey, RefreshKey: key,
 	})
 	return userResult(dbsqlc.User(row), err)
 }
@@ -351,15 +372,20 @@ func (q *Q) RefreshTokenGetForUpdate(ctx context.Context, hash []byte) (RefreshG
 	return RefreshGrant{Token: toRefreshToken(row.RefreshToken), Session: toSession(row.Session), User: toUser(row.User)}, nil
 }
 
-// RefreshTokenRotate retires oldHash (unless already retired), stores
-// newHash in the same session, extends the session to expiresAt and
-// records accessExpiresAt, the exp of the access token about to be signed,
-// and that the session was used now by client.
-func (q *Q) RefreshTokenRotate(ctx context.Context, sessionID uuid.UUID, oldHash, newHash []byte, now, expiresAt, accessExpiresAt time.Time, client Client) error {
-	return interpretError(q.q.RefreshTokenRotate(ctx, q.db, dbsqlc.RefreshTokenRotateParams{
-		OldHash: oldHash, NewHash: newHash, SessionID: sessionID, Now: now, ExpiresAt: expiresAt, AccessExpiresAt: accessExpiresAt,
+// refreshKeyLen is the length of a session's refresh key (HMAC-SHA256).
+const refreshKeyLen = 32
+
+// RefreshTokenRotate retires oldHash (unless already retired), extends the
+// session to expiresAt, records accessExpiresAt (the exp of the access
+// token about to be signed) and that the session was used now by client,
+// and returns the successor's 32 bytes: the same successor
+// RefreshTokenRotateLive returned for this seed, stored unless it already is.
+func (q *Q) RefreshTokenRotate(ctx context.Context, sessionID uuid.UUID, oldHash, successorSeed []byte, now, expiresAt, accessExpiresAt time.Time, client Client) ([]byte, error) {
+	successor, err := q.q.RefreshTokenRotate(ctx, q.db, dbsqlc.RefreshTokenRotateParams{
+		OldHash: oldHash, SuccessorSeed: successorSeed, SessionID: sessionID, Now: now, ExpiresAt: expiresAt, AccessExpiresAt: accessExpiresAt,
 		ClientAddr: client.Addr, UserAgent: client.UserAgent,
-	}))
+	})
+	return successor, interpretError(err)
 }
 
 // RefreshTokenOwner returns the id of the user whose session holds the
@@ -388,23 +414,32 @@ func (q *Q) EmailVerificationUse(ctx context.Context, hash []byte, now time.Time
 	return userResult(q.q.EmailVerificationUse(ctx, q.db, dbsqlc.EmailVerificationUseParams{Hash: hash, Now: now}))
 }
 
+// Rotation is what a refresh-token rotation returns: the session, its user
+// and the successor token's 32 bytes (HMAC-SHA256 of the seed under the
+// session's refresh key; the store keeps only the hash of its text).
+type Rotation struct {
+	SessionID uuid.UUID
+	User      User
+	Successor []byte
+}
+
 // RefreshTokenRotateLive rotates a live refresh token of a live session in
-// one statement: it retires oldHash, stores newHash, extends the session to
-// expiresAt, records accessExpiresAt (the exp of the access token about to
-// be signed) and that the session was used now by client, and returns the
-// session's id and user. ErrNotFound when the
-// token is unknown, retired or expired, its session revoked or expired, or
-// (when userID is set) the session is another user's; the caller then
-// decides with RefreshTokenGetForUpdate.
-func (q *Q) RefreshTokenRotateLive(ctx context.Context, oldHash, newHash []byte, userID uuid.UUID, now, expiresAt, accessExpiresAt time.Time, client Client) (uuid.UUID, User, error) {
+// one statement: it retires oldHash, stores the successor derived from
+// successorSeed, extends the session to expiresAt, records accessExpiresAt
+// (the exp of the access token about to be signed) and that the session was
+// used now by client, and returns the rotation. ErrNotFound when the token
+// is unknown, retired or expired, its session revoked or expired, or (when
+// userID is set) the session is another user's; the caller then decides
+// with RefreshTokenGetForUpdate.
+func (q *Q) RefreshTokenRotateLive(ctx context.Context, oldHash, successorSeed []byte, userID uuid.UUID, now, expiresAt, accessExpiresAt time.Time, client Client) (Rotation, error) {
 	row, err := q.q.RefreshTokenRotateLive(ctx, q.db, dbsqlc.RefreshTokenRotateLiveParams{
-		OldHash: oldHash, NewHash: newHash, UserID: nullUUID(userID), Now: now, ExpiresAt: expiresAt, AccessExpiresAt: accessExpiresAt,
+		OldHash: oldHash, SuccessorSeed: successorSeed, UserID: nullUUID(userID), Now: now, ExpiresAt: expiresAt, AccessExpiresAt: accessExpiresAt,
 		ClientAddr: client.Addr, UserAgent: client.UserAgent,
 	})
 	if err != nil {
-		return uuid.Nil, User{}, interpretError(err)
+		return Rotation{}, interpretError(err)
 	}
-	return row.SessionID, toUser(row.User), nil
+	return Rotation{SessionID: row.SessionID, User: toUser(row.User), Successor: row.Successor}, nil
 }
 
 // SessionDeleteExpired deletes up to max sessions (and their refresh

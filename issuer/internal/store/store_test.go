@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"go.uber.org/goleak"
 
@@ -583,5 +584,60 @@ func TestTxSurvivesARealDeadlock(t *testing.T) {
 		if !slices.Contains(u.Roles, "r0") || !slices.Contains(u.Roles, "r1") {
 			t.Fatalf("%s has roles %v, want r0 and r1", u.Username, u.Roles)
 		}
+	}
+}
+
+// Login names from before skeletons (migration 00008) get theirs at the next
+// migrate: of a look-alike pair, the first in name order; the other keeps
+// working but none can register another look-alike of either.
+func TestMigrateRecordsTheSkeletonsOfExistingLoginNames(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := testdb.New(t)
+	if _, err := store.Migrate(ctx, url); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for _, name := range []string{"alice", "a1ice", "bob@example.org"} {
+		id := uuid.New()
+		if _, err := conn.Exec(ctx, `INSERT INTO users (id, username, email, password_hash, date_joined, updated_at) VALUES ($1, $2, $3, 'x', now(), now())`,
+			id, name, id.String()+"@example.net"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conn.Exec(ctx, `INSERT INTO login_names (name, user_id) VALUES ($1, $2)`, name, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := store.Migrate(ctx, url); err != nil {
+		t.Fatalf("migrate again: %v", err)
+	}
+	var withSkeleton []string
+	rows, err := conn.Query(ctx, `SELECT name FROM login_names WHERE skeleton IS NOT NULL ORDER BY name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var n string
+		_ = rows.Scan(&n)
+		withSkeleton = append(withSkeleton, n)
+	}
+	if rows.Err() != nil || strings.Join(withSkeleton, " ") != "a1ice bob@example.org" {
+		t.Fatalf("names with a skeleton %v (%v), want [a1ice bob@example.org]", withSkeleton, rows.Err())
+	}
+	st, err := store.New(ctx, store.Config{URL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	err = st.Tx(ctx, func(q *store.Q) error {
+		_, err := q.UserInsert(ctx, store.NewUser{ID: uuid.New(), Username: "\u0430lice", Email: "new@example.org", PasswordHash: "x", Roles: []string{}, Now: time.Now()})
+		return err
+	})
+	if !errors.Is(err, store.ErrUsernameTaken) {
+		t.Fatalf("a Cyrillic look-alike of alice and a1ice: %v, want ErrUsernameTaken", err)
 	}
 }

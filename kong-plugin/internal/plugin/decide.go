@@ -95,10 +95,16 @@ func decide(s *settings, r request, now time.Time) outcome {
 		sources       = sourceBuf[:0]
 		malformed     string
 		lines         int
+		credentials   int // credentials in Authorization, whatever their scheme
 	)
 	for name, values := range r.headers {
 		lines += len(values)
 		n := normalizeHeaderName(name)
+		if n == defaultTokenHeader {
+			for _, v := range values {
+				credentials += 1 + strings.Count(v, ",")
+			}
+		}
 		switch {
 		case isIdentityHeader(n):
 			spoofed = append(spoofed, name)
@@ -137,6 +143,14 @@ func decide(s *settings, r request, now time.Time) outcome {
 	if len(spoofed) > spoofedLimit {
 		return o.refuse(http.StatusBadRequest, codeInvalidRequest, "too many identity headers sent by the client")
 	}
+	// RFC 9110 section 11.6.2: Authorization carries one credential. Two
+	// headers, or one with a comma (never part of a Bearer or Basic
+	// credential, so a list such as "Basic ..., Bearer ..."), are refused
+	// rather than letting the credential the plugin does not check (Basic)
+	// reach the upstream next to the one it does.
+	if credentials > 1 {
+		return o.refuse(http.StatusBadRequest, codeInvalidRequest, "more than one credential in Authorization")
+	}
 
 	// A CORS preflight carries Access-Control-Request-Method; only then is
 	// the method worth a PDK call.
@@ -172,9 +186,11 @@ func decide(s *settings, r request, now time.Time) outcome {
 		return o.refuse(http.StatusBadRequest, codeInvalidRequest, malformed)
 	case len(found) > 1:
 		return o.refuse(http.StatusBadRequest, codeInvalidRequest, "more than one token in the request")
-	case len(found) == 0 && s.anonymous:
+	case len(found) == 0 && s.anonymous && len(s.requiredRoles) == 0:
 		return o
 	case len(found) == 0:
+		// With required_roles, anonymous cannot let a request through: no
+		// token carries no role.
 		return o.refuse(http.StatusUnauthorized, "", "no token")
 	}
 	token := found[0]

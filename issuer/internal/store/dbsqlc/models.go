@@ -56,8 +56,9 @@ type EmailVerification struct {
 }
 
 type LoginName struct {
-	Name   string
-	UserID uuid.UUID
+	Name     string
+	UserID   uuid.UUID
+	Skeleton pgtype.Text
 }
 
 type PasswordReset struct {
@@ -100,6 +101,7 @@ type Session struct {
 	RevokedAt     pgtype.Timestamptz
 	RevokeReason  pgtype.Text
 	LastAccessExp pgtype.Timestamptz
+	RefreshKey    []byte
 	LastUsedAt    pgtype.Timestamptz
 	ClientAddr    string
 	UserAgent     string

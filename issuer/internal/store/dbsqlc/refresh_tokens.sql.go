@@ -13,7 +13,7 @@ import (
 )
 
 const refreshTokenGetForUpdate = `-- name: RefreshTokenGetForUpdate :one
-SELECT refresh_tokens.hash, refresh_tokens.session_id, refresh_tokens.issued_at, refresh_tokens.expires_at, refresh_tokens.retired_at, sessions.id, sessions.user_id, sessions.created_at, sessions.expires_at, sessions.revoked_at, sessions.revoke_reason, sessions.last_access_exp, sessions.last_used_at, sessions.client_addr, sessions.user_agent, users.id, users.username, users.email, users.password_hash, users.first_name, users.last_name, users.email_verified, users.roles, users.date_joined, users.updated_at, users.disabled_at, users.unverified_expires_at
+SELECT refresh_tokens.hash, refresh_tokens.session_id, refresh_tokens.issued_at, refresh_tokens.expires_at, refresh_tokens.retired_at, sessions.id, sessions.user_id, sessions.created_at, sessions.expires_at, sessions.revoked_at, sessions.revoke_reason, sessions.last_access_exp, sessions.refresh_key, sessions.last_used_at, sessions.client_addr, sessions.user_agent, users.id, users.username, users.email, users.password_hash, users.first_name, users.last_name, users.email_verified, users.roles, users.date_joined, users.updated_at, users.disabled_at, users.unverified_expires_at
 FROM refresh_tokens
 JOIN sessions ON sessions.id = refresh_tokens.session_id
 JOIN users ON users.id = sessions.user_id
@@ -47,6 +47,7 @@ func (q *Queries) RefreshTokenGetForUpdate(ctx context.Context, db DBTX, hash []
 		&i.Session.RevokedAt,
 		&i.Session.RevokeReason,
 		&i.Session.LastAccessExp,
+		&i.Session.RefreshKey,
 		&i.Session.LastUsedAt,
 		&i.Session.ClientAddr,
 		&i.Session.UserAgent,
@@ -79,48 +80,57 @@ func (q *Queries) RefreshTokenOwner(ctx context.Context, db DBTX, hash []byte) (
 	return user_id, err
 }
 
-const refreshTokenRotate = `-- name: RefreshTokenRotate :exec
+const refreshTokenRotate = `-- name: RefreshTokenRotate :one
 WITH retired AS (
-    UPDATE refresh_tokens SET retired_at = $3
-    WHERE refresh_tokens.hash = $5 AND refresh_tokens.retired_at IS NULL
+    UPDATE refresh_tokens SET retired_at = $1::timestamptz
+    WHERE refresh_tokens.hash = $2 AND refresh_tokens.retired_at IS NULL
 ), extended AS (
     UPDATE sessions
-    SET expires_at = $4, last_access_exp = greatest(sessions.last_access_exp, $6::timestamptz),
-        last_used_at = $3, client_addr = $7::text, user_agent = $8::text
-    WHERE sessions.id = $2
+    SET expires_at = $3, last_access_exp = greatest(sessions.last_access_exp, $4::timestamptz),
+        last_used_at = $1, client_addr = $5::text, user_agent = $6::text
+    WHERE sessions.id = $7
+    RETURNING hmac_sha256(sessions.refresh_key, $8::bytea) AS successor
+), issued AS (
+    INSERT INTO refresh_tokens (hash, session_id, issued_at, expires_at)
+    SELECT refresh_token_hash(extended.successor), $7, $1, $3 FROM extended
+    ON CONFLICT (hash) DO NOTHING
 )
-INSERT INTO refresh_tokens (hash, session_id, issued_at, expires_at)
-VALUES ($1, $2, $3, $4)
+SELECT extended.successor::bytea FROM extended
 `
 
 type RefreshTokenRotateParams struct {
-	NewHash         []byte
-	SessionID       uuid.UUID
 	Now             time.Time
-	ExpiresAt       time.Time
 	OldHash         []byte
+	ExpiresAt       time.Time
 	AccessExpiresAt time.Time
 	ClientAddr      string
 	UserAgent       string
+	SessionID       uuid.UUID
+	SuccessorSeed   []byte
 }
 
-// RefreshTokenRotate retires the presented token (a no-op when it is already
-// retired, in the reuse interval), adds its successor, extends the session
-// to the successor's expiry and records the exp of the access token about
-// to be signed, and when and from where the session was used, in one
+// RefreshTokenRotate is the rotation of a token presented again within the
+// reuse interval (or of a live token the fast path did not take): it
+// retires the presented token (a no-op when it is already retired),
+// extends the session to @expires_at, records the exp of the access token
+// about to be signed and when and from where the session was used, and
+// returns the successor, which is the same one RefreshTokenRotateLive
+// returned the first time (it is stored unless it already is), in one
 // statement.
-func (q *Queries) RefreshTokenRotate(ctx context.Context, db DBTX, arg RefreshTokenRotateParams) error {
-	_, err := db.Exec(ctx, refreshTokenRotate,
-		arg.NewHash,
-		arg.SessionID,
+func (q *Queries) RefreshTokenRotate(ctx context.Context, db DBTX, arg RefreshTokenRotateParams) ([]byte, error) {
+	row := db.QueryRow(ctx, refreshTokenRotate,
 		arg.Now,
-		arg.ExpiresAt,
 		arg.OldHash,
+		arg.ExpiresAt,
 		arg.AccessExpiresAt,
 		arg.ClientAddr,
 		arg.UserAgent,
+		arg.SessionID,
+		arg.SuccessorSeed,
 	)
-	return err
+	var extended_successor []byte
+	err := row.Scan(&extended_successor)
+	return extended_successor, err
 }
 
 const refreshTokenRotateLive = `-- name: RefreshTokenRotateLive :one
@@ -141,12 +151,12 @@ WITH retired AS (
     WHERE sessions.id = retired.session_id
       AND sessions.revoked_at IS NULL
       AND sessions.expires_at > $1
-    RETURNING sessions.id, sessions.user_id
+    RETURNING sessions.id, sessions.user_id, hmac_sha256(sessions.refresh_key, $8::bytea) AS successor
 ), issued AS (
     INSERT INTO refresh_tokens (hash, session_id, issued_at, expires_at)
-    SELECT $8, extended.id, $1, $4 FROM extended
+    SELECT refresh_token_hash(extended.successor), extended.id, $1, $4 FROM extended
 )
-SELECT extended.id AS session_id, users.id, users.username, users.email, users.password_hash, users.first_name, users.last_name, users.email_verified, users.roles, users.date_joined, users.updated_at, users.disabled_at, users.unverified_expires_at
+SELECT extended.id AS session_id, extended.successor::bytea AS successor, users.id, users.username, users.email, users.password_hash, users.first_name, users.last_name, users.email_verified, users.roles, users.date_joined, users.updated_at, users.disabled_at, users.unverified_expires_at
 FROM extended JOIN users ON users.id = extended.user_id
 `
 
@@ -158,18 +168,22 @@ type RefreshTokenRotateLiveParams struct {
 	AccessExpiresAt time.Time
 	ClientAddr      string
 	UserAgent       string
-	NewHash         []byte
+	SuccessorSeed   []byte
 }
 
 type RefreshTokenRotateLiveRow struct {
 	SessionID uuid.UUID
+	Successor []byte
 	User      User
 }
 
 // RefreshTokenRotateLive is the common case of a refresh in one statement:
 // when the token is live and its session too, it retires the token, extends
 // the session (recording when and from where it was used), stores the
-// successor and returns the session's id and user.
+// successor and returns the session's id, user and the successor's 32
+// bytes: HMAC-SHA256(session's refresh_key, @successor_seed), so the same
+// token presented again gets the same successor (RefreshTokenRotate), never
+// a second chain.
 // Otherwise it returns no row and the caller takes the slow path
 // (RefreshTokenGetForUpdate) to tell a retry within the reuse interval from
 // reuse or a dead token. A concurrent rotation of the same token waits on
@@ -185,11 +199,12 @@ func (q *Queries) RefreshTokenRotateLive(ctx context.Context, db DBTX, arg Refre
 		arg.AccessExpiresAt,
 		arg.ClientAddr,
 		arg.UserAgent,
-		arg.NewHash,
+		arg.SuccessorSeed,
 	)
 	var i RefreshTokenRotateLiveRow
 	err := row.Scan(
 		&i.SessionID,
+		&i.Successor,
 		&i.User.ID,
 		&i.User.Username,
 		&i.User.Email,

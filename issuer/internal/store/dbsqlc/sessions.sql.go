@@ -53,25 +53,26 @@ WITH owner AS (
       AND users.disabled_at IS NULL
     FOR SHARE
 ), session AS (
-    INSERT INTO sessions (id, user_id, created_at, expires_at, last_access_exp, last_used_at, client_addr, user_agent)
-    SELECT $3, owner.id, $4, $5, $6::timestamptz, $4, $7, $8 FROM owner
+    INSERT INTO sessions (id, user_id, created_at, expires_at, last_access_exp, last_used_at, client_addr, user_agent, refresh_key)
+    SELECT $3, owner.id, $4, $5, $6::timestamptz, $4, $7, $8, $9::bytea
+    FROM owner
     RETURNING id, user_id
 ), token AS (
     INSERT INTO refresh_tokens (hash, session_id, issued_at, expires_at)
-    SELECT $9, session.id, $4, $5 FROM session
+    SELECT $10, session.id, $4, $5 FROM session
 ), audited AS (
     INSERT INTO audit_log (at, event, actor_id, subject_id, session_id, client_addr, user_agent)
-    SELECT $4, $10::text, session.user_id, session.user_id, session.id, $7, $8 FROM session
+    SELECT $4, $11::text, session.user_id, session.user_id, session.id, $7, $8 FROM session
 ), device AS (
     INSERT INTO device_tokens (hash, user_id, created_at, expires_at)
-    SELECT $11::bytea, owner.id, $4, $12::timestamptz
+    SELECT $12::bytea, owner.id, $4, $13::timestamptz
     FROM owner CROSS JOIN session
-    WHERE $11::bytea IS NOT NULL
+    WHERE $12::bytea IS NOT NULL
     ON CONFLICT (hash) DO UPDATE SET expires_at = excluded.expires_at
     WHERE device_tokens.user_id = excluded.user_id
 ), cleared AS (
     DELETE FROM throttle_counters
-    WHERE throttle_counters.key = $13::bytea AND EXISTS (SELECT 1 FROM session)
+    WHERE throttle_counters.key = $14::bytea AND EXISTS (SELECT 1 FROM session)
 )
 SELECT owner.id, owner.username, owner.email, owner.password_hash, owner.first_name, owner.last_name, owner.email_verified, owner.roles, owner.date_joined, owner.updated_at, owner.disabled_at, owner.unverified_expires_at FROM owner CROSS JOIN session
 `
@@ -85,6 +86,7 @@ type SessionCreateParams struct {
 	AccessExpiresAt time.Time
 	ClientAddr      string
 	UserAgent       string
+	RefreshKey      []byte
 	RefreshHash     []byte
 	AuditEvent      string
 	DeviceHash      []byte
@@ -121,6 +123,8 @@ type SessionCreateRow struct {
 // With the session, the same statement stores (or extends) the device token
 // @device_hash of the user, when set, and forgets the throttle counter
 // @throttle_key, when set: a successful login resets its pair's counter.
+// @refresh_key keys the derivation of every successor refresh token
+// (RefreshTokenRotateLive).
 func (q *Queries) SessionCreate(ctx context.Context, db DBTX, arg SessionCreateParams) (SessionCreateRow, error) {
 	row := db.QueryRow(ctx, sessionCreate,
 		arg.UserID,
@@ -131,6 +135,7 @@ func (q *Queries) SessionCreate(ctx context.Context, db DBTX, arg SessionCreateP
 		arg.AccessExpiresAt,
 		arg.ClientAddr,
 		arg.UserAgent,
+		arg.RefreshKey,
 		arg.RefreshHash,
 		arg.AuditEvent,
 		arg.DeviceHash,
@@ -177,7 +182,7 @@ func (q *Queries) SessionDeleteExpired(ctx context.Context, db DBTX, arg Session
 }
 
 const sessionGetByID = `-- name: SessionGetByID :one
-SELECT id, user_id, created_at, expires_at, revoked_at, revoke_reason, last_access_exp, last_used_at, client_addr, user_agent FROM sessions WHERE id = $1
+SELECT id, user_id, created_at, expires_at, revoked_at, revoke_reason, last_access_exp, refresh_key, last_used_at, client_addr, user_agent FROM sessions WHERE id = $1
 `
 
 func (q *Queries) SessionGetByID(ctx context.Context, db DBTX, id uuid.UUID) (Session, error) {
@@ -191,6 +196,7 @@ func (q *Queries) SessionGetByID(ctx context.Context, db DBTX, id uuid.UUID) (Se
 		&i.RevokedAt,
 		&i.RevokeReason,
 		&i.LastAccessExp,
+		&i.RefreshKey,
 		&i.LastUsedAt,
 		&i.ClientAddr,
 		&i.UserAgent,

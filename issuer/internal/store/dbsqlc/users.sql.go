@@ -18,6 +18,35 @@ type LoginNameImportParams struct {
 	UserID uuid.UUID
 }
 
+const loginNameImportSkeletons = `-- name: LoginNameImportSkeletons :execrows
+UPDATE login_names SET skeleton = batch.skeleton
+FROM (SELECT DISTINCT ON (k.skeleton) n.name, k.skeleton
+      FROM unnest($1::text[]) WITH ORDINALITY AS n (name, i)
+      JOIN unnest($2::text[]) WITH ORDINALITY AS k (skeleton, i) ON k.i = n.i
+      ORDER BY k.skeleton, n.name) AS batch
+WHERE login_names.name = batch.name AND login_names.skeleton IS NULL
+  AND NOT EXISTS (SELECT 1 FROM login_names other WHERE other.skeleton = batch.skeleton)
+`
+
+type LoginNameImportSkeletonsParams struct {
+	Names     []string
+	Skeletons []string
+}
+
+// LoginNameImportSkeletons records the confusable skeletons of the login
+// names an import just claimed (@skeletons[i] is that of @names[i]), as
+// `issuer migrate up` does for the names from before migration 00008: a
+// name whose skeleton another name already has, or an earlier name of the
+// batch (in name order), keeps NULL and goes on working; no new look-alike
+// of either can register.
+func (q *Queries) LoginNameImportSkeletons(ctx context.Context, db DBTX, arg LoginNameImportSkeletonsParams) (int64, error) {
+	result, err := db.Exec(ctx, loginNameImportSkeletons, arg.Names, arg.Skeletons)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const loginNameLookup = `-- name: LoginNameLookup :many
 SELECT n.name::text AS name, lower(n.name)::text AS lowered,
        EXISTS (SELECT 1 FROM login_names WHERE login_names.name = lower(n.name))::boolean AS taken
@@ -50,6 +79,113 @@ func (q *Queries) LoginNameLookup(ctx context.Context, db DBTX, names []string) 
 		return nil, err
 	}
 	return items, nil
+}
+
+const loginNameSetSkeleton = `-- name: LoginNameSetSkeleton :execrows
+UPDATE login_names SET skeleton = $1
+WHERE login_names.name = $2 AND login_names.skeleton IS NULL
+  AND NOT EXISTS (SELECT 1 FROM login_names other WHERE other.skeleton = $1)
+`
+
+type LoginNameSetSkeletonParams struct {
+	Skeleton pgtype.Text
+	Name     string
+}
+
+// LoginNameSetSkeleton records a name's skeleton unless another name
+// already has it; it says whether it did.
+func (q *Queries) LoginNameSetSkeleton(ctx context.Context, db DBTX, arg LoginNameSetSkeletonParams) (int64, error) {
+	result, err := db.Exec(ctx, loginNameSetSkeleton, arg.Skeleton, arg.Name)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const loginNamesWithoutSkeleton = `-- name: LoginNamesWithoutSkeleton :many
+SELECT name FROM login_names
+WHERE skeleton IS NULL AND name > $1
+ORDER BY name
+LIMIT $2
+`
+
+type LoginNamesWithoutSkeletonParams struct {
+	After   string
+	MaxRows int32
+}
+
+// LoginNamesWithoutSkeleton lists up to @max_rows login names after @after
+// (in name order) whose skeleton is not recorded: those from before
+// migration 00008, and the look-alikes that could not have theirs.
+func (q *Queries) LoginNamesWithoutSkeleton(ctx context.Context, db DBTX, arg LoginNamesWithoutSkeletonParams) ([]string, error) {
+	rows, err := db.Query(ctx, loginNamesWithoutSkeleton, arg.After, arg.MaxRows)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, err
+		}
+		items = append(items, name)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const userChangePassword = `-- name: UserChangePassword :one
+WITH caller AS (
+    SELECT sessions.id FROM sessions
+    WHERE sessions.id = $5 AND sessions.user_id = $3 AND sessions.revoked_at IS NULL
+    FOR SHARE
+)
+UPDATE users SET password_hash = $1, updated_at = $2
+WHERE users.id = $3 AND users.password_hash = $4 AND EXISTS (SELECT 1 FROM caller)
+RETURNING id, username, email, password_hash, first_name, last_name, email_verified, roles, date_joined, updated_at, disabled_at, unverified_expires_at
+`
+
+type UserChangePasswordParams struct {
+	NewHash   string
+	Now       time.Time
+	ID        uuid.UUID
+	OldHash   string
+	SessionID uuid.UUID
+}
+
+// UserChangePassword replaces the password hash @old_hash, the one the
+// caller verified, by @new_hash, only while the caller's session is live
+// (not revoked, as SessionAuthenticate checks it), in one statement. The session row is locked FOR SHARE, so a revocation
+// in flight (logout-all) is waited for and then seen; the user row lock
+// makes a concurrent change wait, and then find its @old_hash gone. No row
+// when either is so (the caller tells which).
+func (q *Queries) UserChangePassword(ctx context.Context, db DBTX, arg UserChangePasswordParams) (User, error) {
+	row := db.QueryRow(ctx, userChangePassword,
+		arg.NewHash,
+		arg.Now,
+		arg.ID,
+		arg.OldHash,
+		arg.SessionID,
+	)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Username,
+		&i.Email,
+		&i.PasswordHash,
+		&i.FirstName,
+		&i.LastName,
+		&i.EmailVerified,
+		&i.Roles,
+		&i.DateJoined,
+		&i.UpdatedAt,
+		&i.DisabledAt,
+		&i.UnverifiedExpiresAt,
+	)
+	return i, err
 }
 
 const userDeleteUnverified = `-- name: UserDeleteUnverified :execrows
@@ -222,23 +358,26 @@ type UserImportParams struct {
 const userInsert = `-- name: UserInsert :one
 WITH inserted AS (
     INSERT INTO users (id, username, email, password_hash, first_name, last_name, roles, date_joined, updated_at, unverified_expires_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7::text[], $8, $8,
-            $9::timestamptz)
+    VALUES ($3, $4, $5, $6, $7, $8, $9::text[], $10, $10,
+            $11::timestamptz)
     RETURNING id, username, email, password_hash, first_name, last_name, email_verified, roles, date_joined, updated_at, disabled_at, unverified_expires_at
 ), claimed AS (
-    INSERT INTO login_names (name, user_id)
-    SELECT DISTINCT lower(n.name), inserted.id
-    FROM inserted CROSS JOIN unnest(ARRAY[inserted.username, inserted.email]) AS n (name)
-    ON CONFLICT (name) DO NOTHING
-    RETURNING name
+    INSERT INTO login_names (name, user_id, skeleton)
+    SELECT DISTINCT ON (n.skeleton) lower(n.name), inserted.id, n.skeleton
+    FROM inserted CROSS JOIN LATERAL (VALUES (inserted.username, $1::text),
+                                             (inserted.email, $2::text)) AS n (name, skeleton)
+    ON CONFLICT DO NOTHING
+    RETURNING skeleton
 )
 SELECT inserted.id, inserted.username, inserted.email, inserted.password_hash, inserted.first_name, inserted.last_name, inserted.email_verified, inserted.roles, inserted.date_joined, inserted.updated_at, inserted.disabled_at, inserted.unverified_expires_at,
-       EXISTS (SELECT 1 FROM claimed WHERE claimed.name = lower(inserted.username))::boolean AS username_claimed,
-       EXISTS (SELECT 1 FROM claimed WHERE claimed.name = lower(inserted.email))::boolean AS email_claimed
+       EXISTS (SELECT 1 FROM claimed WHERE claimed.skeleton = $1::text)::boolean AS username_claimed,
+       EXISTS (SELECT 1 FROM claimed WHERE claimed.skeleton = $2::text)::boolean AS email_claimed
 FROM inserted
 `
 
 type UserInsertParams struct {
+	UsernameSkeleton    string
+	EmailSkeleton       string
 	ID                  uuid.UUID
 	Username            string
 	Email               string
@@ -268,13 +407,17 @@ type UserInsertRow struct {
 }
 
 // UserInsert creates a user and claims its login names (its username and
-// e-mail address, lower-cased) in one statement, and says which names it
-// could claim: a name another user holds, or is claiming in a transaction
-// not yet committed (this statement waits for it), is not claimed, and the
-// caller must then roll back. @unverified_expires_at (NULL: never) is when
-// the account is deleted if its address is still unverified.
+// e-mail address, lower-cased, each with its confusable skeleton) in one
+// statement, and says which names it could claim: a name, or a skeleton,
+// another user holds, or is claiming in a transaction not yet committed
+// (this statement waits for it), is not claimed, and the caller must then
+// roll back. A username and an address of the same user that look alike
+// share one row. @unverified_expires_at (NULL: never) is when the account
+// is deleted if its address is still unverified.
 func (q *Queries) UserInsert(ctx context.Context, db DBTX, arg UserInsertParams) (UserInsertRow, error) {
 	row := db.QueryRow(ctx, userInsert,
+		arg.UsernameSkeleton,
+		arg.EmailSkeleton,
 		arg.ID,
 		arg.Username,
 		arg.Email,
