@@ -37,6 +37,7 @@ import (
 	"time"
 
 	"github.com/medinsights/auth/internal/accesstoken"
+	"github.com/medinsights/auth/kong-plugin/internal/sleep"
 )
 
 // Fetching policy.
@@ -273,7 +274,7 @@ func (f *Fetcher) run(ctx context.Context) {
 	defer f.wg.Done()
 	pause := firstRetry
 	for !f.loop(ctx) && ctx.Err() == nil {
-		sleep(ctx, pause)
+		sleep.For(ctx, pause)
 		pause = min(pause*2, panicPauseMax)
 	}
 }
@@ -333,15 +334,6 @@ func (f *Fetcher) stopIfIdle() bool {
 	}
 	f.running.Store(false)
 	return true
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
 }
 
 // fetch replaces the key set with the one the URL publishes now: a key the

@@ -6,6 +6,8 @@ import (
 	"io"
 	"strconv"
 	"time"
+
+	"github.com/medinsights/auth/kong-plugin/internal/sleep"
 )
 
 // The long poll (GET .../revocations/?after=CURSOR&wait=SECONDS): the
@@ -36,7 +38,7 @@ func (s *Syncer) longPoll(ctx context.Context) error {
 	s.applied(p.list, time.Now())
 	shortPoll := s.waitSeconds.Load() == 0
 	if p.count == 0 && (shortPoll || wait > 0 && time.Since(started) < time.Duration(wait)*time.Second/4) {
-		sleep(ctx, emptyPause)
+		sleep.For(ctx, emptyPause)
 	}
 	return nil
 }

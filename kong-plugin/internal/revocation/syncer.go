@@ -39,6 +39,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/medinsights/auth/kong-plugin/internal/sleep"
 )
 
 const (
@@ -387,7 +389,7 @@ func (s *Syncer) run(ctx context.Context) {
 	// log, and follow the feed again after a pause that doubles each time.
 	pause := s.backoffBase
 	for !s.follow(ctx) && ctx.Err() == nil {
-		sleep(ctx, pause)
+		sleep.For(ctx, pause)
 		pause = min(pause*2, s.backoffCap)
 	}
 }
@@ -435,7 +437,7 @@ func (s *Syncer) follow(ctx context.Context) (ended bool) {
 		if errors.As(err, &busy) {
 			pause = max(pause, busy.after+rand.N(busy.after/2+1))
 		}
-		sleep(ctx, pause)
+		sleep.For(ctx, pause)
 	}
 	return true
 }
@@ -466,15 +468,6 @@ func (s *Syncer) backoff(n int) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
-}
-
 // syncOnce follows one stream, or sends one long poll, and applies what it
 // gets.
 func (s *Syncer) syncOnce(ctx context.Context) error {
@@ -490,7 +483,7 @@ func (s *Syncer) syncOnce(ctx context.Context) error {
 			}
 			return s.longPoll(ctx)
 		case err == nil && time.Since(started) < time.Second:
-			sleep(ctx, emptyPause) // a stream ended at once (a replica stopping): no tight loop
+			sleep.For(ctx, emptyPause) // a stream ended at once (a replica stopping): no tight loop
 		}
 		return err
 	}
