@@ -12,10 +12,6 @@ func WrapSnapshotRead(f *Feed, wrap func(read func(context.Context) (store.FeedP
 	f.snapshotReadFunc = wrap(f.snapshotReadFunc)
 }
 
-// OnPublished makes f call fn after it publishes each window (each fill
-// read that ended). Call it before Run.
-func OnPublished(f *Feed, fn func()) { f.hooks.Published = func(int64) { fn() } }
-
 // OnSnapshotJoined makes f call fn after each reader joins a shared
 // snapshot read.
 func OnSnapshotJoined(f *Feed, fn func()) { f.hooks.Joined = fn }

@@ -27,6 +27,8 @@ type env struct {
 	feed  *feed.Feed
 	store *store.Store
 	url   string
+	// heads receives the head of every window published (setupQuiet only).
+	heads <-chan int64
 }
 
 // setup migrates a database of the test's own and starts a Feed on it
