@@ -14,15 +14,6 @@ import (
 	"github.com/medinsights/auth/internal/cputime"
 )
 
-// threadCPUTime is the calling OS thread's CPU time (package cputime).
-func threadCPUTime(b *testing.B) time.Duration {
-	d, err := cputime.Thread()
-	if err != nil {
-		b.Fatalf("clock_gettime: %v", err)
-	}
-	return d
-}
-
 // BenchmarkParseVsRSAVerifyCPU is BenchmarkParseVsRSAVerify measured in
 // thread CPU time, in alternating blocks, so that other processes on a
 // shared machine do not count: parse/rsa-cpu is the ratio of the CPU time
@@ -40,20 +31,20 @@ func BenchmarkParseVsRSAVerifyCPU(b *testing.B) {
 	const block = 20
 	var parse, verify time.Duration
 	for b.Loop() {
-		start := threadCPUTime(b)
+		start := cputime.Of(b)
 		for range block {
 			if _, err := p.Parse(token, keys); err != nil {
 				b.Fatal(err)
 			}
 		}
-		mid := threadCPUTime(b)
+		mid := cputime.Of(b)
 		for range block {
 			if err := rsa.VerifyPKCS1v15(&key.PublicKey, crypto.SHA256, digest[:], sig); err != nil {
 				b.Fatal(err)
 			}
 		}
 		parse += mid - start
-		verify += threadCPUTime(b) - mid
+		verify += cputime.Of(b) - mid
 	}
 	b.ReportMetric(float64(parse)/float64(verify), "parse/rsa-cpu")
 	b.ReportMetric(float64(parse-verify)/float64(b.N*block), "overhead-cpu-ns/op")

@@ -8,6 +8,7 @@ package cputime
 
 import (
 	"syscall"
+	"testing"
 	"time"
 	"unsafe"
 )
@@ -21,4 +22,14 @@ func Thread() (time.Duration, error) {
 		return 0, errno
 	}
 	return time.Duration(ts.Nano()), nil
+}
+
+// Of is Thread for a benchmark: it stops tb when the clock cannot be read.
+func Of(tb testing.TB) time.Duration {
+	tb.Helper()
+	d, err := Thread()
+	if err != nil {
+		tb.Fatalf("clock_gettime: %v", err)
+	}
+	return d
 }

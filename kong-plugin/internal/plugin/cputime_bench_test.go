@@ -10,15 +10,6 @@ import (
 	"github.com/medinsights/auth/internal/cputime"
 )
 
-// threadCPUTime is the calling OS thread's CPU time (package cputime).
-func threadCPUTime(b *testing.B) time.Duration {
-	d, err := cputime.Thread()
-	if err != nil {
-		b.Fatalf("clock_gettime: %v", err)
-	}
-	return d
-}
-
 // BenchmarkDecideWithMetricsCPU is BenchmarkDecideWithMetrics in thread CPU
 // time, in alternating blocks of cached decisions as Access made them before
 // metrics (one time.Now, then decide) and as it makes them now (the same,
@@ -37,21 +28,21 @@ func BenchmarkDecideWithMetricsCPU(b *testing.B) {
 	const block = 50
 	var plain, measured time.Duration
 	for b.Loop() {
-		start := threadCPUTime(b)
+		start := cputime.Of(b)
 		for range block {
 			_ = time.Now()
 			if o := decide(s, r, epoch); o.status != 0 {
 				b.Fatal(o.reason)
 			}
 		}
-		mid := threadCPUTime(b)
+		mid := cputime.Of(b)
 		for range block {
 			now := time.Now()
 			o := decide(s, r, epoch)
 			metrics.decided(&o, time.Since(now))
 		}
 		plain += mid - start
-		measured += threadCPUTime(b) - mid
+		measured += cputime.Of(b) - mid
 	}
 	n := float64(b.N * block)
 	b.ReportMetric(float64(plain)/n, "decide-cpu-ns/op")
