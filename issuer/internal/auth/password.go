@@ -18,10 +18,37 @@ type PasswordParams struct {
 	Threads uint8
 }
 
-// DefaultPasswordParams is OWASP's minimum for argon2id (m=19 MiB, t=2, p=1).
-// Raising it later is safe: a stored hash with smaller parameters is
-// replaced at the user's next login.
-var DefaultPasswordParams = PasswordParams{Memory: 19456, Time: 2, Threads: 1}
+// DefaultPasswordParams is one of OWASP's equivalent minimums for argon2id
+// (m=12 MiB, t=3, p=1). It costs the same CPU as the better-known m=19 MiB,
+// t=2, and holds a third less memory per hash in flight, which is what
+// bounds the issuer's memory under login load (docs/password-policy.md,
+// "Memory"). Changing the parameters later is safe: a stored hash with other
+// parameters is replaced at the user's next login.
+var DefaultPasswordParams = PasswordParams{Memory: 12288, Time: 3, Threads: 1}
+
+// MinPasswordParams is the floor PasswordParams.Check enforces: OWASP's
+// table of equivalent argon2id settings runs from m=46 MiB, t=1 to m=7 MiB,
+// t=5, so the memory is at least 7 MiB and memory x passes at least
+// 7 MiB x 5.
+var MinPasswordParams = PasswordParams{Memory: 7168, Time: 5, Threads: 1}
+
+// Check reports whether p is at least as costly as OWASP asks (see
+// MinPasswordParams), and not so costly that one hash holds more than
+// 1 GiB.
+func (p PasswordParams) Check() error {
+	switch {
+	case p.Threads == 0:
+		return errors.New("argon2id needs at least one thread")
+	case p.Memory < MinPasswordParams.Memory:
+		return fmt.Errorf("argon2id memory %d KiB is below OWASP's minimum of %d KiB", p.Memory, MinPasswordParams.Memory)
+	case p.Memory > 1<<20:
+		return fmt.Errorf("argon2id memory %d KiB is over 1 GiB", p.Memory)
+	case uint64(p.Memory)*uint64(p.Time) < uint64(MinPasswordParams.Memory)*uint64(MinPasswordParams.Time):
+		return fmt.Errorf("argon2id m=%d KiB, t=%d is below OWASP's minimum: memory x passes must be at least %d KiB (m=7 MiB with t=5, m=12 MiB with t=3, m=19 MiB with t=2)",
+			p.Memory, p.Time, MinPasswordParams.Memory*MinPasswordParams.Time)
+	}
+	return nil
+}
 
 const (
 	saltLen = 16
@@ -44,8 +71,10 @@ func HashPassword(p PasswordParams, password string) (string, error) {
 
 // VerifyPassword reports whether password matches the stored hash, in time
 // that depends only on the hash's parameters, and whether the hash should be
-// replaced: an argon2id PHC string whose parameters are below want, or any
-// hash imported from Django (see CheckDjangoHash).
+// replaced: an argon2id PHC string whose parameters are not want (weaker or
+// merely different: the configured parameters are the policy, and every
+// hash converges on them as its user logs in), or any hash imported from
+// Django (see CheckDjangoHash).
 func VerifyPassword(want PasswordParams, phc, password string) (ok, rehash bool, err error) {
 	if IsDjangoHash(phc) {
 		ok, err := verifyDjangoHash(phc, password)
@@ -57,7 +86,7 @@ func VerifyPassword(want PasswordParams, phc, password string) (ok, rehash bool,
 	}
 	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, uint32(len(key)))
 	ok = subtle.ConstantTimeCompare(got, key) == 1
-	rehash = p.Memory < want.Memory || p.Time < want.Time || p.Threads < want.Threads || len(key) < keyLen
+	rehash = p != want || len(key) != keyLen
 	return ok, rehash, nil
 }
 

@@ -19,7 +19,7 @@ func TestPasswordHashIsAnArgon2idPHCString(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(h, "$argon2id$v=19$m=19456,t=2,p=1$") {
+	if !strings.HasPrefix(h, "$argon2id$v=19$m=12288,t=3,p=1$") {
 		t.Fatalf("hash %s", h)
 	}
 	ok, rehash, err := auth.VerifyPassword(auth.DefaultPasswordParams, h, "correct horse battery staple")
@@ -33,9 +33,41 @@ func TestPasswordHashIsAnArgon2idPHCString(t *testing.T) {
 	if ok, rehash, _ := auth.VerifyPassword(auth.DefaultPasswordParams, weak, "pw"); !ok || !rehash {
 		t.Fatalf("a hash with weaker parameters: ok=%v rehash=%v", ok, rehash)
 	}
+	// A hash of an equivalent profile (the issuer's default before 12 MiB)
+	// converges on the configured one too, and so does a costlier one: the
+	// configuration is the policy.
+	for _, other := range []auth.PasswordParams{{Memory: 19456, Time: 2, Threads: 1}, {Memory: 12288, Time: 4, Threads: 1}} {
+		h, _ := auth.HashPassword(other, "pw")
+		if ok, rehash, _ := auth.VerifyPassword(auth.DefaultPasswordParams, h, "pw"); !ok || !rehash {
+			t.Fatalf("a hash with parameters %+v: ok=%v rehash=%v", other, ok, rehash)
+		}
+	}
 	for _, bad := range []string{"", "$argon2i$v=19$m=1,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA", "plaintext", "$argon2id$v=19$m=x$a$b"} {
 		if _, _, err := auth.VerifyPassword(auth.DefaultPasswordParams, bad, "pw"); err == nil {
 			t.Errorf("%q accepted as a hash", bad)
+		}
+	}
+}
+
+// PasswordParams.Check holds every setting to OWASP's table of argon2id
+// minimums, and accepts each row of it.
+func TestPasswordParamsCheck(t *testing.T) {
+	t.Parallel()
+	for _, ok := range []auth.PasswordParams{
+		auth.DefaultPasswordParams,
+		{Memory: 47104, Time: 1, Threads: 1}, {Memory: 19456, Time: 2, Threads: 1}, {Memory: 12288, Time: 3, Threads: 1},
+		{Memory: 9216, Time: 4, Threads: 1}, {Memory: 7168, Time: 5, Threads: 1}, {Memory: 65536, Time: 3, Threads: 4},
+	} {
+		if err := ok.Check(); err != nil {
+			t.Errorf("%+v refused: %v", ok, err)
+		}
+	}
+	for _, bad := range []auth.PasswordParams{
+		{Memory: 12288, Time: 2, Threads: 1}, {Memory: 19456, Time: 1, Threads: 1}, {Memory: 4096, Time: 10, Threads: 1},
+		{Memory: 12288, Time: 3, Threads: 0}, {Memory: 2 << 20, Time: 1, Threads: 1},
+	} {
+		if err := bad.Check(); err == nil {
+			t.Errorf("%+v accepted", bad)
 		}
 	}
 }

@@ -373,7 +373,7 @@ func newAuthService(c config.Config, st *store.Store, sg *signer.Signer, log *sl
 		Issuer: c.Issuer, Audience: c.Audience,
 		AccessLifetime: c.AccessLifetime, RefreshLifetime: c.RefreshLifetime,
 		ReuseInterval: c.RefreshReuseInterval, ClockSkew: c.ClockSkew,
-		DefaultRoles: c.DefaultRoles, PasswordHashConcurrency: c.PasswordHashConcurrency,
+		DefaultRoles: c.DefaultRoles, PasswordHashConcurrency: c.PasswordHashConcurrency, Password: c.PasswordHash,
 		Throttle: c.Throttle, DeviceTokenLifetime: c.DeviceTokenLifetime,
 		PasswordResetLifetime: c.PasswordResetLifetime, UnverifiedAccountTTL: c.UnverifiedAccountTTL,
 		ThrottleDecisionFunc: mx.ThrottleDecision,

@@ -9,15 +9,15 @@ import (
 func TestMemoryLimit(t *testing.T) {
 	t.Parallel()
 	const mib = 1 << 20
-	hashing := int64(2 * 19 * mib)
-	if got := memoryLimit(hashing, 0); got != hashing+memoryHeadroom {
-		t.Errorf("no container limit: %d MiB, want hashing + headroom", got/mib)
+	hashing := int64(2 * 12 * mib)
+	if got := memoryLimit(hashing, 0); got != 80*mib {
+		t.Errorf("no container limit: %d MiB, want twice the hashing + headroom", got/mib)
 	}
 	if got := memoryLimit(hashing, 60*mib); got != 54*mib {
 		t.Errorf("60 MiB container: %d MiB, want 90%% of it", got/mib)
 	}
-	if got := memoryLimit(hashing, 1024*mib); got != hashing+memoryHeadroom {
-		t.Errorf("1 GiB container: %d MiB, want hashing + headroom", got/mib)
+	if got := memoryLimit(hashing, 1024*mib); got != 80*mib {
+		t.Errorf("1 GiB container: %d MiB, want twice the hashing + headroom", got/mib)
 	}
 }
 

@@ -68,6 +68,10 @@ func serve(ctx context.Context, env Env) error {
 	if err != nil {
 		return err
 	}
+	if env.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+		log.Info("go gc percent set", "percent", gcPercent)
+	}
 	if env.Getenv("GOMEMLIMIT") == "" {
 		limit := memoryLimit(svc.HashingMemory(), cgroupMemoryLimit("/sys/fs/cgroup"))
 		debug.SetMemoryLimit(limit)

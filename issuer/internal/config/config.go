@@ -67,8 +67,9 @@ type Config struct {
 	ShutdownDrainDelay   time.Duration // SHUTDOWN_DRAIN_DELAY, seconds: readiness fails, serving goes on
 	MetricsAddr          string        // METRICS_ADDR: optional; GET /metrics on a listener of its own
 
-	PasswordHashConcurrency int    // PASSWORD_HASH_CONCURRENCY: argon2id computations at once; 0: GOMAXPROCS
-	PasswordBlocklistFile   string // PASSWORD_BLOCKLIST_FILE: optional; a compiled breached-password list (fail closed)
+	PasswordHashConcurrency int                 // PASSWORD_HASH_CONCURRENCY: argon2id computations at once; 0: GOMAXPROCS
+	PasswordHash            auth.PasswordParams // PASSWORD_HASH_MEMORY (KiB) and PASSWORD_HASH_TIME (passes): argon2id, p=1
+	PasswordBlocklistFile   string              // PASSWORD_BLOCKLIST_FILE: optional; a compiled breached-password list (fail closed)
 
 	AuditRetention time.Duration // AUDIT_RETENTION_DAYS, days (default 400); 0: audit rows are kept forever
 
@@ -173,6 +174,7 @@ func Load(getenv func(string) string, need Need) (Config, error) {
 		RevocationFeedToken:  l.str("REVOCATION_FEED_TOKEN", ""),
 
 		PasswordHashConcurrency: l.integer("PASSWORD_HASH_CONCURRENCY", 0, 0, 1024),
+		PasswordHash:            l.passwordHash(),
 		PasswordBlocklistFile:   l.str("PASSWORD_BLOCKLIST_FILE", ""),
 		AuditRetention:          time.Duration(l.integer("AUDIT_RETENTION_DAYS", auditRetentionDays, 0, 36600)) * 24 * time.Hour,
 
@@ -362,6 +364,21 @@ func (l *loader) prefixes(name string) []netip.Prefix {
 		out = append(out, p.Masked())
 	}
 	return out
+}
+
+// passwordHash reads argon2id's memory (KiB) and passes, each defaulting to
+// auth.DefaultPasswordParams', and holds them to OWASP's minimums.
+func (l *loader) passwordHash() auth.PasswordParams {
+	d := auth.DefaultPasswordParams
+	p := auth.PasswordParams{
+		Memory:  uint32(l.integer("PASSWORD_HASH_MEMORY", int(d.Memory), 1, 1<<20)),
+		Time:    uint32(l.integer("PASSWORD_HASH_TIME", int(d.Time), 1, 100)),
+		Threads: d.Threads,
+	}
+	if err := p.Check(); err != nil {
+		l.fail("PASSWORD_HASH_MEMORY", "with PASSWORD_HASH_TIME: "+err.Error())
+	}
+	return p
 }
 
 // throttle reads THROTTLE_ENABLED and the thresholds, each defaulting to

@@ -31,6 +31,13 @@ func TestDefaults(t *testing.T) {
 		c.PasswordResetLifetime != 1800*time.Second || c.UnverifiedAccountTTL != 7*24*time.Hour || c.DeviceTokenLifetime != 365*24*time.Hour {
 		t.Fatalf("throttle and reset defaults %+v", c)
 	}
+	if c.PasswordHash != auth.DefaultPasswordParams {
+		t.Fatalf("password hash %+v, want %+v", c.PasswordHash, auth.DefaultPasswordParams)
+	}
+	c, err = config.Load(env(map[string]string{"PASSWORD_HASH_MEMORY": "19456", "PASSWORD_HASH_TIME": "2"}), 0)
+	if err != nil || c.PasswordHash != (auth.PasswordParams{Memory: 19456, Time: 2, Threads: 1}) {
+		t.Fatalf("OWASP's m=19 MiB, t=2: %+v, %v", c.PasswordHash, err)
+	}
 }
 
 func TestThrottleVariables(t *testing.T) {
@@ -85,6 +92,8 @@ func TestEveryBadVariableIsReportedByName(t *testing.T) {
 		"LOG_LEVEL":                       "loud",
 		"EMAIL_VERIFICATION_URL":          "ftp://x",
 		"PASSWORD_HASH_CONCURRENCY":       "-1",
+		"PASSWORD_HASH_MEMORY":            "4096",
+		"PASSWORD_HASH_TIME":              "0",
 		"PASSWORD_RESET_URL":              "javascript:alert(1)",
 		"PASSWORD_RESET_TOKEN_LIFETIME":   "0",
 		"UNVERIFIED_ACCOUNT_TTL":          "60",
