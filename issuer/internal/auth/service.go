@@ -139,7 +139,7 @@ type Options struct {
 	// refuses from (PASSWORD_BLOCKLIST_FILE).
 	Blocklist Blocklist
 	// PasswordHashConcurrency bounds the argon2id computations running at
-	// once (each holds Password.Memory, 19 MiB by default); zero:
+	// once (each holds Password.Memory, 12 MiB by default); zero:
 	// GOMAXPROCS. argon2id with p=1 keeps one core busy, so more hashes in
 	// flight than cores add memory and no throughput: the extra requests
 	// wait for a slot instead. PasswordHashWait is how long a request waits for a slot
