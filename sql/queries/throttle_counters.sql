@@ -10,13 +10,9 @@
 -- when none was).
 -- name: ThrottleCounterHit :one
 WITH req AS (
-    SELECT k.key, s.subject, m.max_hits, p.period, d.delay, x.max_delay
-    FROM unnest(@keys::bytea[]) WITH ORDINALITY AS k (key, i)
-    JOIN unnest(@subjects::bytea[]) WITH ORDINALITY AS s (subject, i) ON s.i = k.i
-    JOIN unnest(@max_hits::integer[]) WITH ORDINALITY AS m (max_hits, i) ON m.i = k.i
-    JOIN unnest(@periods::interval[]) WITH ORDINALITY AS p (period, i) ON p.i = k.i
-    JOIN unnest(@delays::interval[]) WITH ORDINALITY AS d (delay, i) ON d.i = k.i
-    JOIN unnest(@max_delays::interval[]) WITH ORDINALITY AS x (max_delay, i) ON x.i = k.i
+    SELECT r.key, r.subject, r.max_hits, r.period, r.delay, r.max_delay
+    FROM ROWS FROM (unnest(@keys::bytea[]), unnest(@subjects::bytea[]), unnest(@max_hits::integer[]),
+                    unnest(@periods::interval[]), unnest(@delays::interval[]), unnest(@max_delays::interval[])) AS r (key, subject, max_hits, period, delay, max_delay)
 ), blocked AS (
     SELECT max(t.blocked_until) AS until FROM throttle_counters t JOIN req ON req.key = t.key
     WHERE t.blocked_until > @now::timestamptz

@@ -63,13 +63,9 @@ func (q *Queries) ThrottleCounterDeleteExpired(ctx context.Context, db DBTX, arg
 
 const throttleCounterHit = `-- name: ThrottleCounterHit :one
 WITH req AS (
-    SELECT k.key, s.subject, m.max_hits, p.period, d.delay, x.max_delay
-    FROM unnest($2::bytea[]) WITH ORDINALITY AS k (key, i)
-    JOIN unnest($3::bytea[]) WITH ORDINALITY AS s (subject, i) ON s.i = k.i
-    JOIN unnest($4::integer[]) WITH ORDINALITY AS m (max_hits, i) ON m.i = k.i
-    JOIN unnest($5::interval[]) WITH ORDINALITY AS p (period, i) ON p.i = k.i
-    JOIN unnest($6::interval[]) WITH ORDINALITY AS d (delay, i) ON d.i = k.i
-    JOIN unnest($7::interval[]) WITH ORDINALITY AS x (max_delay, i) ON x.i = k.i
+    SELECT r.key, r.subject, r.max_hits, r.period, r.delay, r.max_delay
+    FROM ROWS FROM (unnest($2::bytea[]), unnest($3::bytea[]), unnest($4::integer[]),
+                    unnest($5::interval[]), unnest($6::interval[]), unnest($7::interval[])) AS r (key, subject, max_hits, period, delay, max_delay)
 ), blocked AS (
     SELECT max(t.blocked_until) AS until FROM throttle_counters t JOIN req ON req.key = t.key
     WHERE t.blocked_until > $1::timestamptz
