@@ -253,3 +253,62 @@ func rolesUnchanged(t *testing.T, is *issuertest.Issuer, _ issuertest.Tokens) {
 		t.Fatalf("roles %v (%v), want [patient]", u.Roles, err)
 	}
 }
+
+// A throttled login is audited as login_failed/throttled on the first
+// refusal of each block, with the refusing rules and the block's end; the
+// refusals after it within the same block are not (the metrics count
+// them), and a new block (the doubled delay) is audited again. An unknown
+// account's block is audited the same way, about no user.
+func TestThrottledLoginIsAuditedOncePerBlock(t *testing.T) {
+	t.Parallel()
+	is := throttledIssuer(t, issuertest.Options{})
+	alice := uuid.MustParse(userIDOf(t, is, "alice"))
+	const attacker = "198.51.100.31"
+	before := len(auditRows(t, is))
+	for _, name := range []string{"alice", "nobody"} {
+		for range 5 {
+			wantProblem(t, loginFrom(t, is, attacker, name, wrongPassword), 401, "invalid_credentials")
+		}
+		for _, pw := range []string{wrongPassword, password, wrongPassword} {
+			wantThrottled(t, loginFrom(t, is, attacker, name, pw), time.Minute)
+		}
+	}
+	blockEnd := is.Clock.Now().Add(time.Minute)
+	is.Clock.Advance(time.Minute + time.Second)
+	wantProblem(t, loginFrom(t, is, attacker, "alice", wrongPassword), 401, "invalid_credentials")
+	for range 2 {
+		wantThrottled(t, loginFrom(t, is, attacker, "alice", password), 2*time.Minute)
+	}
+
+	rows := auditRows(t, is)[before:]
+	var got []string
+	for _, r := range rows {
+		got = append(got, auditKey(r))
+	}
+	fails := []string{"login_failed/bad_password", "login_failed/bad_password", "login_failed/bad_password", "login_failed/bad_password", "login_failed/bad_password"}
+	unknown := []string{"login_failed/unknown_user", "login_failed/unknown_user", "login_failed/unknown_user", "login_failed/unknown_user", "login_failed/unknown_user"}
+	want := slices.Concat(fails, []string{"login_failed/throttled"}, unknown, []string{"login_failed/throttled"},
+		[]string{"login_failed/bad_password", "login_failed/throttled"})
+	if !slices.Equal(got, want) {
+		t.Fatalf("audit rows\n%v\nwant\n%v", got, want)
+	}
+	for i, c := range []struct {
+		row     int
+		subject uuid.UUID
+		until   time.Time
+	}{{5, alice, blockEnd}, {11, uuid.Nil, blockEnd}, {13, alice, is.Clock.Now().Add(2 * time.Minute)}} {
+		r := rows[c.row]
+		var d struct {
+			Rules        []string `json:"rules"`
+			BlockedUntil string   `json:"blocked_until"`
+		}
+		if err := json.Unmarshal([]byte(r.Detail), &d); err != nil {
+			t.Fatal(err)
+		}
+		if r.SubjectID != c.subject || !slices.Equal(d.Rules, []string{auth.RuleLoginPair}) || d.BlockedUntil != c.until.UTC().Format(time.RFC3339) ||
+			r.Client.Addr != attacker {
+			t.Errorf("throttled row %d: subject %s, client %q, detail %s; want subject %s, rules [login_pair], until %s",
+				i, r.SubjectID, r.Client.Addr, r.Detail, c.subject, c.until.UTC().Format(time.RFC3339))
+		}
+	}
+}

@@ -48,7 +48,7 @@ func EventNames() []string {
 }
 
 // Reasons a login fails, in the detail of its EventLoginFailed row and the
-// reason label of its metric. An open set: the login throttle adds its own.
+// reason label of its metric.
 const (
 	LoginFailedUnknownUser = "unknown_user"
 	LoginFailedBadPassword = "bad_password"
@@ -56,6 +56,10 @@ const (
 	// LoginFailedAccountChanged: the password was changed, or the user
 	// disabled, between the password check and the session's creation.
 	LoginFailedAccountChanged = "account_changed"
+	// LoginFailedThrottled: a throttle refused the login before its
+	// password was checked. Audited on the first refusal of each block;
+	// every refusal is counted in the metrics.
+	LoginFailedThrottled = "throttled"
 )
 
 // Event is one security event, as the audit log and metrics see it.
@@ -70,18 +74,35 @@ type Event struct {
 	Detail map[string]any
 }
 
-// Events observes security events after their transaction has committed.
-// The issuer's metrics implement it. The audit log is written inside the
+// Events observes what the service does: the one interface the issuer's
+// metrics implement, and tests too (issuertest counts hashes and waits for
+// reset requests through it). Observe sees each security event after its
+// transaction has committed; the audit log is written inside the
 // transaction instead, from the same Event (see Service.audit), so there is
-// never an event without its change, nor a change without its event.
+// never an event without its change, nor a change without its event. The
+// other methods see what is not a security event. Every method must be
+// quick and must not block: it runs in the request.
 type Events interface {
 	Observe(ctx context.Context, e Event)
+	// ThrottleDecision sees every throttle decision: a Rule* and a
+	// Decision* constant.
+	ThrottleDecision(rule, decision string)
+	// PasswordHashed sees every password hash computation (argon2id, or a
+	// Django hash's check) as it takes its hashing slot.
+	PasswordHashed()
+	// PasswordResetDone sees each password reset request once handled,
+	// after its answer, with its outcome (a Reset* constant).
+	PasswordResetDone(outcome string)
 }
 
-// noEvents observes nothing.
-type noEvents struct{}
+// NoEvents observes nothing. Embed it to implement the methods of Events
+// that matter to you.
+type NoEvents struct{}
 
-func (noEvents) Observe(context.Context, Event) {}
+func (NoEvents) Observe(context.Context, Event)  {}
+func (NoEvents) ThrottleDecision(string, string) {}
+func (NoEvents) PasswordHashed()                 {}
+func (NoEvents) PasswordResetDone(string)        {}
 
 // maxAuditDetail bounds an audit row's detail, in bytes of JSON; a larger
 // one is replaced by {"truncated": true} (the table's CHECK is a backstop).

@@ -33,9 +33,7 @@ func (s *Service) acquireHashSlot(ctx context.Context) (release func(), err erro
 // hashing reports the argon2id computation a slot was just taken for, and
 // returns the slot's release.
 func (s *Service) hashing() (release func()) {
-	if s.opt.PasswordHashFunc != nil {
-		s.opt.PasswordHashFunc()
-	}
+	s.events.PasswordHashed()
 	return func() { <-s.hashSlots }
 }
 

@@ -513,7 +513,10 @@ func TestSQLHMACAgreesWithGo(t *testing.T) {
 }
 
 // reuseCounter counts the refresh-token reuses observed.
-type reuseCounter struct{ atomic.Int32 }
+type reuseCounter struct {
+	auth.NoEvents
+	atomic.Int32
+}
 
 func (c *reuseCounter) Observe(_ context.Context, e auth.Event) {
 	if e.Name == auth.EventRefreshReuseDetected {

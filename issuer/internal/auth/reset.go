@@ -10,7 +10,7 @@ import (
 	"github.com/medinsights/auth/issuer/internal/store"
 )
 
-// Outcomes of a password reset request, for PasswordResetDoneFunc. The
+// Outcomes of a password reset request, for Events.PasswordResetDone. The
 // requester learns none of them: every request is answered alike, before
 // its work is done.
 const (
@@ -39,11 +39,7 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string) {
 // the token. It returns the outcome, with the error behind ResetFailed and
 // the *ThrottledError behind ResetThrottled.
 func (s *Service) sendPasswordReset(ctx context.Context, email string, actor uuid.UUID) (outcome string, err error) {
-	defer func() {
-		if s.opt.PasswordResetDoneFunc != nil {
-			s.opt.PasswordResetDoneFunc(outcome)
-		}
-	}()
+	defer func() { s.events.PasswordResetDone(outcome) }()
 	now := s.now()
 	var throttle *ThrottledError
 	switch err := s.allowMail(ctx, email, now); {

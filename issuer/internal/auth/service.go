@@ -164,16 +164,7 @@ type Options struct {
 	// UnverifiedAccountTTL is how long a self-registered account may stay
 	// unverified before Cleanup deletes it; zero: 7 days.
 	UnverifiedAccountTTL time.Duration
-	// ThrottleDecisionFunc, when set, is called with every throttle
-	// decision (a Rule* and a Decision* constant), for the metrics.
-	ThrottleDecisionFunc func(rule, decision string)
-	// PasswordHashFunc, when set, is called before every argon2id
-	// computation (hash or verification), for the metrics.
-	PasswordHashFunc func()
-	// PasswordResetDoneFunc, when set, is called when a reset request has
-	// been handled, after its answer, with its outcome (a Reset* constant).
-	PasswordResetDoneFunc func(outcome string)
-	Now                   func() time.Time
+	Now                  func() time.Time
 }
 
 // Service runs the token lifecycle. It is safe for concurrent use.
@@ -187,6 +178,9 @@ type Service struct {
 	events        Events
 	dummyHash     string // verified for unknown users and UnusablePassword, so they cost what a wrong password costs
 	hashSlots     chan struct{}
+	// auditedBlocks: the throttle blocks whose refusal this replica has
+	// audited (see auditLoginThrottled).
+	auditedBlocks auditedBlocks
 	// afterVerifyFunc and beforeChangeWriteFunc, set by tests only, run in
 	// Login and in ChangePassword between the password check and the
 	// write, to force races deterministically.
@@ -209,7 +203,7 @@ func New(o Options) (*Service, error) {
 		o.Logger = slog.Default()
 	}
 	if o.Events == nil {
-		o.Events = noEvents{}
+		o.Events = NoEvents{}
 	}
 	if o.PasswordHashConcurrency <= 0 {
 		o.PasswordHashConcurrency = runtime.GOMAXPROCS(0)

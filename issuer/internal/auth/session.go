@@ -40,7 +40,12 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (TokenPair, error) {
 	if err != nil {
 		return TokenPair{}, fmt.Errorf("find user: %w", err)
 	}
-	if err := s.checkLogin(c, now); err != nil {
+	if refused, err := s.checkLogin(c, counters, now); err != nil {
+		if s.auditedBlocks.first(refused, now) {
+			if aerr := s.auditLoginThrottled(ctx, c.UserID, refused, now); aerr != nil {
+				return TokenPair{}, aerr
+			}
+		}
 		return TokenPair{}, err
 	}
 	// fail counts a failed login on the throttle's counters and writes its
@@ -144,6 +149,25 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (TokenPair, error) {
 // auditLoginFailed writes the audit row of a failed login (one statement, a
 // transaction of its own: nothing else is written) and returns
 // ErrInvalidCredentials, whatever the reason.
+// auditLoginThrottled writes the audit row of a login refused by the
+// blocks refused (the first refusal of one of them on this replica: see
+// auditedBlocks), with the rules and when each block ends.
+func (s *Service) auditLoginThrottled(ctx context.Context, userID uuid.UUID, refused []block, now time.Time) error {
+	rules := make([]string, len(refused))
+	until := now
+	for i, b := range refused {
+		rules[i] = b.rule
+		until = later(until, b.until)
+	}
+	e := Event{Name: EventLoginFailed, Reason: LoginFailedThrottled, ActorID: userID, SubjectID: userID,
+		Detail: map[string]any{"rules": rules, "blocked_until": until.UTC().Format(time.RFC3339)}}
+	if err := s.audit(ctx, s.opt.Store.Q, e); err != nil {
+		return fmt.Errorf("audit throttled login: %w", err)
+	}
+	s.observe(ctx, e)
+	return nil
+}
+
 func (s *Service) auditLoginFailed(ctx context.Context, userID uuid.UUID, reason string) error {
 	e := Event{Name: EventLoginFailed, Reason: reason, ActorID: userID, SubjectID: userID}
 	if err := s.audit(ctx, s.opt.Store.Q, e); err != nil {

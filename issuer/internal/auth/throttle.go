@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"maps"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/medinsights/auth/issuer/internal/store"
@@ -149,13 +151,15 @@ func (c loginCounters) keys(enabled bool) store.LoginKeys {
 }
 
 // checkLogin decides a login's throttle from its check, counting each
-// rule's decision: the account-wide rule is skipped for a known device.
-func (s *Service) checkLogin(c store.LoginCheck, now time.Time) error {
+// rule's decision: the account-wide rule is skipped for a known device. It
+// returns the blocks that refuse the login, with the ThrottledError.
+func (s *Service) checkLogin(c store.LoginCheck, counters loginCounters, now time.Time) ([]block, error) {
 	if !s.opt.Throttle.Enabled {
-		return nil
+		return nil, nil
 	}
 	until := now
-	decide := func(rule string, blocked time.Time, bypass bool) {
+	var refused []block
+	decide := func(rule string, key []byte, blocked time.Time, bypass bool) {
 		switch {
 		case !blocked.After(now):
 			s.decision(rule, DecisionAllowed)
@@ -164,12 +168,60 @@ func (s *Service) checkLogin(c store.LoginCheck, now time.Time) error {
 		default:
 			s.decision(rule, DecisionRefused)
 			until = later(until, blocked)
+			refused = append(refused, block{rule: rule, key: key, until: blocked})
 		}
 	}
-	decide(RuleLoginPair, c.PairBlockedUntil, false)
-	decide(RuleLoginAddress, c.AddressBlockedUntil, false)
-	decide(RuleLoginAccount, c.AccountBlockedUntil, c.DeviceKnown)
-	return throttled(until, now)
+	decide(RuleLoginPair, counters.pair.Key, c.PairBlockedUntil, false)
+	decide(RuleLoginAddress, counters.address.Key, c.AddressBlockedUntil, false)
+	decide(RuleLoginAccount, counters.account.Key, c.AccountBlockedUntil, c.DeviceKnown)
+	return refused, throttled(until, now)
+}
+
+// block is one counter's block: its rule, its key and when it ends.
+type block struct {
+	rule  string
+	key   []byte
+	until time.Time
+}
+
+// maxAuditedBlocks bounds the blocks a replica remembers having audited.
+const maxAuditedBlocks = 1 << 16
+
+// auditedBlocks remembers, on this replica, the blocks whose refusal it has
+// audited, until each ends: a throttled login is audited on the first
+// refusal of each block (a doubled delay is a new block), not on every one,
+// so a flood of refused guesses, cheap to answer, cannot make every login
+// wait on the audit chain's lock. Metrics count every refusal. Past
+// maxAuditedBlocks live blocks, new ones are not audited.
+type auditedBlocks struct {
+	mu   sync.Mutex
+	seen map[string]time.Time // rule and key -> the block's end
+}
+
+// first reports whether any of refused is a block not audited yet, and
+// remembers them all.
+func (a *auditedBlocks) first(refused []block, now time.Time) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.seen == nil {
+		a.seen = map[string]time.Time{}
+	}
+	if len(a.seen)+len(refused) > maxAuditedBlocks {
+		maps.DeleteFunc(a.seen, func(_ string, until time.Time) bool { return !until.After(now) })
+	}
+	fresh := false
+	for _, b := range refused {
+		k := b.rule + "\x00" + string(b.key)
+		if until, ok := a.seen[k]; ok && until.Equal(b.until) {
+			continue
+		}
+		if len(a.seen) >= maxAuditedBlocks {
+			continue
+		}
+		a.seen[k] = b.until
+		fresh = true
+	}
+	return fresh
 }
 
 // loginFailed counts a failed password check on the login's counters.
@@ -249,9 +301,7 @@ func (s *Service) decide(rule string, err error) error {
 }
 
 func (s *Service) decision(rule, decision string) {
-	if s.opt.ThrottleDecisionFunc != nil {
-		s.opt.ThrottleDecisionFunc(rule, decision)
-	}
+	s.events.ThrottleDecision(rule, decision)
 }
 
 func later(a, b time.Time) time.Time {

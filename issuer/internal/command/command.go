@@ -376,8 +376,6 @@ func newAuthService(c config.Config, st *store.Store, sg *signer.Signer, log *sl
 		DefaultRoles: c.DefaultRoles, PasswordHashConcurrency: c.PasswordHashConcurrency, Password: c.PasswordHash,
 		Throttle: c.Throttle, DeviceTokenLifetime: c.DeviceTokenLifetime,
 		PasswordResetLifetime: c.PasswordResetLifetime, UnverifiedAccountTTL: c.UnverifiedAccountTTL,
-		ThrottleDecisionFunc: mx.ThrottleDecision,
-		PasswordHashFunc:     mx.PasswordHashed, PasswordResetDoneFunc: mx.PasswordResetDone,
 		Events: events, AuditRetention: c.AuditRetention,
 	}
 	if list != nil { // a nil *List in the interface would not be nil

@@ -188,10 +188,10 @@ type Issuer struct {
 	Mailer      *Mailer
 	Statements  *store.StatementCounter
 	Logs        *testlog.Buffer
-	// Hashes counts argon2id computations (auth.Options.PasswordHashFunc).
+	// Hashes counts password hash computations (auth.Events.PasswordHashed).
 	Hashes *atomic.Int64
 	// ResetsDone receives the outcome of every password reset request once
-	// it has been handled (auth.Options.PasswordResetDoneFunc).
+	// it has been handled (auth.Events.PasswordResetDone).
 	ResetsDone chan string
 }
 
@@ -206,6 +206,24 @@ func (is *Issuer) WaitReset(t testing.TB) string {
 		t.Fatal("no password reset request was handled within 10 s")
 		return ""
 	}
+}
+
+// counting is the test's auth.Events: it counts hashes and hands over the
+// outcome of every reset request, and passes everything on to Events.
+type counting struct {
+	auth.Events
+	hashes *atomic.Int64
+	resets chan<- string
+}
+
+func (c counting) PasswordHashed() {
+	c.hashes.Add(1)
+	c.Events.PasswordHashed()
+}
+
+func (c counting) PasswordResetDone(outcome string) {
+	c.resets <- outcome
+	c.Events.PasswordResetDone(outcome)
 }
 
 // New builds an issuer on a new, migrated database and serves it on a
@@ -251,15 +269,18 @@ func New(t testing.TB, o Options) *Issuer {
 	throttle.Enabled = throttle.Enabled && !o.NoThrottle
 	hashes := new(atomic.Int64)
 	resets := make(chan string, 64)
+	var events auth.Events = auth.NoEvents{}
+	if o.Events != nil {
+		events = o.Events
+	}
 	svc, err := auth.New(auth.Options{
 		Store: st, Signer: sg, Mailer: sender, Logger: log, Throttle: throttle,
-		PasswordHashFunc:      func() { hashes.Add(1) },
-		PasswordResetDoneFunc: func(outcome string) { resets <- outcome },
-		Issuer:                IssuerURL, Audience: Audience,
+		Issuer: IssuerURL, Audience: Audience,
 		AccessLifetime: AccessLifetime, RefreshLifetime: RefreshLifetime,
 		ReuseInterval: ReuseInterval, ClockSkew: ClockSkew,
 		DefaultRoles: []string{"patient"}, Password: o.Password, Now: clock.Now,
-		PasswordHashConcurrency: o.PasswordHashConcurrency, PasswordHashWait: o.PasswordHashWait, Events: o.Events,
+		PasswordHashConcurrency: o.PasswordHashConcurrency, PasswordHashWait: o.PasswordHashWait,
+		Events:         counting{Events: events, hashes: hashes, resets: resets},
 		AuditRetention: o.AuditRetention, Blocklist: o.Blocklist,
 	})
 	if err != nil {

@@ -170,8 +170,8 @@ func (m *Metrics) Observe(_ context.Context, e auth.Event) {
 	m.events.WithLabelValues(e.Name, e.Reason).Inc()
 }
 
-// ThrottleDecision counts one throttle decision. It is the auth service's
-// ThrottleDecisionFunc; a nil *Metrics records nothing.
+// ThrottleDecision counts one throttle decision (auth.Events). A nil
+// *Metrics records nothing.
 func (m *Metrics) ThrottleDecision(rule, decision string) {
 	if m == nil {
 		return
@@ -179,8 +179,7 @@ func (m *Metrics) ThrottleDecision(rule, decision string) {
 	m.throttle.WithLabelValues(rule, decision).Inc()
 }
 
-// PasswordHashed counts one argon2id computation: the auth service's
-// PasswordHashFunc.
+// PasswordHashed counts one password hash computation (auth.Events).
 func (m *Metrics) PasswordHashed() {
 	if m == nil {
 		return
@@ -188,8 +187,7 @@ func (m *Metrics) PasswordHashed() {
 	m.hashes.Inc()
 }
 
-// PasswordResetDone counts one reset request by outcome: the auth
-// service's PasswordResetDoneFunc.
+// PasswordResetDone counts one reset request by outcome (auth.Events).
 func (m *Metrics) PasswordResetDone(outcome string) {
 	if m == nil {
 		return
