@@ -178,7 +178,7 @@ func pageLimit(r *http.Request) (int, error) {
 	return n, nil
 }
 
-func (s *Server) adminListUsers(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
+func (s *Server) adminListUsers(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	limit, err := pageLimit(r)
 	if err != nil {
 		return err
@@ -187,7 +187,7 @@ func (s *Server) adminListUsers(w http.ResponseWriter, r *http.Request, _ auth.P
 	if err != nil {
 		return err
 	}
-	users, err := s.auth.ListUsers(r.Context(), r.URL.Query().Get("q"), after, limit)
+	users, err := s.auth.ListUsers(r.Context(), p.User.ID, r.URL.Query().Get("q"), after, limit)
 	if err != nil {
 		return err
 	}
@@ -201,12 +201,12 @@ func (s *Server) adminListUsers(w http.ResponseWriter, r *http.Request, _ auth.P
 	return writeJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) adminShowUser(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
+func (s *Server) adminShowUser(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	id, err := userID(r)
 	if err != nil {
 		return err
 	}
-	sum, err := s.auth.UserOverview(r.Context(), id)
+	sum, err := s.auth.UserOverview(r.Context(), p.User.ID, id)
 	if err != nil {
 		return err
 	}
@@ -272,7 +272,7 @@ func (s *Server) adminPasswordReset(w http.ResponseWriter, r *http.Request, p au
 	return writeJSON(w, http.StatusAccepted, statusResponse{Status: "sent"})
 }
 
-func (s *Server) adminAudit(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
+func (s *Server) adminAudit(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	limit, err := pageLimit(r)
 	if err != nil {
 		return err
@@ -295,7 +295,7 @@ func (s *Server) adminAudit(w http.ResponseWriter, r *http.Request, _ auth.Princ
 		}
 	}
 	f.Event = q.Get("event")
-	rows, err := s.auth.ReadAudit(r.Context(), f, before, limit)
+	rows, err := s.auth.ReadAudit(r.Context(), p.User.ID, f, before, limit)
 	if err != nil {
 		return err
 	}

@@ -119,15 +119,32 @@ func TestAdminDisablesEnablesAndReRolesAUser(t *testing.T) {
 	r = is.Get(t, "/api/auth/admin/audit/?user="+id+"&limit=100", root.Access)
 	wantStatus(t, r, 200)
 	var byAdmin []string
+	readRows := len(r.JSON["events"].([]any))
 	for _, e := range r.JSON["events"].([]any) {
 		e := e.(map[string]any)
 		if e["actor_id"] == rootID {
 			byAdmin = append([]string{e["event"].(string)}, byAdmin...)
 		}
 	}
-	want := "[user_disabled user_enabled role_granted role_revoked logout_forced]"
+	// Reads too: each look at the user (show) is on record before the
+	// answer, and so is the read of the audit log itself (not in its own
+	// answer), and a search.
+	want := "[user_viewed user_disabled user_viewed user_enabled role_granted role_revoked logout_forced]"
 	if fmt.Sprint(byAdmin) != want {
 		t.Fatalf("admin actions audited: %v, want %s", byAdmin, want)
+	}
+	wantStatus(t, is.Get(t, "/api/auth/admin/users/?q=ali", root.Access), 200)
+	r = is.Get(t, "/api/auth/admin/audit/?limit=2", root.Access)
+	wantStatus(t, r, 200)
+	events := r.JSON["events"].([]any)
+	search, read := events[0].(map[string]any), events[1].(map[string]any)
+	if search["event"] != "users_searched" || search["actor_id"] != rootID || search["subject_id"] != nil ||
+		fmt.Sprint(search["detail"]) != "map[after: query:ali results:1]" {
+		t.Fatalf("the search's audit row: %v", search)
+	}
+	if read["event"] != "audit_read" || read["actor_id"] != rootID || read["subject_id"] != id ||
+		fmt.Sprint(read["detail"]) != fmt.Sprintf("map[rows:%d]", readRows) {
+		t.Fatalf("the audit read's audit row: %v", read)
 	}
 }
 

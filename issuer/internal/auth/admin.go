@@ -32,19 +32,29 @@ func RequireAdmin(p Principal) error {
 
 // ListUsers returns up to limit users whose username or e-mail address
 // starts with prefix, by username, after the username after ("" for the
-// first page).
-func (s *Service) ListUsers(ctx context.Context, prefix, after string, limit int) ([]store.User, error) {
-	users, err := s.opt.Store.UserSearch(ctx, prefix, after, int32(limit))
-	if err != nil {
-		return nil, fmt.Errorf("search users: %w", err)
-	}
-	return users, nil
+// first page), as read by the administrator admin (uuid.Nil: an operator
+// at the command line), audited as EventUsersSearched.
+func (s *Service) ListUsers(ctx context.Context, admin uuid.UUID, prefix, after string, limit int) ([]store.User, error) {
+	var users []store.User
+	err := s.adminRead(ctx, admin, uuid.Nil, func(q *store.Q) (e Event, err error) {
+		if users, err = q.UserSearch(ctx, prefix, after, int32(limit)); err != nil {
+			return e, fmt.Errorf("search users: %w", err)
+		}
+		return Event{Name: EventUsersSearched, Detail: map[string]any{"query": prefix, "after": after, "results": len(users)}}, nil
+	})
+	return users, err
 }
 
 // UserOverview returns a user with its live session count and last login,
-// or ErrUserNotFound.
-func (s *Service) UserOverview(ctx context.Context, id uuid.UUID) (store.UserSummary, error) {
-	sum, err := s.opt.Store.UserOverview(ctx, id, s.now(), EventLoginSucceeded)
+// or ErrUserNotFound, as read by admin, audited as EventUserViewed.
+func (s *Service) UserOverview(ctx context.Context, admin, id uuid.UUID) (store.UserSummary, error) {
+	var sum store.UserSummary
+	err := s.adminRead(ctx, admin, id, func(q *store.Q) (e Event, err error) {
+		if sum, err = q.UserOverview(ctx, id, s.now(), EventLoginSucceeded); err != nil {
+			return e, err
+		}
+		return Event{Name: EventUserViewed}, nil
+	})
 	if errors.Is(err, store.ErrNotFound) {
 		return store.UserSummary{}, ErrUserNotFound
 	}
@@ -52,6 +62,37 @@ func (s *Service) UserOverview(ctx context.Context, id uuid.UUID) (store.UserSum
 		return store.UserSummary{}, fmt.Errorf("read user: %w", err)
 	}
 	return sum, nil
+}
+
+// adminRead runs read, and writes the audit row of the event it returns,
+// by admin (uuid.Nil: an operator at the command line) about subject, in
+// one transaction: what an administrator read is on record before they
+// see it, and a read that cannot be recorded is not answered. An unknown
+// subject is not recorded (read's error).
+func (s *Service) adminRead(ctx context.Context, admin, subject uuid.UUID, read func(q *store.Q) (Event, error)) error {
+	var e Event
+	err := s.opt.Store.Tx(ctx, func(q *store.Q) (err error) {
+		if e, err = read(q); err != nil {
+			return err
+		}
+		e.ActorID, e.SubjectID = admin, subject
+		if admin == uuid.Nil {
+			e.Detail = viaCLI(e.Detail)
+		}
+		return s.audit(ctx, q, e)
+	})
+	if err != nil {
+		return err
+	}
+	s.observe(ctx, e)
+	return nil
+}
+
+// viaCLI is detail with "via": "cli": the mark of an operator's command.
+func viaCLI(detail map[string]any) map[string]any {
+	d := map[string]any{"via": "cli"}
+	maps.Copy(d, detail)
+	return d
 }
 
 // adminChange runs change on user id in one transaction, locked, and
@@ -71,9 +112,7 @@ func (s *Service) adminChange(ctx context.Context, admin, id uuid.UUID, change f
 		for i := range events {
 			events[i].ActorID, events[i].SubjectID = admin, id
 			if admin == uuid.Nil { // an operator at the command line
-				d := map[string]any{"via": "cli"}
-				maps.Copy(d, events[i].Detail)
-				events[i].Detail = d
+				events[i].Detail = viaCLI(events[i].Detail)
 			}
 			if err := s.audit(ctx, q, events[i]); err != nil {
 				return err
@@ -195,14 +234,17 @@ func (s *Service) ForceLogout(ctx context.Context, admin, id uuid.UUID) (int, er
 // ErrAccountDisabled for a disabled user, since a reset never enables an
 // account.
 func (s *Service) RequestPasswordResetFor(ctx context.Context, admin, id uuid.UUID) error {
-	sum, err := s.UserOverview(ctx, id)
-	if err != nil {
-		return err
+	u, err := s.opt.Store.UserGetByID(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return ErrUserNotFound
 	}
-	if sum.User.DisabledAt != nil {
+	if err != nil {
+		return fmt.Errorf("read user: %w", err)
+	}
+	if u.DisabledAt != nil {
 		return ErrAccountDisabled
 	}
-	switch outcome, err := s.sendPasswordReset(ctx, sum.User.Email, admin); outcome {
+	switch outcome, err := s.sendPasswordReset(ctx, u.Email, admin); outcome {
 	case ResetSent:
 		return nil
 	case ResetNoAccount: // disabled, or its address changed, since the read

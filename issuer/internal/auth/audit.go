@@ -106,16 +106,28 @@ func (s *Service) walkAudit(ctx context.Context, after int64, since time.Time, t
 }
 
 // ReadAudit returns up to limit audit rows before seq before (0: from the
-// newest), newest first, that f selects.
-func (s *Service) ReadAudit(ctx context.Context, f store.AuditFilter, before int64, limit int) ([]store.AuditRecord, error) {
-	if before <= 0 {
-		before = 1<<63 - 1
-	}
-	rows, err := s.opt.Store.AuditLogBefore(ctx, before, f, int32(limit))
-	if err != nil {
-		return nil, fmt.Errorf("read audit log: %w", err)
-	}
-	return rows, nil
+// newest), newest first, that f selects, as read by the administrator
+// admin, audited as EventAuditRead (the row is not among those returned).
+func (s *Service) ReadAudit(ctx context.Context, admin uuid.UUID, f store.AuditFilter, before int64, limit int) ([]store.AuditRecord, error) {
+	var rows []store.AuditRecord
+	err := s.adminRead(ctx, admin, f.UserID, func(q *store.Q) (e Event, err error) {
+		through := before
+		if through <= 0 {
+			through = 1<<63 - 1
+		}
+		if rows, err = q.AuditLogBefore(ctx, through, f, int32(limit)); err != nil {
+			return e, fmt.Errorf("read audit log: %w", err)
+		}
+		d := map[string]any{"rows": len(rows)}
+		if f.Event != "" {
+			d["event"] = f.Event
+		}
+		if before > 0 {
+			d["before"] = before
+		}
+		return Event{Name: EventAuditRead, Detail: d}, nil
+	})
+	return rows, err
 }
 
 // AuditRowHash is SHA-256(prev || the row's canonical encoding): each

@@ -35,6 +35,11 @@ const (
 	EventUserImported           = "user_imported"
 	// EventLogoutForced: an administrator ended every session of a user.
 	EventLogoutForced = "logout_forced"
+	// What administrators (or operators at the command line) read: the
+	// user search, one user's overview, the audit log itself.
+	EventUsersSearched = "users_searched"
+	EventUserViewed    = "user_viewed"
+	EventAuditRead     = "audit_read"
 )
 
 // EventNames lists every event, for metrics to start each at zero.
@@ -43,7 +48,7 @@ func EventNames() []string {
 		EventRegistered, EventLoginSucceeded, EventLoginFailed, EventRefreshRotated, EventRefreshReuseDetected,
 		EventLogout, EventLogoutAll, EventSessionRevoked, EventPasswordChanged, EventPasswordResetRequested,
 		EventPasswordResetCompleted, EventEmailVerified, EventRoleGranted, EventRoleRevoked, EventUserDisabled,
-		EventUserEnabled, EventUserImported, EventLogoutForced,
+		EventUserEnabled, EventUserImported, EventLogoutForced, EventUsersSearched, EventUserViewed, EventAuditRead,
 	}
 }
 

@@ -29,7 +29,7 @@ func usersList(ctx context.Context, env Env, args []string) error {
 		return usageError{fmt.Sprintf("users list takes [--q PREFIX] [--after USERNAME] [--limit 1..%d]", auth.MaxPageSize)}
 	}
 	return withService(ctx, env, func(svc *auth.Service) error {
-		users, err := svc.ListUsers(ctx, *prefix, *after, *limit)
+		users, err := svc.ListUsers(ctx, uuid.Nil, *prefix, *after, *limit)
 		if err != nil {
 			return err
 		}
@@ -59,7 +59,7 @@ func usersChange(ctx context.Context, env Env, action, rawID string) error {
 		if err != nil {
 			return err
 		}
-		sum, err := svc.UserOverview(ctx, id)
+		sum, err := svc.UserOverview(ctx, uuid.Nil, id)
 		if err != nil {
 			return err
 		}
