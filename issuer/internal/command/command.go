@@ -109,6 +109,10 @@ type Env struct {
 	// SHUTDOWN_DRAIN_DELAY: tests hold the drain open for exactly as long
 	// as they need it (export_test.go). Nil in production.
 	drainEnd <-chan struct{}
+	// connState, when set, is the API server's http.Server.ConnState:
+	// tests wait on it for a connection to become active (export_test.go).
+	// Nil in production.
+	connState func(net.Conn, http.ConnState)
 }
 
 // Exit codes.

@@ -139,6 +139,7 @@ func serve(ctx context.Context, env Env) error {
 		WriteTimeout:      75 * time.Second, // above the revocation feed's 30 s long poll
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
+		ConnState:         env.connState,
 	}
 	srv.RegisterOnShutdown(revocationFeed.Stop) // long polls answer and streams end now, not at the drain deadline
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)

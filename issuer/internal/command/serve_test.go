@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -53,10 +54,25 @@ func TestServeDrainsInFlightRequestsOnShutdown(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	exited := make(chan int, 1)
+	active := make(chan struct{}, 16)
+	shuttingDown := make(chan struct{})
+	stdout := &lineWatcher{prefix: `"msg":"shutting down"`, seen: shuttingDown}
 	go func() {
-		exited <- command.Main(ctx, []string{"serve"}, command.Env{Stdout: io.Discard, Stderr: io.Discard, Getenv: func(k string) string { return env[k] }})
+		e := command.Env{Stdout: stdout, Stderr: io.Discard, Getenv: func(k string) string { return env[k] }}
+		command.SetConnState(&e, func(_ net.Conn, s http.ConnState) {
+			if s == http.StateActive {
+				select {
+				case active <- struct{}{}:
+				default:
+				}
+			}
+		})
+		exited <- command.Main(ctx, []string{"serve"}, e)
 	}()
 	waitReady(t, base)
+	for len(active) > 0 { // the readiness checks' connections
+		<-active
+	}
 
 	// A registration whose body is still arriving when shutdown begins.
 	body, w := io.Pipe()
@@ -73,10 +89,10 @@ func TestServeDrainsInFlightRequestsOnShutdown(t *testing.T) {
 		answered <- resp.StatusCode
 	}()
 	fmt.Fprint(w, `{"username":"alice","email":"alice@example.org",`)
-	time.Sleep(200 * time.Millisecond) // the server has read the headers: the connection is active
+	<-active // the server is reading the request: the connection is active
 
-	cancel() // what SIGTERM does
-	time.Sleep(200 * time.Millisecond)
+	cancel()       // what SIGTERM does
+	<-shuttingDown // the server has begun its shutdown
 	fmt.Fprint(w, `"password":"correct horse battery staple"}`)
 	w.Close()
 
@@ -342,4 +358,23 @@ func TestServeAnswersEveryRequestSentDuringShutdown(t *testing.T) {
 
 	close(endDrain)
 	waitStopped(t, exited, base)
+}
+
+// lineWatcher is a log writer that closes seen at the first line holding
+// prefix.
+type lineWatcher struct {
+	prefix string
+	seen   chan struct{}
+	mu     sync.Mutex
+	done   bool
+}
+
+func (w *lineWatcher) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.done && strings.Contains(string(p), w.prefix) {
+		w.done = true
+		close(w.seen)
+	}
+	return len(p), nil
 }
