@@ -16,11 +16,14 @@ import (
 // it does not know, the events after the cursor otherwise, a long poll
 // answered the moment an event is added. Like an issuer from before the
 // stream, it answers 404 for the stream's path (streamRequests counts
-// those). Tests script failures and contract breaks through its fields.
+// those). Tests script failures and contract breaks through its fields, and
+// wait on progress, which it fires on every request it receives (after
+// recording it) and a Syncer's hooks fire too (progress.hooks()).
 type fakeFeed struct {
-	t     *testing.T
-	srv   *httptest.Server
-	token string
+	t        *testing.T
+	srv      *httptest.Server
+	token    string
+	progress signal
 
 	mu             sync.Mutex
 	events         []fakeEvent
@@ -48,7 +51,7 @@ type fakeRequest struct {
 
 func newFakeFeed(t *testing.T) *fakeFeed {
 	t.Helper()
-	f := &fakeFeed{t: t, token: "feed-token-for-tests", changed: make(chan struct{})}
+	f := &fakeFeed{t: t, token: "feed-token-for-tests", progress: newSignal(), changed: make(chan struct{})}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
 	return f
@@ -113,6 +116,7 @@ func (f *fakeFeed) serve(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		f.streamRequests++
 		f.mu.Unlock()
+		f.progress.fire()
 		http.NotFound(w, r)
 		return
 	}
@@ -121,6 +125,7 @@ func (f *fakeFeed) serve(w http.ResponseWriter, r *http.Request) {
 
 	f.mu.Lock()
 	f.requests = append(f.requests, fakeRequest{after: after, wait: wait, auth: r.Header.Get("Authorization"), at: time.Now()})
+	f.progress.fire() // under f.mu: a waiter checks once the override below has run too
 	if r.Header.Get("Authorization") != "Bearer "+f.token {
 		f.mu.Unlock()
 		http.Error(w, "unauthorized", http.StatusUnauthorized)

@@ -44,7 +44,8 @@ func TestSyncerAgreesWithTheDatabase(t *testing.T) {
 
 	db := issuerproc.NewDatabase(t)
 	is := db.Start(t, "REFRESH_REUSE_INTERVAL=0")
-	s, err := New(Options{URL: is.FeedURL(), Token: db.FeedToken, MaxStaleness: 6 * time.Second, Logger: discardLog})
+	applied := newSignal()
+	s, err := New(Options{URL: is.FeedURL(), Token: db.FeedToken, MaxStaleness: 6 * time.Second, Logger: discardLog, Hooks: applied.hooks()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +116,7 @@ func TestSyncerAgreesWithTheDatabase(t *testing.T) {
 			trace = append(trace, "logout-all "+x.user)
 		}
 		if step%checkEvery == 0 {
-			checkAgreement(t, s, db, sessions, trace)
+			checkAgreement(t, s, applied, db, sessions, trace)
 		}
 	}
 	counts := map[string]int{}
@@ -126,8 +127,9 @@ func TestSyncerAgreesWithTheDatabase(t *testing.T) {
 }
 
 // checkAgreement waits (bounded) for the syncer to catch up with the
-// database, then requires the model, the database and the syncer to agree.
-func checkAgreement(t *testing.T, s *Syncer, db *issuerproc.Database, sessions []*session, trace []string) {
+// database, waking each time it applies a message (applied fires from its
+// hooks), then requires the model, the database and the syncer to agree.
+func checkAgreement(t *testing.T, s *Syncer, applied signal, db *issuerproc.Database, sessions []*session, trace []string) {
 	t.Helper()
 	model := map[string]bool{}
 	for _, x := range sessions {
@@ -140,16 +142,9 @@ func checkAgreement(t *testing.T, s *Syncer, db *issuerproc.Database, sessions [
 		t.Fatalf("model %v, database revoked %v, live events %v (trace %v)",
 			keys(model), keys(dbState.RevokedSessions), keys(dbState.LiveEvents), trace)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		got := syncerSet(s, time.Now())
-		if sameSet(got, dbState.LiveEvents) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("syncer %v, database live events %v (trace %v)", keys(got), keys(dbState.LiveEvents), trace)
-		}
-		time.Sleep(5 * time.Millisecond)
+	var got map[string]bool
+	if !applied.until(func() bool { got = syncerSet(s, time.Now()); return sameSet(got, dbState.LiveEvents) }) {
+		t.Fatalf("syncer %v, database live events %v (trace %v)", keys(got), keys(dbState.LiveEvents), trace)
 	}
 	for _, x := range sessions {
 		if got := s.Revoked(x.tokens.SessionID, time.Now()); got != x.revoked {

@@ -116,6 +116,26 @@ type Options struct {
 	// how metrics observe propagation lag (now less Event.CommittedAt) and
 	// freshness. It must return quickly and must not keep events.
 	OnApplied func(events []Event, now time.Time)
+	// Hooks are called at points tests wait on (all optional; none in
+	// production).
+	Hooks Hooks
+}
+
+// Hooks are functions the Syncer's goroutine calls at points a test waits
+// on, instead of polling until the Syncer has probably got there. They are
+// set before the Syncer starts and never change; an unset one costs a nil
+// check. Each must return quickly.
+type Hooks struct {
+	// Applied is called after each answer or stream message the Syncer
+	// applied: Revoked, Len and LastSync already show it.
+	Applied func()
+	// Failed is called after each failed attempt to follow the feed, with
+	// its error, before the pause that follows it.
+	Failed func(err error)
+	// Stopped is called when the Syncer stops because its feed kept failing
+	// while no plugin instance used it (see run), after it stopped counting
+	// as running.
+	Stopped func()
 }
 
 // Syncer follows one revocation feed. Its methods are safe for concurrent use.
@@ -124,6 +144,7 @@ type Syncer struct {
 	streamURL *url.URL
 	token     string
 	onApplied func([]Event, time.Time)
+	hooks     Hooks
 	log       *slog.Logger
 	client    *http.Client
 
@@ -194,6 +215,7 @@ func New(o Options) (*Syncer, error) {
 		url:         u,
 		streamURL:   streamURLFor(u),
 		onApplied:   o.OnApplied,
+		hooks:       o.Hooks,
 		token:       o.Token,
 		log:         o.Logger,
 		client:      o.Client,
@@ -428,8 +450,14 @@ func (s *Syncer) follow(ctx context.Context) (ended bool) {
 			s.log.Warn("revocation feed unreachable; retrying", "error", err, "failures", failures, "last_sync", s.lastSyncTime())
 			lastErrLog = time.Now()
 		}
+		if s.hooks.Failed != nil {
+			s.hooks.Failed(err)
+		}
 		if time.Since(lastUse) >= s.idleAfter && s.stopIdle() {
 			s.log.Info("revocation feed unreachable and unused: stopped until a plugin instance uses it again", "idle", time.Since(lastUse).Round(time.Second))
+			if s.hooks.Stopped != nil {
+				s.hooks.Stopped()
+			}
 			return true
 		}
 		pause := s.backoff(failures)
@@ -490,10 +518,13 @@ func (s *Syncer) syncOnce(ctx context.Context) error {
 	return s.longPoll(ctx)
 }
 
-// applied calls Options.OnApplied.
+// applied calls Options.OnApplied and Hooks.Applied.
 func (s *Syncer) applied(events []Event, now time.Time) {
 	if s.onApplied != nil {
 		s.onApplied(events, now)
+	}
+	if s.hooks.Applied != nil {
+		s.hooks.Applied()
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -19,10 +20,11 @@ var discardLog = slog.New(slog.NewTextHandler(io.Discard, nil))
 // sid returns a distinct session id for n.
 func sid(n int) string { return fmt.Sprintf("%08x-0000-4000-8000-%012x", n, n) }
 
-// startSyncer follows f with short backoffs, and stops when the test ends.
+// startSyncer follows f with short backoffs, its hooks firing f.progress,
+// and stops when the test ends.
 func startSyncer(t *testing.T, f *fakeFeed, maxStaleness time.Duration) *Syncer {
 	t.Helper()
-	s, err := New(Options{URL: f.url(), Token: f.token, MaxStaleness: maxStaleness, Logger: discardLog})
+	s, err := New(Options{URL: f.url(), Token: f.token, MaxStaleness: maxStaleness, Logger: discardLog, Hooks: f.progress.hooks()})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -30,18 +32,6 @@ func startSyncer(t *testing.T, f *fakeFeed, maxStaleness time.Duration) *Syncer 
 	s.Start()
 	t.Cleanup(s.Close)
 	return s
-}
-
-// eventually fails t unless cond holds within 5 s.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
 }
 
 func synced(s *Syncer) func() bool { return func() bool { return !s.LastSync().IsZero() } }
@@ -54,7 +44,7 @@ func TestSyncerLoadsSnapshotThenFollowsDeltas(t *testing.T) {
 	f.add(future(), sid(1), sid(2))
 	s := startSyncer(t, f, 30*time.Second)
 
-	eventually(t, "the first snapshot", synced(s))
+	f.progress.await(t, "the first snapshot", synced(s))
 	now := time.Now()
 	for n, want := range map[int]bool{1: true, 2: true, 3: false} {
 		if got := s.Revoked(sid(n), now); got != want {
@@ -63,7 +53,7 @@ func TestSyncerLoadsSnapshotThenFollowsDeltas(t *testing.T) {
 	}
 
 	f.add(future(), sid(3))
-	eventually(t, "the delta revoking sid 3", func() bool { return s.Revoked(sid(3), time.Now()) })
+	f.progress.await(t, "the delta revoking sid 3", func() bool { return s.Revoked(sid(3), time.Now()) })
 	if got := s.Len(); got != 3 {
 		t.Errorf("Len = %d, want 3", got)
 	}
@@ -91,13 +81,13 @@ func TestSyncerLongPollsAnEmptyFeed(t *testing.T) {
 	t.Parallel()
 	f := newFakeFeed(t)
 	s := startSyncer(t, f, 6*time.Second)
-	eventually(t, "the empty snapshot", synced(s))
-	eventually(t, "a long poll after the empty snapshot", func() bool { return len(f.log()) >= 3 })
+	f.progress.await(t, "the empty snapshot", synced(s))
+	f.progress.await(t, "a long poll after the empty snapshot", func() bool { return len(f.log()) >= 3 })
 	if r := f.log()[2]; r.after != 0 || r.wait != 2 {
 		t.Errorf("third request: after=%d wait=%d, want after=0 wait=2 (a third of the bound)", r.after, r.wait)
 	}
 	f.add(future(), sid(7))
-	eventually(t, "the first event of an empty feed", func() bool { return s.Revoked(sid(7), time.Now()) })
+	f.progress.await(t, "the first event of an empty feed", func() bool { return s.Revoked(sid(7), time.Now()) })
 }
 
 // TestSyncerFreshOnlyAfterAReadFollowingTheSnapshot: the feed may answer a
@@ -118,14 +108,14 @@ func TestSyncerFreshOnlyAfterAReadFollowingTheSnapshot(t *testing.T) {
 		return `{"cursor": 1, "snapshot": true, "events": [{"seq": 1, "sid": "` + sid(1) + `", "expires_at": 9999999999}]}`, true
 	})
 	s := startSyncer(t, f, 30*time.Second)
-	eventually(t, "the stale snapshot and a failed read after it", func() bool { return len(f.log()) >= 3 })
+	f.progress.await(t, "the stale snapshot and a failed read after it", func() bool { return len(f.log()) >= 3 })
 	if last := s.LastSync(); !last.IsZero() {
 		t.Fatalf("LastSync = %v after only a snapshot: the set lacks sid 2 yet looks fresh", last)
 	}
 	if !s.Revoked(sid(1), time.Now()) {
 		t.Error("the snapshot is not applied")
 	}
-	eventually(t, "fresh", synced(s))
+	f.progress.await(t, "fresh", synced(s))
 	if !s.Revoked(sid(2), time.Now()) {
 		t.Error("fresh without the revocation the snapshot missed")
 	}
@@ -144,7 +134,7 @@ func TestSyncerNotFreshAfterAFullPage(t *testing.T) {
 	t.Parallel()
 	f := newFakeFeed(t)
 	s := startSyncer(t, f, time.Second) // polls four times a second
-	eventually(t, "fresh on the empty feed", synced(s))
+	f.progress.await(t, "fresh on the empty feed", synced(s))
 	fired := false
 	f.setOverride(func(after int64) (string, bool) {
 		if fired || f.lastSeq < 2 {
@@ -158,14 +148,14 @@ func TestSyncerNotFreshAfterAFullPage(t *testing.T) {
 	})
 	f.add(future(), sid(1), sid(2)) // both committed before the request given the full page
 	committed := time.Now()
-	eventually(t, "the full page applied", func() bool { return s.Revoked(sid(1), time.Now()) })
+	f.progress.await(t, "the full page applied", func() bool { return s.Revoked(sid(1), time.Now()) })
 	if last := s.LastSync(); !last.Before(committed) {
 		t.Fatalf("LastSync = %v after a full page, after the commit (by %v) of a revocation it lacks", last, committed)
 	}
 	if s.Revoked(sid(2), time.Now()) {
 		t.Fatal("sid 2 revoked from a page that did not list it")
 	}
-	eventually(t, "fresh after the failures", func() bool { return s.LastSync().After(committed) })
+	f.progress.await(t, "fresh after the failures", func() bool { return s.LastSync().After(committed) })
 	if !s.Revoked(sid(2), time.Now()) {
 		t.Error("fresh without the revocation after the full page")
 	}
@@ -196,7 +186,7 @@ func TestSyncerExpiry(t *testing.T) {
 		f.add(tt.expiresAt, sid(i))
 	}
 	s := startSyncer(t, f, 30*time.Second)
-	eventually(t, "the snapshot", synced(s))
+	f.progress.await(t, "the snapshot", synced(s))
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := s.Revoked(sid(i), time.Unix(tt.at, 0)); got != tt.wantRevoked {
@@ -210,7 +200,7 @@ func TestSyncerExpiry(t *testing.T) {
 
 	f.add(now-3600, sid(100)) // a delta that is already dead is not held either
 	f.add(future(), sid(101))
-	eventually(t, "the delta", func() bool { return s.Revoked(sid(101), time.Now()) })
+	f.progress.await(t, "the delta", func() bool { return s.Revoked(sid(101), time.Now()) })
 	if _, held := s.state.Load().expiresAt(mustSID(t, sid(100))); held {
 		t.Error("a delta event expired past the grace is held")
 	}
@@ -223,7 +213,7 @@ func TestSyncerBacksOffAfterErrors(t *testing.T) {
 	f.fail(500, 502, 503, 500, 500)
 	s := startSyncer(t, f, 30*time.Second)
 
-	eventually(t, "recovery after five failures", synced(s))
+	f.progress.await(t, "recovery after five failures", synced(s))
 	if !s.Revoked(sid(1), time.Now()) {
 		t.Error("after recovery the snapshot is not loaded")
 	}
@@ -264,7 +254,13 @@ func TestSyncerRefusedCredentialNeverSyncs(t *testing.T) {
 	t.Parallel()
 	f := newFakeFeed(t)
 	f.add(future(), sid(1))
-	s, err := New(Options{URL: f.url(), Token: "not-the-feed-token", Logger: discardLog})
+	failures := make(chan error, 64)
+	s, err := New(Options{URL: f.url(), Token: "not-the-feed-token", Logger: discardLog, Hooks: Hooks{Failed: func(err error) {
+		select {
+		case failures <- err:
+		default: // the test has read all it needs
+		}
+	}}})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -272,7 +268,11 @@ func TestSyncerRefusedCredentialNeverSyncs(t *testing.T) {
 	s.Start()
 	t.Cleanup(s.Close)
 
-	eventually(t, "three refused attempts", func() bool { return len(f.log()) >= 3 })
+	for i := range 3 {
+		if err := receive(t, "a refused attempt", failures); !strings.Contains(err.Error(), "feed refused the credential (status 401)") {
+			t.Errorf("attempt %d failed with %q, want the refused credential reported", i+1, err)
+		}
+	}
 	if !s.LastSync().IsZero() {
 		t.Errorf("LastSync = %v after 401s, want zero", s.LastSync())
 	}
@@ -286,13 +286,13 @@ func TestSyncerSnapshotReplacesTheSet(t *testing.T) {
 	f := newFakeFeed(t)
 	f.add(future(), sid(1), sid(2))
 	s := startSyncer(t, f, 30*time.Second)
-	eventually(t, "the first snapshot", func() bool { return s.Revoked(sid(2), time.Now()) })
+	f.progress.await(t, "the first snapshot", func() bool { return s.Revoked(sid(2), time.Now()) })
 
 	// The feed starts over (a new database): the syncer's cursor 2 is
 	// unknown to it, so it answers a snapshot holding only sid 3.
 	f.reset()
 	f.add(future(), sid(3))
-	eventually(t, "the second snapshot", func() bool { return s.Revoked(sid(3), time.Now()) })
+	f.progress.await(t, "the second snapshot", func() bool { return s.Revoked(sid(3), time.Now()) })
 	for _, n := range []int{1, 2} {
 		if s.Revoked(sid(n), time.Now()) {
 			t.Errorf("sid %d survived a snapshot that no longer lists it", n)
@@ -361,7 +361,7 @@ func TestSyncerRefusesAnswersThatBreakTheContract(t *testing.T) {
 				return tt.body, true
 			})
 			s := startSyncer(t, f, 3*time.Second)
-			eventually(t, "the request after the bad answer", func() bool {
+			f.progress.await(t, "the request after the bad answer", func() bool {
 				f.mu.Lock()
 				defer f.mu.Unlock()
 				return firedAt >= 0 && len(f.requests) > firedAt+1
@@ -372,7 +372,7 @@ func TestSyncerRefusesAnswersThatBreakTheContract(t *testing.T) {
 			if next.after != tt.wantAfterNext {
 				t.Errorf("after the bad answer the syncer asked after=%d, want %d", next.after, tt.wantAfterNext)
 			}
-			eventually(t, "a good sync", func() bool { return s.Revoked(sid(1), time.Now()) })
+			f.progress.await(t, "a good sync", func() bool { return s.Revoked(sid(1), time.Now()) })
 			if tt.notRevoked != "" && s.Revoked(tt.notRevoked, time.Now()) {
 				t.Errorf("an event from the refused answer was applied")
 			}
@@ -404,7 +404,7 @@ func TestSyncerRefusesRedirects(t *testing.T) {
 func TestForSharesOneSyncerPerFeed(t *testing.T) {
 	t.Parallel()
 	f := newFakeFeed(t)
-	a := For(f.url(), f.token, 30*time.Second, discardLog)
+	a := Shared(Options{URL: f.url(), Token: f.token, MaxStaleness: 30 * time.Second, Logger: discardLog, Hooks: f.progress.hooks()})
 	b := For(f.url(), f.token, 9*time.Second, discardLog)
 	if a != b {
 		t.Fatal("two instances naming one feed and token got two syncers")
@@ -420,7 +420,7 @@ func TestForSharesOneSyncerPerFeed(t *testing.T) {
 		forget(f.url(), f.token)
 		forget(f.url(), "another-token")
 	})
-	eventually(t, "the shared syncer's snapshot", synced(a))
+	f.progress.await(t, "the shared syncer's snapshot", synced(a))
 
 	bad := For("ftp://issuer/feed", "token", 30*time.Second, discardLog)
 	if !bad.LastSync().IsZero() || bad.Revoked(sid(1), time.Now()) {
@@ -499,7 +499,10 @@ func TestSyncerStopsWhenItsFailingFeedIsUnused(t *testing.T) {
 	t.Parallel()
 	f := newFakeFeed(t)
 	f.add(future(), sid(1))
-	s, err := New(Options{URL: f.url(), Token: "a-rotated-away-token", Logger: discardLog})
+	stopped := make(chan struct{}, 1)
+	hooks := f.progress.hooks()
+	hooks.Stopped = func() { stopped <- struct{}{} }
+	s, err := New(Options{URL: f.url(), Token: "a-rotated-away-token", Logger: discardLog, Hooks: hooks})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -507,32 +510,39 @@ func TestSyncerStopsWhenItsFailingFeedIsUnused(t *testing.T) {
 	s.Start()
 	t.Cleanup(s.Close)
 
-	eventually(t, "the unused, failing syncer to stop", func() bool { return !s.running.Load() })
+	receive(t, "the unused, failing syncer to stop", stopped)
+	if s.running.Load() {
+		t.Fatal("the syncer said it stopped but still counts as running")
+	}
 	n := len(f.log())
-	time.Sleep(50 * time.Millisecond)
+	time.Sleep(50 * time.Millisecond) // asserts that nothing happens for a while: no signal marks a request not sent
 	if got := len(f.log()); got != n {
 		t.Errorf("a stopped syncer sent %d more requests", got-n)
 	}
 	if !s.LastSync().IsZero() { // a use: it starts again
 		t.Error("LastSync is set with no successful sync")
 	}
-	eventually(t, "requests after the syncer is used again", func() bool { return len(f.log()) > n })
+	f.progress.await(t, "requests after the syncer is used again", func() bool { return len(f.log()) > n })
 }
 
 func TestSyncerKeepsFollowingAHealthyFeedWhenUnused(t *testing.T) {
 	t.Parallel()
 	f := newFakeFeed(t)
-	s, err := New(Options{URL: f.url(), Token: f.token, MaxStaleness: 3 * time.Second, Logger: discardLog})
+	s, err := New(Options{URL: f.url(), Token: f.token, MaxStaleness: 3 * time.Second, Logger: discardLog, Hooks: f.progress.hooks()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.idleAfter = 0 // would stop at once if it were failing
 	s.Start()
 	t.Cleanup(s.Close)
-	eventually(t, "the snapshot", func() bool { return !s.lastSyncTime().IsZero() })
-	time.Sleep(50 * time.Millisecond)
+	// Nothing below marks the syncer used: lastSyncTime, Revoked and Len
+	// do not, and a stop for lack of use would come after a sync, before
+	// the syncer's next request.
+	f.progress.await(t, "fresh", func() bool { return !s.lastSyncTime().IsZero() })
+	f.progress.await(t, "a long poll after the snapshot", func() bool { return slices.ContainsFunc(f.log(), func(r fakeRequest) bool { return r.wait > 0 }) })
 	f.add(future(), sid(1))
-	eventually(t, "an event for the unused syncer", func() bool { return s.Revoked(sid(1), time.Now()) })
+	f.progress.await(t, "an event for the unused syncer", func() bool { return s.Revoked(sid(1), time.Now()) })
+	f.progress.await(t, "a request for what follows the event", func() bool { return slices.ContainsFunc(f.log(), func(r fakeRequest) bool { return r.after == 1 }) })
 	if !s.running.Load() {
 		t.Error("a healthy syncer stopped for lack of use")
 	}
@@ -542,22 +552,28 @@ func TestSyncerPollsUnderAShortBound(t *testing.T) {
 	t.Parallel()
 	f := newFakeFeed(t)
 	s := startSyncer(t, f, time.Second) // a third is under the feed's 1 s unit
-	eventually(t, "the snapshot", synced(s))
+	f.progress.await(t, "the snapshot", synced(s))
 	f.add(future(), sid(1))
-	eventually(t, "the event", func() bool { return s.Revoked(sid(1), time.Now()) })
-	time.Sleep(600 * time.Millisecond)
+	f.progress.await(t, "the event", func() bool { return s.Revoked(sid(1), time.Now()) })
+	// The request after the one that brought the event may be sent at once;
+	// every one after that follows an empty answer, so after emptyPause.
+	n := len(f.log())
+	f.progress.await(t, "three polls after the event", func() bool { return len(f.log()) >= n+4 })
 	log := f.log()
 	for _, r := range log {
 		if r.wait != 0 {
 			t.Fatalf("a request asked wait=%d under a 1 s bound", r.wait)
 		}
 	}
-	// Polling, not spinning: about four requests a second.
-	if n := len(log); n > 20 {
-		t.Errorf("%d requests in under a second and a half: the syncer spins", n)
+	for i := n + 1; i <= n+3; i++ { // polling, not spinning: about four requests a second
+		if gap := log[i].at.Sub(log[i-1].at); gap < emptyPause {
+			t.Errorf("poll %d came %v after the one before, want at least %v: the syncer spins", i, gap, emptyPause)
+		}
 	}
-	if age := time.Since(s.LastSync()); age > time.Second {
-		t.Errorf("LastSync is %v old under a 1 s bound", age)
+	// Each answer moves LastSync to when its poll was sent: poll n+3 went
+	// after the answer to n+2, sent after the feed had answered n+1.
+	if last := s.lastSyncTime(); !last.After(log[n+1].at) {
+		t.Errorf("LastSync = %v, before poll %d reached the feed (%v): the polls do not keep the set fresh", last, n+1, log[n+1].at)
 	}
 }
 
@@ -585,7 +601,7 @@ func TestSyncerRecoversFromAPanic(t *testing.T) {
 	tr := &panickingTransport{}
 	tr.left.Store(3)
 	s, err := New(Options{URL: f.url(), Token: f.token, MaxStaleness: 30 * time.Second,
-		Logger: slog.New(slog.NewTextHandler(&logs, nil)), Client: &http.Client{Transport: tr}})
+		Logger: slog.New(slog.NewTextHandler(&logs, nil)), Client: &http.Client{Transport: tr}, Hooks: f.progress.hooks()})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -593,7 +609,7 @@ func TestSyncerRecoversFromAPanic(t *testing.T) {
 	s.Start()
 	t.Cleanup(s.Close)
 
-	eventually(t, "a sync after three panics", synced(s))
+	f.progress.await(t, "a sync after three panics", synced(s))
 	if !s.Revoked(sid(1), time.Now()) {
 		t.Error("the snapshot is not applied after the panics")
 	}
