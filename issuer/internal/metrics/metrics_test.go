@@ -15,6 +15,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/medinsights/auth/internal/testdb"
+	"github.com/medinsights/auth/internal/testlog"
 	"github.com/medinsights/auth/issuer/internal/api"
 	"github.com/medinsights/auth/issuer/internal/auth"
 	"github.com/medinsights/auth/issuer/internal/command"
@@ -209,21 +210,17 @@ func TestServeExposesMetricsOnItsOwnListener(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	exited := make(chan int, 1)
+	var stdout testlog.Buffer
 	go func() {
-		exited <- command.Main(ctx, []string{"serve"}, command.Env{Stdout: io.Discard, Stderr: io.Discard, Getenv: func(k string) string { return env[k] }})
+		exited <- command.Main(ctx, []string{"serve"}, command.Env{Stdout: &stdout, Stderr: io.Discard, Getenv: func(k string) string { return env[k] }})
 	}()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		if resp, err := http.Get(apiBase + "/api/auth/ready/"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("server not ready after 15 s")
-		}
-		time.Sleep(50 * time.Millisecond)
+	// serve logs "serving" once both listeners are open and the key is
+	// loaded; with the database up, the API is ready from then on.
+	if !stdout.WaitFor(`"msg":"serving","addr"`, 1, 15*time.Second) {
+		t.Fatalf("serve did not start within 15 s:\n%s", stdout.String())
+	}
+	if status, _, body := get(t, http.MethodGet, apiBase+"/api/auth/ready/"); status != http.StatusOK {
+		t.Fatalf("GET /api/auth/ready/ once serving: %d %s", status, body)
 	}
 
 	// Six failed logins of one name from one address: five checked, the

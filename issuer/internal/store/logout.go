@@ -51,6 +51,9 @@ type logoutBatcher struct {
 	// queuedFunc, set by tests only, is called with the queue's length
 	// when a logout queues behind a running batch.
 	queuedFunc func(queued int)
+	// batchFunc, set by tests only, is called with a batch's size when its
+	// leader is about to run it: every logout from then on queues.
+	batchFunc func(size int)
 }
 
 type logoutCall struct {
@@ -96,6 +99,9 @@ func (s *Store) RevokeForLogout(ctx context.Context, l Logout) (LogoutResult, er
 		batch := b.queue[:n:n]
 		b.queue = b.queue[n:]
 		b.mu.Unlock()
+		if b.batchFunc != nil {
+			b.batchFunc(len(batch))
+		}
 		s.runLogouts(ctx, batch)
 
 		b.mu.Lock()

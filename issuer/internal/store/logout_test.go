@@ -23,6 +23,7 @@ type blockedLogouts struct {
 	release func()
 	first   chan error
 	queued  chan int // the queue's length each time a logout queues
+	batches chan int // the size of each batch as it starts
 }
 
 // waitQueued waits until n logouts queue behind the blocked batch.
@@ -55,8 +56,9 @@ func setupBlockedLogouts(t *testing.T) *blockedLogouts {
 	}
 	t.Cleanup(st.Close)
 	u := newUser(t, st, "alice", "alice@example.org")
-	b := &blockedLogouts{st: st, url: url, userID: u.ID, caller: newSession(t, st, u.ID), first: make(chan error, 1), queued: make(chan int, 64)}
+	b := &blockedLogouts{st: st, url: url, userID: u.ID, caller: newSession(t, st, u.ID), first: make(chan error, 1), queued: make(chan int, 64), batches: make(chan int, 64)}
 	store.SetLogoutQueuedFunc(st, func(n int) { b.queued <- n })
+	store.SetLogoutBatchFunc(st, func(n int) { b.batches <- n })
 
 	lock, err := pgx.Connect(ctx, url)
 	if err != nil {
@@ -84,21 +86,17 @@ func setupBlockedLogouts(t *testing.T) *blockedLogouts {
 		_, err := st.RevokeForLogout(ctx, b.logout(victim, now))
 		b.first <- err
 	}()
-	// Wait until the first logout waits for the lock.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		var waiting int
-		err := lock.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'").Scan(&waiting)
-		if err != nil {
-			t.Fatal(err)
+	// Wait until the first logout leads a batch: it cannot end before
+	// release (its statement needs the lock held above), and every logout
+	// after it queues behind it, which is all the tests need, whether or
+	// not its statement has reached the lock yet.
+	select {
+	case n := <-b.batches:
+		if n != 1 {
+			t.Fatalf("the first logout ran in a batch of %d", n)
 		}
-		if waiting > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the first logout never waited for the feed lock")
-		}
-		time.Sleep(10 * time.Millisecond)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the first logout never started its batch")
 	}
 	return b
 }
