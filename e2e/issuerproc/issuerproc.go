@@ -11,6 +11,8 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -244,13 +246,34 @@ func (i *Issuer) NewUser(t testing.TB) string {
 	return name
 }
 
-// Login logs name in with password and returns its tokens.
+// Login logs name in with password and returns its tokens; it fails t
+// unless the issuer answers 200. Call it from the test's goroutine only:
+// elsewhere use TryLogin.
 func (i *Issuer) Login(t testing.TB, name, password string) Tokens {
 	t.Helper()
-	var tok Tokens
-	i.mustCall(t, http.MethodPost, "/api/auth/login/", "", map[string]string{"username": name, "password": password}, http.StatusOK, &tok)
-	tok.SessionID = SessionID(t, tok.Access)
+	tok, err := i.TryLogin(name, password)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return tok
+}
+
+// TryLogin is Login for any goroutine: it returns what Login would fail t
+// with.
+func (i *Issuer) TryLogin(name, password string) (Tokens, error) {
+	var tok Tokens
+	const path = "/api/auth/login/"
+	status, err := i.send(http.MethodPost, path, "", map[string]string{"username": name, "password": password}, &tok)
+	if err != nil {
+		return Tokens{}, err
+	}
+	if status != http.StatusOK {
+		return Tokens{}, fmt.Errorf("%s %s: status %d, want %d", http.MethodPost, path, status, http.StatusOK)
+	}
+	if tok.SessionID, err = sessionID(tok.Access); err != nil {
+		return Tokens{}, err
+	}
+	return tok, nil
 }
 
 // Refresh rotates a refresh token. It returns the status and, on 200, the
@@ -306,14 +329,24 @@ func (i *Issuer) mustCall(t testing.TB, method, path, bearer string, body any, w
 	}
 }
 
-// call sends a JSON request and decodes a 2xx JSON answer into out.
+// call sends a JSON request and decodes a 2xx JSON answer into out; it
+// fails t when the request cannot be made or its answer read.
 func (i *Issuer) call(t testing.TB, method, path, bearer string, body, out any) int {
 	t.Helper()
+	status, err := i.send(method, path, bearer, body, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return status
+}
+
+// send is call for any goroutine: it returns what call would fail t with.
+func (i *Issuer) send(method, path, bearer string, body, out any) (int, error) {
 	var r io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			t.Fatal(err)
+			return 0, fmt.Errorf("%s %s: encode body: %w", method, path, err)
 		}
 		r = bytes.NewReader(b)
 	}
@@ -321,7 +354,7 @@ func (i *Issuer) call(t testing.TB, method, path, bearer string, body, out any) 
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, i.URL+path, r)
 	if err != nil {
-		t.Fatal(err)
+		return 0, err
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -331,39 +364,50 @@ func (i *Issuer) call(t testing.TB, method, path, bearer string, body, out any) 
 	}
 	resp, err := i.http.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
+		return 0, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatalf("%s %s: read answer: %v", method, path, err)
+		return 0, fmt.Errorf("%s %s: read answer: %w", method, path, err)
 	}
 	if out != nil && resp.StatusCode/100 == 2 {
 		if err := json.Unmarshal(raw, out); err != nil {
-			t.Fatalf("%s %s: decode %q: %v", method, path, raw, err)
+			return 0, fmt.Errorf("%s %s: decode %q: %w", method, path, raw, err)
 		}
 	}
-	return resp.StatusCode
+	return resp.StatusCode, nil
 }
 
 // SessionID reads the sid claim of an access token, without verifying it.
 func SessionID(t testing.TB, token string) string {
 	t.Helper()
+	sid, err := sessionID(token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sid
+}
+
+func sessionID(token string) (string, error) {
 	parts := strings.Split(token, ".")
 	if len(parts) != 3 {
-		t.Fatalf("access token has %d parts", len(parts))
+		return "", fmt.Errorf("access token has %d parts", len(parts))
 	}
 	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
 	if err != nil {
-		t.Fatalf("access token payload: %v", err)
+		return "", fmt.Errorf("access token payload: %w", err)
 	}
 	var c struct {
 		SID string `json:"sid"`
 	}
-	if err := json.Unmarshal(payload, &c); err != nil || c.SID == "" {
-		t.Fatalf("access token has no sid: %v", err)
+	if err := json.Unmarshal(payload, &c); err != nil {
+		return "", fmt.Errorf("access token payload: %w", err)
 	}
-	return c.SID
+	if c.SID == "" {
+		return "", errors.New("access token has no sid")
+	}
+	return c.SID, nil
 }
 
 // FreeAddr returns a 127.0.0.1 address with a port free right now (for

@@ -12,6 +12,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -316,9 +317,20 @@ type Request struct {
 	Header      http.Header
 }
 
-// Do sends r to the issuer and reads the whole answer.
+// Do sends r to the issuer and reads the whole answer; it fails t when the
+// request cannot be made or its answer read. Call it from the test's
+// goroutine only: elsewhere use Send.
 func (is *Issuer) Do(t testing.TB, r Request) Response {
 	t.Helper()
+	out, err := is.Send(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// Send is Do for any goroutine: it returns what Do would fail t with.
+func (is *Issuer) Send(r Request) (Response, error) {
 	var body io.Reader
 	switch b := r.Body.(type) {
 	case nil:
@@ -329,13 +341,13 @@ func (is *Issuer) Do(t testing.TB, r Request) Response {
 	default:
 		data, err := json.Marshal(b)
 		if err != nil {
-			t.Fatal(err)
+			return Response{}, fmt.Errorf("%s %s: encode body: %w", r.Method, r.Path, err)
 		}
 		body = bytes.NewReader(data)
 	}
 	req, err := http.NewRequest(r.Method, is.Server.URL+r.Path, body)
 	if err != nil {
-		t.Fatal(err)
+		return Response{}, err
 	}
 	for k, v := range r.Header {
 		req.Header[k] = v
@@ -352,20 +364,20 @@ func (is *Issuer) Do(t testing.TB, r Request) Response {
 	}
 	resp, err := is.Server.Client().Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", r.Method, r.Path, err)
+		return Response{}, fmt.Errorf("%s %s: %w", r.Method, r.Path, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatal(err)
+		return Response{}, fmt.Errorf("%s %s: read answer: %w", r.Method, r.Path, err)
 	}
 	out := Response{Status: resp.StatusCode, Header: resp.Header, Body: data}
 	if strings.Contains(resp.Header.Get("Content-Type"), "json") && len(data) > 0 {
 		if err := json.Unmarshal(data, &out.JSON); err != nil {
-			t.Fatalf("%s %s: body is not JSON: %v\n%s", r.Method, r.Path, err, data)
+			return Response{}, fmt.Errorf("%s %s: body is not JSON: %w\n%s", r.Method, r.Path, err, data)
 		}
 	}
-	return out
+	return out, nil
 }
 
 // Post sends a JSON body.
