@@ -412,7 +412,7 @@ func TestSessionCreateWaitsForAPasswordChangeInFlight(t *testing.T) {
 	select {
 	case err := <-created:
 		t.Fatalf("session creation did not wait for the password change: %v", err)
-	case <-time.After(200 * time.Millisecond):
+	case <-time.After(200 * time.Millisecond): // asserts that nothing happens for a while: PostgreSQL signals no lock wait
 	}
 	close(release)
 	if err := <-txDone; err != nil {
@@ -523,7 +523,7 @@ func TestSessionCreateAfterARoleChangeInFlightReturnsTheNewRoles(t *testing.T) {
 	select {
 	case r := <-created:
 		t.Fatalf("session creation did not wait for the role change: %+v", r)
-	case <-time.After(200 * time.Millisecond):
+	case <-time.After(200 * time.Millisecond): // asserts that nothing happens for a while: PostgreSQL signals no lock wait
 	}
 	close(release)
 	if err := <-txDone; err != nil {
