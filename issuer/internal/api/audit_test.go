@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -254,14 +255,28 @@ func rolesUnchanged(t *testing.T, is *issuertest.Issuer, _ issuertest.Tokens) {
 	}
 }
 
+// throttledLogins counts the login_failed/throttled events observed.
+type throttledLogins struct {
+	auth.NoEvents
+	n atomic.Int64
+}
+
+func (c *throttledLogins) Observe(_ context.Context, e auth.Event) {
+	if e.Name == auth.EventLoginFailed && e.Reason == auth.LoginFailedThrottled {
+		c.n.Add(1)
+	}
+}
+
 // A throttled login is audited as login_failed/throttled on the first
 // refusal of each block, with the refusing rules and the block's end; the
-// refusals after it within the same block are not (the metrics count
-// them), and a new block (the doubled delay) is audited again. An unknown
-// account's block is audited the same way, about no user.
+// refusals after it within the same block are not (the metrics, which
+// observe every one, count them), and a new block (the doubled delay) is
+// audited again. An unknown account's block is audited the same way, about
+// no user.
 func TestThrottledLoginIsAuditedOncePerBlock(t *testing.T) {
 	t.Parallel()
-	is := throttledIssuer(t, issuertest.Options{})
+	observed := new(throttledLogins)
+	is := throttledIssuer(t, issuertest.Options{Events: observed})
 	alice := uuid.MustParse(userIDOf(t, is, "alice"))
 	const attacker = "198.51.100.31"
 	before := len(auditRows(t, is))
@@ -280,6 +295,9 @@ func TestThrottledLoginIsAuditedOncePerBlock(t *testing.T) {
 		wantThrottled(t, loginFrom(t, is, attacker, "alice", password), 2*time.Minute)
 	}
 
+	if n := observed.n.Load(); n != 8 {
+		t.Errorf("%d throttled logins observed, want all 8", n)
+	}
 	rows := auditRows(t, is)[before:]
 	var got []string
 	for _, r := range rows {

@@ -41,10 +41,8 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (TokenPair, error) {
 		return TokenPair{}, fmt.Errorf("find user: %w", err)
 	}
 	if refused, err := s.checkLogin(c, counters, now); err != nil {
-		if s.auditedBlocks.first(refused, now) {
-			if aerr := s.auditLoginThrottled(ctx, c.UserID, refused, now); aerr != nil {
-				return TokenPair{}, aerr
-			}
+		if aerr := s.loginThrottled(ctx, c.UserID, refused, now); aerr != nil {
+			return TokenPair{}, aerr
 		}
 		return TokenPair{}, err
 	}
@@ -146,13 +144,10 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (TokenPair, error) {
 	return t, err
 }
 
-// auditLoginFailed writes the audit row of a failed login (one statement, a
-// transaction of its own: nothing else is written) and returns
-// ErrInvalidCredentials, whatever the reason.
-// auditLoginThrottled writes the audit row of a login refused by the
-// blocks refused (the first refusal of one of them on this replica: see
-// auditedBlocks), with the rules and when each block ends.
-func (s *Service) auditLoginThrottled(ctx context.Context, userID uuid.UUID, refused []block, now time.Time) error {
+// loginThrottled reports a login the blocks refused refused: observed
+// every time, audited on the first refusal of one of the blocks on this
+// replica (see auditedBlocks), with the rules and when the last block ends.
+func (s *Service) loginThrottled(ctx context.Context, userID uuid.UUID, refused []block, now time.Time) error {
 	rules := make([]string, len(refused))
 	until := now
 	for i, b := range refused {
@@ -161,13 +156,18 @@ func (s *Service) auditLoginThrottled(ctx context.Context, userID uuid.UUID, ref
 	}
 	e := Event{Name: EventLoginFailed, Reason: LoginFailedThrottled, ActorID: userID, SubjectID: userID,
 		Detail: map[string]any{"rules": rules, "blocked_until": until.UTC().Format(time.RFC3339)}}
-	if err := s.audit(ctx, s.opt.Store.Q, e); err != nil {
-		return fmt.Errorf("audit throttled login: %w", err)
+	if s.auditedBlocks.first(refused, now) {
+		if err := s.audit(ctx, s.opt.Store.Q, e); err != nil {
+			return fmt.Errorf("audit throttled login: %w", err)
+		}
 	}
 	s.observe(ctx, e)
 	return nil
 }
 
+// auditLoginFailed writes the audit row of a failed login (one statement, a
+// transaction of its own: nothing else is written) and returns
+// ErrInvalidCredentials, whatever the reason.
 func (s *Service) auditLoginFailed(ctx context.Context, userID uuid.UUID, reason string) error {
 	e := Event{Name: EventLoginFailed, Reason: reason, ActorID: userID, SubjectID: userID}
 	if err := s.audit(ctx, s.opt.Store.Q, e); err != nil {

@@ -191,23 +191,29 @@ const maxAuditedBlocks = 1 << 16
 // audited, until each ends: a throttled login is audited on the first
 // refusal of each block (a doubled delay is a new block), not on every one,
 // so a flood of refused guesses, cheap to answer, cannot make every login
-// wait on the audit chain's lock. Metrics count every refusal. Past
+// wait on the audit chain's lock. Metrics count every refusal. Ended blocks
+// are forgotten at most once a minute (one pass over the map); past
 // maxAuditedBlocks live blocks, new ones are not audited.
 type auditedBlocks struct {
-	mu   sync.Mutex
-	seen map[string]time.Time // rule and key -> the block's end
+	mu      sync.Mutex
+	seen    map[string]time.Time // rule and key -> the block's end
+	pruneAt time.Time
 }
 
 // first reports whether any of refused is a block not audited yet, and
 // remembers them all.
 func (a *auditedBlocks) first(refused []block, now time.Time) bool {
+	if len(refused) == 0 {
+		return false
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.seen == nil {
 		a.seen = map[string]time.Time{}
 	}
-	if len(a.seen)+len(refused) > maxAuditedBlocks {
+	if !now.Before(a.pruneAt) {
 		maps.DeleteFunc(a.seen, func(_ string, until time.Time) bool { return !until.After(now) })
+		a.pruneAt = now.Add(time.Minute)
 	}
 	fresh := false
 	for _, b := range refused {

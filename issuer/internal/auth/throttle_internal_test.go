@@ -2,8 +2,10 @@ package auth
 
 import (
 	"bytes"
+	"fmt"
 	"net/netip"
 	"testing"
+	"time"
 )
 
 // An IPv6 client is counted by its /64, which one client usually holds in
@@ -39,5 +41,45 @@ func TestCounterKeys(t *testing.T) {
 	}
 	if a.address.Subject != nil {
 		t.Fatal("an address counter is about no login name")
+	}
+}
+
+// auditedBlocks: the first refusal of a block is fresh, the next ones of
+// the same block are not, a new block of the same counter (a new end) is;
+// at maxAuditedBlocks live blocks a new one is not audited, and once
+// blocks have ended they are forgotten at the next pass, at most a minute
+// after the last.
+func TestAuditedBlocks(t *testing.T) {
+	t.Parallel()
+	var a auditedBlocks
+	now := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
+	pair := block{rule: RuleLoginPair, key: []byte("k"), until: now.Add(time.Minute)}
+	if !a.first([]block{pair}, now) {
+		t.Fatal("the first refusal of a block is not fresh")
+	}
+	if a.first([]block{pair}, now.Add(time.Second)) {
+		t.Fatal("a second refusal of the same block is fresh")
+	}
+	doubled := pair
+	doubled.until = now.Add(3 * time.Minute)
+	if !a.first([]block{pair, doubled}, now.Add(2*time.Second)) {
+		t.Fatal("a new block of the same counter is not fresh")
+	}
+	if a.first(nil, now) {
+		t.Fatal("no block is fresh")
+	}
+
+	for i := len(a.seen); i < maxAuditedBlocks; i++ {
+		a.seen[fmt.Sprint(i)] = now.Add(10 * time.Minute)
+	}
+	other := block{rule: RuleLoginAddress, key: []byte("other"), until: now.Add(20 * time.Minute)}
+	if a.first([]block{other}, now.Add(3*time.Second)) {
+		t.Fatal("a block past maxAuditedBlocks live ones is audited")
+	}
+	if !a.first([]block{other}, now.Add(11*time.Minute)) {
+		t.Fatal("ended blocks were not forgotten")
+	}
+	if len(a.seen) != 1 {
+		t.Fatalf("%d blocks remembered after the pass, want 1", len(a.seen))
 	}
 }
