@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/medinsights/auth/internal/accesstoken"
+	"github.com/medinsights/auth/internal/quantile"
 )
 
 func benchSetup(b *testing.B) (*rsa.PrivateKey, string, *accesstoken.Parser, accesstoken.KeySet) {
@@ -112,14 +112,9 @@ func BenchmarkParseVsRSAVerify(b *testing.B) {
 		parse = append(parse, mid.Sub(start))
 		verify = append(verify, time.Since(mid))
 	}
-	mp, mv := median(parse), median(verify)
+	mp, mv := quantile.Of(parse, 0.5), quantile.Of(verify, 0.5)
 	b.ReportMetric(float64(mp)/float64(mv), "parse/rsa")
 	b.ReportMetric(float64(mp-mv), "overhead-ns/op")
-}
-
-func median(d []time.Duration) time.Duration {
-	slices.Sort(d)
-	return d[len(d)/2]
 }
 
 // BenchmarkParseRefused is the cost of refusing a token before any

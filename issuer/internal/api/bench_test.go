@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,6 +22,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/medinsights/auth/internal/accesstoken"
+	"github.com/medinsights/auth/internal/quantile"
 	"github.com/medinsights/auth/issuer/internal/auth"
 	"github.com/medinsights/auth/issuer/internal/issuertest"
 	"github.com/medinsights/auth/issuer/internal/store"
@@ -116,15 +116,6 @@ func cmpErr(a, b error) error {
 		return a
 	}
 	return b
-}
-
-func percentile(d []time.Duration, p float64) time.Duration {
-	if len(d) == 0 {
-		return 0
-	}
-	s := slices.Clone(d)
-	slices.Sort(s)
-	return s[min(len(s)-1, int(float64(len(s))*p))]
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
@@ -297,7 +288,7 @@ func BenchmarkLoginThrottleCheck(b *testing.B) {
 func BenchmarkRefresh(b *testing.B) {
 	is := benchIssuer(b)
 	l := refreshLoad(b, is, b.N)
-	b.ReportMetric(ms(percentile(l.latencies, 0.99)), "p99-ms")
+	b.ReportMetric(ms(quantile.Of(l.latencies, 0.99)), "p99-ms")
 	b.ReportMetric(l.stmts, "stmts/op")
 }
 
@@ -305,7 +296,7 @@ func BenchmarkRefresh(b *testing.B) {
 func BenchmarkLogout(b *testing.B) {
 	is := benchIssuer(b)
 	l := logoutLoad(b, is, b.N)
-	b.ReportMetric(ms(percentile(l.latencies, 0.99)), "p99-ms")
+	b.ReportMetric(ms(quantile.Of(l.latencies, 0.99)), "p99-ms")
 	b.ReportMetric(l.stmts, "stmts/op")
 }
 
@@ -380,7 +371,7 @@ func BenchmarkLoadReport(b *testing.B) {
 	bound := float64(cores) / signTime.Seconds()
 	refreshRate := rounds / refreshWall.Seconds()
 	logoutRate := rounds / logoutWall.Seconds()
-	p99 := percentile(refreshLat, 0.99)
+	p99 := quantile.Of(refreshLat, 0.99)
 	verdict := func(ok bool) string {
 		if ok {
 			return "meets goal"
@@ -391,7 +382,7 @@ func BenchmarkLoadReport(b *testing.B) {
 	b.Logf("one RSA-2048 signature %.3f ms -> signing bound %.0f/s on %d cores; one argon2id hash (m=%d KiB, t=%d, p=%d) %.1f ms",
 		ms(signTime), bound, cores, auth.DefaultPasswordParams.Memory, auth.DefaultPasswordParams.Time, auth.DefaultPasswordParams.Threads, ms(hashTime))
 	b.Logf("refresh: %.0f rotations/s at concurrency %d = %.0f%% of the signing bound (goal >= 35%%: %s); p50 %.1f ms, p99 %.1f ms (goal < 30 ms: %s); %.1f statements/request; %.2f ms CPU/request in this process (server and client; PostgreSQL not counted)",
-		refreshRate, concurrency, 100*refreshRate/bound, verdict(refreshRate >= 0.35*bound), ms(percentile(refreshLat, 0.5)), ms(p99), verdict(p99 < 30*time.Millisecond), refreshStmts, ms(refresh.cpu))
+		refreshRate, concurrency, 100*refreshRate/bound, verdict(refreshRate >= 0.35*bound), ms(quantile.Of(refreshLat, 0.5)), ms(p99), verdict(p99 < 30*time.Millisecond), refreshStmts, ms(refresh.cpu))
 	b.Logf("login: %.1f ms each = %.2f x one argon2id hash (goal <= 1.15: %s); %.1f statements/request",
 		ms(loginTime), loginTime.Seconds()/hashTime.Seconds(), verdict(loginTime.Seconds() <= 1.15*hashTime.Seconds()), loginStmts)
 	b.Logf("login throttle: %.1f ms with it, %.1f ms without (THROTTLE_ENABLED=false); statements per successful login %.1f with, %.1f without; per failed login %d with, %d without (goal: at most one more: %s)",
@@ -399,7 +390,7 @@ func BenchmarkLoadReport(b *testing.B) {
 	b.Logf("throttle check: the login's first statement takes %.3f ms (median) with its three counters (100 000 in the table), %.3f ms without: the check costs %.3f ms (goal < 1 ms: %s)",
 		ms(checkOn), ms(checkOff), ms(checkOn-checkOff), verdict(checkOn-checkOff < time.Millisecond))
 	b.Logf("logout: %.0f/s at concurrency %d = %.2f x the refresh rate (goal >= 2: %s); p99 %.1f ms; %.1f statements/request; %.2f ms CPU/request in this process",
-		logoutRate, concurrency, logoutRate/refreshRate, verdict(logoutRate >= 2*refreshRate), ms(percentile(logoutLat, 0.99)), logoutStmts, ms(logout.cpu))
+		logoutRate, concurrency, logoutRate/refreshRate, verdict(logoutRate >= 2*refreshRate), ms(quantile.Of(logoutLat, 0.99)), logoutStmts, ms(logout.cpu))
 	if load1, err := os.ReadFile("/proc/loadavg"); err == nil {
 		b.Logf("load average during the run: %s (figures are only meaningful on an otherwise idle machine)", strings.TrimSpace(string(load1)))
 	}
@@ -426,7 +417,7 @@ func alternate(n int, f, g func()) (time.Duration, time.Duration) {
 		g()
 		tf, tg = append(tf, t1.Sub(t0)), append(tg, time.Since(t1))
 	}
-	return percentile(tf, 0.5), percentile(tg, 0.5)
+	return quantile.Of(tf, 0.5), quantile.Of(tg, 0.5)
 }
 
 // BenchmarkMe is a Bearer request end to end at concurrency 16: access token
@@ -453,7 +444,7 @@ func BenchmarkMe(b *testing.B) {
 		}
 		return nil
 	})
-	b.ReportMetric(ms(percentile(l.latencies, 0.99)), "p99-ms")
+	b.ReportMetric(ms(quantile.Of(l.latencies, 0.99)), "p99-ms")
 	b.ReportMetric(l.stmts, "stmts/op")
 }
 

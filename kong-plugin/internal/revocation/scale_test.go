@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/medinsights/auth/e2e/issuerproc"
+	"github.com/medinsights/auth/internal/quantile"
 )
 
 // scaleEnv names the fleet sizes TestScale runs, comma-separated (make
@@ -281,14 +282,9 @@ func pacedLogouts(t *testing.T, issuers []*issuerproc.Issuer, sessions []issuerp
 	return out
 }
 
+// pct is the p-th percentile of ds, to 10 µs.
 func pct(ds []time.Duration, p int) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	i := min(len(s)*p/100, len(s)-1)
-	return s[i].Round(10 * time.Microsecond)
+	return quantile.Of(ds, float64(p)/100).Round(10 * time.Microsecond)
 }
 
 // statusCounter counts the feed's answers by status, and the 5xx without
