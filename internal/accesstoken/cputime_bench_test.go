@@ -7,9 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
-	"runtime"
 	"testing"
-	"time"
 
 	"github.com/medinsights/auth/internal/cputime"
 )
@@ -26,26 +24,15 @@ func BenchmarkParseVsRSAVerifyCPU(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	const block = 20
-	var parse, verify time.Duration
-	for b.Loop() {
-		start := cputime.Of(b)
-		for range block {
-			if _, err := p.Parse(token, keys); err != nil {
-				b.Fatal(err)
-			}
+	parse, verify := cputime.Alternate(b, 20, func() {
+		if _, err := p.Parse(token, keys); err != nil {
+			b.Fatal(err)
 		}
-		mid := cputime.Of(b)
-		for range block {
-			if err := rsa.VerifyPKCS1v15(&key.PublicKey, crypto.SHA256, digest[:], sig); err != nil {
-				b.Fatal(err)
-			}
+	}, func() {
+		if err := rsa.VerifyPKCS1v15(&key.PublicKey, crypto.SHA256, digest[:], sig); err != nil {
+			b.Fatal(err)
 		}
-		parse += mid - start
-		verify += cputime.Of(b) - mid
-	}
-	b.ReportMetric(float64(parse)/float64(verify), "parse/rsa-cpu")
-	b.ReportMetric(float64(parse-verify)/float64(b.N*block), "overhead-cpu-ns/op")
+	})
+	b.ReportMetric(parse/verify, "parse/rsa-cpu")
+	b.ReportMetric(parse-verify, "overhead-cpu-ns/op")
 }

@@ -3,7 +3,6 @@
 package plugin
 
 import (
-	"runtime"
 	"testing"
 	"time"
 
@@ -23,29 +22,17 @@ func BenchmarkDecideWithMetricsCPU(b *testing.B) {
 	if o := decide(s, r, epoch); o.status != 0 {
 		b.Fatal(o.reason)
 	}
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	const block = 50
-	var plain, measured time.Duration
-	for b.Loop() {
-		start := cputime.Of(b)
-		for range block {
-			_ = time.Now()
-			if o := decide(s, r, epoch); o.status != 0 {
-				b.Fatal(o.reason)
-			}
+	plain, measured := cputime.Alternate(b, 50, func() {
+		_ = time.Now()
+		if o := decide(s, r, epoch); o.status != 0 {
+			b.Fatal(o.reason)
 		}
-		mid := cputime.Of(b)
-		for range block {
-			now := time.Now()
-			o := decide(s, r, epoch)
-			metrics.decided(&o, time.Since(now))
-		}
-		plain += mid - start
-		measured += cputime.Of(b) - mid
-	}
-	n := float64(b.N * block)
-	b.ReportMetric(float64(plain)/n, "decide-cpu-ns/op")
-	b.ReportMetric(float64(measured)/n, "decide+metrics-cpu-ns/op")
-	b.ReportMetric(float64(measured-plain)/n, "metrics-cpu-ns/op")
+	}, func() {
+		now := time.Now()
+		o := decide(s, r, epoch)
+		metrics.decided(&o, time.Since(now))
+	})
+	b.ReportMetric(plain, "decide-cpu-ns/op")
+	b.ReportMetric(measured, "decide+metrics-cpu-ns/op")
+	b.ReportMetric(measured-plain, "metrics-cpu-ns/op")
 }
