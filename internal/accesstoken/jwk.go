@@ -36,6 +36,16 @@ func NewJWK(pub *rsa.PublicKey) JWK {
 	return JWK{Kty: "RSA", Use: "sig", Alg: Algorithm, Kid: Thumbprint(pub), N: encodeInt(pub.N), E: encodeInt(big.NewInt(int64(pub.E)))}
 }
 
+// NewJWKS is the key set of keys, in order, each as NewJWK describes it;
+// an empty set has an empty list of keys, never null.
+func NewJWKS(keys ...*rsa.PublicKey) JWKS {
+	doc := JWKS{Keys: make([]JWK, 0, len(keys))}
+	for _, k := range keys {
+		doc.Keys = append(doc.Keys, NewJWK(k))
+	}
+	return doc
+}
+
 // Thumbprint is the RFC 7638 JWK thumbprint (SHA-256, base64url) of pub:
 // the kid the issuer puts in every token it signs with the matching key.
 func Thumbprint(pub *rsa.PublicKey) string {

@@ -43,11 +43,12 @@ func TestThumbprintMatchesRFC7638(t *testing.T) {
 func TestNewJWKRoundTrips(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
-	doc, err := json.Marshal(accesstoken.JWKS{Keys: []accesstoken.JWK{
-		accesstoken.NewJWK(&f.key.PublicKey), accesstoken.NewJWK(&f.other.PublicKey),
-	}})
+	doc, err := json.Marshal(accesstoken.NewJWKS(&f.key.PublicKey, &f.other.PublicKey))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if empty, _ := json.Marshal(accesstoken.NewJWKS()); string(empty) != `{"keys":[]}` {
+		t.Errorf("an empty set is %s", empty)
 	}
 	for _, member := range []string{`"kty":"RSA"`, `"use":"sig"`, `"alg":"RS256"`, `"kid":"` + f.kid + `"`, `"e":"AQAB"`} {
 		if !strings.Contains(string(doc), member) {

@@ -167,10 +167,7 @@ func newJWKS(t testing.TB, ks ...signingKey) *jwksServer {
 			http.Error(w, "down", http.StatusInternalServerError)
 			return
 		}
-		doc := accesstoken.JWKS{Keys: []accesstoken.JWK{}}
-		for _, k := range s.keys {
-			doc.Keys = append(doc.Keys, accesstoken.NewJWK(k))
-		}
+		doc := accesstoken.NewJWKS(s.keys...)
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(doc)
 	}))

@@ -63,10 +63,7 @@ func newStub(t *testing.T, keys ...*rsa.PublicKey) (*stub, string) {
 			http.Error(w, "down", http.StatusBadGateway)
 			return
 		}
-		doc := accesstoken.JWKS{Keys: []accesstoken.JWK{}}
-		for _, k := range s.keys {
-			doc.Keys = append(doc.Keys, accesstoken.NewJWK(k))
-		}
+		doc := accesstoken.NewJWKS(s.keys...)
 		doc.Keys = append(doc.Keys, s.extra...)
 		_ = json.NewEncoder(w).Encode(doc)
 	}))
