@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -168,6 +169,9 @@ func FuzzDjangoHash(f *testing.F) {
 	readJSON(f, "testdata/django/hashers.json", &vectors)
 	for _, v := range vectors {
 		if !strings.Contains(v.Hasher, "_django") && !strings.HasSuffix(v.Hasher, "_default") { // full cost: too slow to fuzz
+			if !cheapEnough(v.Encoded) {
+				f.Fatalf("seed %s would be skipped as too costly", v.Encoded)
+			}
 			f.Add(v.Encoded, v.Password)
 		}
 	}
@@ -186,16 +190,28 @@ func FuzzDjangoHash(f *testing.F) {
 }
 
 // cheapEnough skips fuzz inputs whose cost, within the bounds, would make
-// one execution take seconds (a number of five digits or more, a bcrypt
-// cost above 6): the fuzzer looks for crashes, not slowness.
+// one execution take more than about a tenth of a second: the fuzzer looks
+// for crashes, not slowness, and an execution still running when
+// -fuzztime ends fails the run ("context deadline exceeded"). The cost is
+// the product of every number that stands as a whole parameter (a field
+// between $, = and ,): iterations, argon2's version, memory, passes and
+// lanes, scrypt's N, r and p. Every seed vector is under the bound; a
+// bcrypt cost above 6 is refused on its own, its cost being exponential.
 func cheapEnough(encoded string) bool {
 	if m := bcryptCostRE.FindStringSubmatch(encoded); m != nil && m[1] > "06" {
 		return false
 	}
-	return !bigNumberRE.MatchString(encoded)
+	cost := 1.0
+	for _, f := range strings.FieldsFunc(encoded, func(r rune) bool { return r == '$' || r == '=' || r == ',' }) {
+		if n, err := strconv.ParseUint(f, 10, 64); err == nil {
+			cost *= float64(max(n, 1))
+		}
+	}
+	return cost <= maxFuzzCost
 }
 
-var (
-	bigNumberRE  = regexp.MustCompile(`[0-9]{5}`)
-	bcryptCostRE = regexp.MustCompile(`\$2[aby]\$([0-9]{2})`)
-)
+// maxFuzzCost bounds cheapEnough's product: 2^17 keeps every seed (the
+// costliest, argon2i at v=19, m=1024, t=2, p=2, is 77,824).
+const maxFuzzCost = 1 << 17
+
+var bcryptCostRE = regexp.MustCompile(`\$2[aby]\$([0-9]{2})`)
