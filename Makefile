@@ -65,25 +65,32 @@ build: ## Build bin/issuer, bin/medinsights-auth and bin/patient-service (static
 	CGO_ENABLED=0 $(GO) build $(GO_BUILD_FLAGS) -o $(BIN)/medinsights-auth ./kong-plugin/cmd/medinsights-auth
 	CGO_ENABLED=0 $(GO) build $(GO_BUILD_FLAGS) -o $(BIN)/patient-service ./examples/patient-service
 
-# Fuzz targets CI runs for a short, bounded time each (go test -fuzz takes one target at a time).
-FUZZTIME ?= 5s
+# Fuzz targets and the budget CI gives each, in executions (about 5 s apiece on
+# the 2-core CI machine). A count, not a duration: with a duration, Go 1.26's
+# coordinator can fail a target with a bare "context deadline exceeded" when the
+# deadline lands mid-execution (go.dev/issue/75804, fixed in Go 1.27). A count
+# has no deadline to race. FUZZTIME (e.g. FUZZTIME=10m) replaces every budget for
+# a longer hunt; such a run may still hit that race, which writes no failing input.
+FUZZTIME ?=
 FUZZ_TARGETS := \
-	./internal/accesstoken:FuzzParse \
-	./internal/accesstoken:FuzzKeyID \
-	./internal/accesstoken:FuzzDecodeClaims \
-	./internal/accesstoken:FuzzHeaderSafe \
-	./issuer/internal/auth:FuzzDjangoHash \
-	./kong-plugin/internal/plugin:FuzzTokenFromHeader \
-	./kong-plugin/internal/plugin:FuzzDecide \
-	./kong-plugin/internal/revocation:FuzzDecodePage \
-	./internal/grammar:FuzzRole \
-	./identity:FuzzMiddleware
+	./internal/accesstoken:FuzzParse:25000x \
+	./internal/accesstoken:FuzzKeyID:50000x \
+	./internal/accesstoken:FuzzDecodeClaims:100000x \
+	./internal/accesstoken:FuzzHeaderSafe:80000x \
+	./issuer/internal/auth:FuzzDjangoHash:3000x \
+	./kong-plugin/internal/plugin:FuzzTokenFromHeader:30000x \
+	./kong-plugin/internal/plugin:FuzzDecide:40000x \
+	./kong-plugin/internal/revocation:FuzzDecodePage:30000x \
+	./internal/grammar:FuzzRole:200000x \
+	./identity:FuzzMiddleware:40000x
 
 .PHONY: fuzz
-fuzz: ## Run every fuzz target for FUZZTIME (default 5s) each
+fuzz: ## Run every fuzz target for its execution budget, or for FUZZTIME each when given
 	@for t in $(FUZZ_TARGETS); do \
-		echo "fuzz $${t#*:} ($${t%%:*}) for $(FUZZTIME)"; \
-		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) "$${t%%:*}" 2>&1 | tail -n 20; \
+		IFS=: read -r pkg name budget <<<"$$t"; \
+		budget="$${FUZZTIME:-$$budget}"; \
+		echo "fuzz $$name ($$pkg) for $$budget"; \
+		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime "$$budget" "$$pkg" 2>&1 | tail -n 20; \
 	done
 
 .PHONY: test
