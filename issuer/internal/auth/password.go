@@ -32,17 +32,24 @@ var DefaultPasswordParams = PasswordParams{Memory: 12288, Time: 3, Threads: 1}
 // 7 MiB x 5.
 var MinPasswordParams = PasswordParams{Memory: 7168, Time: 5, Threads: 1}
 
+// MaxPasswordParams is the ceiling on the cost of one argon2id hash: 1 GiB
+// and 100 passes. Check refuses a setting above it, and VerifyPassword a
+// stored hash above it, which the issuer never writes: one login must not
+// hold gigabytes or a CPU for seconds because a row says so.
+var MaxPasswordParams = PasswordParams{Memory: 1 << 20, Time: 100, Threads: 255}
+
 // Check reports whether p is at least as costly as OWASP asks (see
-// MinPasswordParams), and not so costly that one hash holds more than
-// 1 GiB.
+// MinPasswordParams), and no costlier than MaxPasswordParams.
 func (p PasswordParams) Check() error {
 	switch {
 	case p.Threads == 0:
 		return errors.New("argon2id needs at least one thread")
 	case p.Memory < MinPasswordParams.Memory:
 		return fmt.Errorf("argon2id memory %d KiB is below OWASP's minimum of %d KiB", p.Memory, MinPasswordParams.Memory)
-	case p.Memory > 1<<20:
+	case p.Memory > MaxPasswordParams.Memory:
 		return fmt.Errorf("argon2id memory %d KiB is over 1 GiB", p.Memory)
+	case p.Time > MaxPasswordParams.Time:
+		return fmt.Errorf("argon2id passes %d are over %d", p.Time, MaxPasswordParams.Time)
 	case uint64(p.Memory)*uint64(p.Time) < uint64(MinPasswordParams.Memory)*uint64(MinPasswordParams.Time):
 		return fmt.Errorf("argon2id m=%d KiB, t=%d is below OWASP's minimum: memory x passes must be at least %d KiB (m=7 MiB with t=5, m=12 MiB with t=3, m=19 MiB with t=2)",
 			p.Memory, p.Time, MinPasswordParams.Memory*MinPasswordParams.Time)
@@ -99,7 +106,8 @@ func parsePHC(phc string) (p PasswordParams, salt, key []byte, err error) {
 	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
 		return p, nil, nil, errBadHash
 	}
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &p.Threads); err != nil || p.Time == 0 || p.Threads == 0 {
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &p.Threads); err != nil ||
+		p.Time == 0 || p.Threads == 0 || p.Memory > MaxPasswordParams.Memory || p.Time > MaxPasswordParams.Time {
 		return p, nil, nil, errBadHash
 	}
 	if salt, err = base64.RawStdEncoding.DecodeString(parts[4]); err != nil || len(salt) < 8 {

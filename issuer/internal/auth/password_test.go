@@ -42,7 +42,13 @@ func TestPasswordHashIsAnArgon2idPHCString(t *testing.T) {
 			t.Fatalf("a hash with parameters %+v: ok=%v rehash=%v", other, ok, rehash)
 		}
 	}
-	for _, bad := range []string{"", "$argon2i$v=19$m=1,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA", "plaintext", "$argon2id$v=19$m=x$a$b"} {
+	for _, bad := range []string{
+		"", "$argon2i$v=19$m=1,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA", "plaintext", "$argon2id$v=19$m=x$a$b",
+		// Costs over MaxPasswordParams: refused before any memory is taken
+		// (4 GiB here, or a million passes).
+		"$argon2id$v=19$m=4194304,t=3,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA",
+		"$argon2id$v=19$m=12288,t=1000000,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA",
+	} {
 		if _, _, err := auth.VerifyPassword(auth.DefaultPasswordParams, bad, "pw"); err == nil {
 			t.Errorf("%q accepted as a hash", bad)
 		}
@@ -64,7 +70,7 @@ func TestPasswordParamsCheck(t *testing.T) {
 	}
 	for _, bad := range []auth.PasswordParams{
 		{Memory: 12288, Time: 2, Threads: 1}, {Memory: 19456, Time: 1, Threads: 1}, {Memory: 4096, Time: 10, Threads: 1},
-		{Memory: 12288, Time: 3, Threads: 0}, {Memory: 2 << 20, Time: 1, Threads: 1},
+		{Memory: 12288, Time: 3, Threads: 0}, {Memory: 2 << 20, Time: 1, Threads: 1}, {Memory: 12288, Time: 101, Threads: 1},
 	} {
 		if err := bad.Check(); err == nil {
 			t.Errorf("%+v accepted", bad)

@@ -371,8 +371,8 @@ func (l *loader) prefixes(name string) []netip.Prefix {
 func (l *loader) passwordHash() auth.PasswordParams {
 	d := auth.DefaultPasswordParams
 	p := auth.PasswordParams{
-		Memory:  uint32(l.integer("PASSWORD_HASH_MEMORY", int(d.Memory), 1, 1<<20)),
-		Time:    uint32(l.integer("PASSWORD_HASH_TIME", int(d.Time), 1, 100)),
+		Memory:  uint32(l.integer("PASSWORD_HASH_MEMORY", int(d.Memory), 1, int(auth.MaxPasswordParams.Memory))),
+		Time:    uint32(l.integer("PASSWORD_HASH_TIME", int(d.Time), 1, int(auth.MaxPasswordParams.Time))),
 		Threads: d.Threads,
 	}
 	if err := p.Check(); err != nil {
